@@ -1,0 +1,147 @@
+"""Continual-learning metrics from an accuracy matrix.
+
+``R[i, j]`` is the accuracy (or score) on task ``j`` measured after training
+block ``i``; ``schedule[i]`` is the task trained in block ``i``. A sequential
+schedule (A B C D E) gives a square ``R`` with ``schedule = range(T)``; a
+cycling schedule (A B C A B C ...) gives more blocks than tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+METRIC_NAMES = ("acc", "bwt", "fwt", "forgetting")
+
+
+def _mean(values: list[float]) -> float:
+    # An empty set (e.g. a single task) has no transfer to average: NaN, no warning.
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _validate(R, schedule, baseline):
+    R = np.asarray(R, dtype=float)
+    if R.ndim != 2 or R.shape[0] == 0 or R.shape[1] == 0:
+        raise ValueError(f"R must be a non-empty 2-D array (n_blocks, n_tasks), got shape {R.shape}")
+    n_blocks, n_tasks = R.shape
+    if not np.all(np.isfinite(R)):
+        raise ValueError("R contains NaN or inf: the accuracy matrix must be complete (every block evaluated on every task)")
+    schedule = np.asarray(schedule)
+    if schedule.ndim != 1 or len(schedule) != n_blocks:
+        raise ValueError(f"schedule must have one task index per block: R has {n_blocks} blocks, schedule has shape {schedule.shape}")
+    if not np.issubdtype(schedule.dtype, np.integer):
+        raise ValueError(f"schedule must hold integer task indices, got dtype {schedule.dtype}")
+    bad = schedule[(schedule < 0) | (schedule >= n_tasks)]
+    if bad.size:
+        raise ValueError(f"schedule holds task index {int(bad[0])} out of range 0..{n_tasks - 1} (R has {n_tasks} task columns)")
+    if baseline is not None:
+        baseline = np.asarray(baseline, dtype=float)
+        if baseline.shape != (n_tasks,):
+            raise ValueError(f"baseline must have one value per task, shape ({n_tasks},), got shape {baseline.shape}")
+        if not np.all(np.isfinite(baseline)):
+            raise ValueError("baseline contains NaN or inf")
+    return R, schedule, baseline
+
+
+def continual_metrics(R, schedule: Sequence[int], baseline=None) -> dict[str, float]:
+    """Average accuracy, backward/forward transfer and forgetting.
+
+    Definitions follow Lopez-Paz & Ranzato 2017 (GEM: ACC, BWT, FWT) and
+    Chaudhry et al. 2018 (RWalk: forgetting), generalised from one block per
+    task to any schedule. Let ``first(j)`` / ``last(j)`` be the first / last
+    block that trained task ``j`` and ``final`` the task of the last block.
+
+    * ``acc = mean_j R[-1, j]`` over all tasks.
+    * ``bwt = mean_{j != final} R[-1, j] - R[last(j), j]``: how later training
+      changed task ``j`` since it was last trained (negative = interference).
+    * ``fwt = mean_{j != schedule[0]} R[first(j) - 1, j] - baseline[j]``:
+      zero-shot gain on ``j`` from earlier tasks over the accuracy at random
+      initialisation; NaN when ``baseline`` is None.
+    * ``forgetting = mean_{j != final} max_{first(j) <= l < n_blocks - 1}
+      R[l, j] - R[-1, j]``: drop from the best accuracy ever reached on ``j``.
+
+    Only tasks trained at least once enter bwt, fwt and forgetting. With a
+    sequential schedule (``schedule = range(T)``, ``R`` square) these are the
+    textbook formulas: ``bwt = 1/(T-1) sum_{j<T-1} R[T-1, j] - R[j, j]``,
+    ``fwt = 1/(T-1) sum_{j>=1} R[j-1, j] - b_j``. For forgetting the maximum
+    starts at the block that first trained ``j``: accuracy before any training
+    on ``j`` is forward transfer, not something that can be forgotten (the two
+    agree with ``max_{l<T-1}`` whenever pre-training accuracy is not the peak).
+    A metric whose task set is empty (a single task) is NaN.
+
+    Parameters
+    ----------
+    R : array_like, shape (n_blocks, n_tasks)
+        Accuracy matrix; must be finite.
+    schedule : sequence of int, length n_blocks
+        Task index trained in each block.
+    baseline : array_like, shape (n_tasks,), optional
+        Accuracy of the untrained network on each task.
+
+    Returns
+    -------
+    dict
+        ``{"acc", "bwt", "fwt", "forgetting"}`` as floats.
+
+    Raises
+    ------
+    ValueError
+        On a shape mismatch, a wrong schedule length, an out-of-range task
+        index, or non-finite values in ``R`` or ``baseline``.
+    """
+    R, schedule, baseline = _validate(R, schedule, baseline)
+    final = schedule[-1]
+    trained = [int(j) for j in np.unique(schedule)]
+    blocks = {j: np.flatnonzero(schedule == j) for j in trained}
+
+    bwt, forgetting, fwt = [], [], []
+    for j in trained:
+        first, last = blocks[j][0], blocks[j][-1]
+        if j != final:
+            bwt.append(R[-1, j] - R[last, j])
+            # j != final guarantees first < n_blocks - 1, so the range is non-empty.
+            forgetting.append(R[first:-1, j].max() - R[-1, j])
+        if baseline is not None and j != schedule[0]:
+            fwt.append(R[first - 1, j] - baseline[j])
+
+    return {
+        "acc": float(R[-1].mean()),
+        "bwt": _mean(bwt),
+        "fwt": _mean(fwt),
+        "forgetting": _mean(forgetting),
+    }
+
+
+def summarise_over_seeds(results: Sequence[Mapping[str, float]]) -> dict[str, tuple[float, float]]:
+    """Mean and sample standard deviation (ddof=1) of each metric over seeds.
+
+    Parameters
+    ----------
+    results : sequence of dict
+        One metric dict per seed (e.g. from :func:`continual_metrics`); all
+        must have the same keys.
+
+    Returns
+    -------
+    dict
+        ``name -> (mean, std)``. The std is NaN for a single seed, and a
+        metric that is NaN in any seed (e.g. ``fwt`` without a baseline)
+        summarises to ``(nan, nan)``.
+    """
+    if not results:
+        raise ValueError("summarise_over_seeds needs at least one metric dict")
+    keys = set(results[0])
+    for i, r in enumerate(results):
+        if set(r) != keys:
+            raise ValueError(f"metric dict {i} has keys {sorted(r)}, expected {sorted(keys)}")
+    summary = {}
+    for k in sorted(keys):
+        v = np.array([r[k] for r in results], dtype=float)
+        if len(v) < 2 or not np.all(np.isfinite(v)):
+            std = float("nan")
+        else:
+            std = float(v.std(ddof=1))
+        mean = float(v.mean()) if np.all(np.isfinite(v)) else float("nan")
+        summary[k] = (mean, std)
+    return summary

@@ -1,0 +1,114 @@
+"""Continual-learning metrics against hand-computed matrices."""
+
+import math
+
+import numpy as np
+import pytest
+
+from mtspark_bio.metrics import continual_metrics, summarise_over_seeds
+
+
+def test_sequential_3x3():
+    # Rows: after training task 0, 1, 2. Columns: tasks 0, 1, 2.
+    R = np.array([
+        [0.90, 0.20, 0.10],
+        [0.95, 0.80, 0.30],
+        [0.60, 0.50, 0.95],
+    ])
+    baseline = [0.10, 0.10, 0.10]
+    m = continual_metrics(R, [0, 1, 2], baseline)
+    # ACC = (0.60 + 0.50 + 0.95) / 3 = 2.05 / 3
+    assert m["acc"] == pytest.approx(2.05 / 3)
+    # BWT = ((R20 - R00) + (R21 - R11)) / 2 = ((0.60 - 0.90) + (0.50 - 0.80)) / 2 = -0.30
+    assert m["bwt"] == pytest.approx(-0.30)
+    # FWT = ((R01 - b1) + (R12 - b2)) / 2 = ((0.20 - 0.10) + (0.30 - 0.10)) / 2 = 0.15
+    assert m["fwt"] == pytest.approx(0.15)
+    # f0 = max(0.90, 0.95) - 0.60 = 0.35; f1 = max(0.80) - 0.50 = 0.30; F = 0.325
+    assert m["forgetting"] == pytest.approx(0.325)
+
+
+def test_cycling_6_blocks_3_tasks():
+    schedule = [0, 1, 2, 0, 1, 2]
+    R = np.array([
+        [0.90, 0.10, 0.20],  # block 0 trained A
+        [0.60, 0.70, 0.30],  # block 1 trained B
+        [0.50, 0.40, 0.75],  # block 2 trained C
+        [0.85, 0.35, 0.50],  # block 3 trained A
+        [0.70, 0.80, 0.45],  # block 4 trained B
+        [0.65, 0.50, 0.90],  # block 5 trained C (final task: C)
+    ])
+    baseline = [0.10, 0.05, 0.15]
+    m = continual_metrics(R, schedule, baseline)
+    # ACC = (0.65 + 0.50 + 0.90) / 3 = 2.05 / 3
+    assert m["acc"] == pytest.approx(2.05 / 3)
+    # BWT over A, B from their LAST training block (3 and 4):
+    # A: 0.65 - 0.85 = -0.20; B: 0.50 - 0.80 = -0.30; mean -0.25
+    assert m["bwt"] == pytest.approx(-0.25)
+    # FWT over B, C from the block before their FIRST training (0 and 1):
+    # B: R[0,1] - 0.05 = 0.05; C: R[1,2] - 0.15 = 0.15; mean 0.10
+    assert m["fwt"] == pytest.approx(0.10)
+    # Forgetting over A, B, max over blocks first(j)..4:
+    # A: max(0.90, 0.60, 0.50, 0.85, 0.70) - 0.65 = 0.25
+    # B: max(0.70, 0.40, 0.35, 0.80) - 0.50 = 0.30; mean 0.275
+    assert m["forgetting"] == pytest.approx(0.275)
+
+
+def test_forgetting_ignores_accuracy_before_first_training():
+    # Task 1 scores 0.90 zero-shot (block 0), peaks at 0.60 once trained, ends at 0.50.
+    R = np.array([
+        [0.80, 0.90, 0.10],
+        [0.80, 0.60, 0.10],
+        [0.80, 0.50, 0.90],
+    ])
+    m = continual_metrics(R, [0, 1, 2])
+    # f0 = 0.80 - 0.80 = 0; f1 = 0.60 - 0.50 = 0.10 (not 0.90 - 0.50); F = 0.05
+    assert m["forgetting"] == pytest.approx(0.05)
+
+
+def test_fwt_nan_without_baseline_and_single_task_nan():
+    m = continual_metrics(np.eye(3), [0, 1, 2])
+    assert math.isnan(m["fwt"])
+    single = continual_metrics([[0.7]], [0])
+    assert single["acc"] == pytest.approx(0.7)
+    assert all(math.isnan(single[k]) for k in ("bwt", "fwt", "forgetting"))
+
+
+def test_untrained_task_counts_in_acc_only():
+    # Task 2 is never trained: it enters ACC but no transfer metric.
+    R = np.array([[0.8, 0.1, 0.3], [0.6, 0.9, 0.2]])
+    m = continual_metrics(R, [0, 1], baseline=[0.1, 0.1, 0.1])
+    assert m["acc"] == pytest.approx((0.6 + 0.9 + 0.2) / 3)
+    assert m["bwt"] == pytest.approx(0.6 - 0.8)
+    assert m["fwt"] == pytest.approx(0.1 - 0.1)
+    assert m["forgetting"] == pytest.approx(0.8 - 0.6)
+
+
+@pytest.mark.parametrize("R, schedule, baseline, match", [
+    (np.ones(3), [0, 1, 2], None, "2-D"),
+    (np.ones((3, 3)), [0, 1], None, "one task index per block"),
+    (np.ones((3, 3)), [0, 1, 3], None, "out of range"),
+    (np.ones((3, 3)), [0, -1, 2], None, "out of range"),
+    (np.ones((3, 3)), [0.0, 1.0, 2.0], None, "integer"),
+    (np.array([[1, np.nan], [1, 1]]), [0, 1], None, "NaN"),
+    (np.ones((2, 2)), [0, 1], [0.1], "baseline"),
+    (np.ones((2, 2)), [0, 1], [0.1, np.nan], "baseline"),
+])
+def test_invalid_inputs(R, schedule, baseline, match):
+    with pytest.raises(ValueError, match=match):
+        continual_metrics(R, schedule, baseline)
+
+
+def test_summarise_over_seeds():
+    s = summarise_over_seeds([
+        {"acc": 0.5, "fwt": float("nan")},
+        {"acc": 0.7, "fwt": float("nan")},
+    ])
+    # mean 0.6; sample std = sqrt((0.1^2 + 0.1^2) / 1) = sqrt(0.02)
+    assert s["acc"] == pytest.approx((0.6, math.sqrt(0.02)))
+    assert all(math.isnan(v) for v in s["fwt"])
+    one = summarise_over_seeds([{"acc": 0.5}])
+    assert one["acc"][0] == 0.5 and math.isnan(one["acc"][1])
+    with pytest.raises(ValueError, match="at least one"):
+        summarise_over_seeds([])
+    with pytest.raises(ValueError, match="keys"):
+        summarise_over_seeds([{"acc": 1.0}, {"bwt": 1.0}])
