@@ -1,0 +1,58 @@
+"""The reward signal of a classifying readout population, computed inside the network.
+
+Each presentation ends with a reward tick. The readout neurons' spike counts are summed
+through all-to-all "volume transmission" synapses into one number every readout neuron
+sees, the margin
+
+    margin = n_label - n_others
+
+(spikes of the neuron coding the label minus spikes of all others), and at the tick
+
+    reward   = sign(margin)                      # +1 right, -1 wrong, 0 silent or tie
+    M        = reward - expected_reward          # modulator (or reward alone)
+    expected_reward += (reward - expected_reward) / n_average
+
+M is the dopamine pulse that reward-modulated STDP (``models.plasticity``) turns into
+weight change. Subtracting the expected reward makes M a reward prediction error, as
+Fremaux & Gerstner (2016, Front. Neural Circuits 9:85) require for a three-factor rule
+to follow the reward gradient instead of drifting; AGREL (Roelfsema & van Ooyen 2005,
+Neural Comput. 17:2176) shows that a global reward with plasticity confined to the
+active output is enough for classification.
+"""
+
+from __future__ import annotations
+
+MODULATORS = ("reward", "reward_prediction_error")
+
+# Added to the readout neurons' equations.
+READOUT_EQUATIONS = """
+margin : 1           # summed: spikes of the label neuron minus those of the others
+reward : 1
+expected_reward : 1
+M : 1                # modulator delivered at the last reward tick
+"""
+
+
+def margin_synapse(shown: str) -> str:
+    """Model of the readout -> readout (all to all) synapses that carry the margin.
+
+    ``label`` is a TimedArray of class indices and ``shown`` a time expression that
+    points into the presentation that is ending (see mtspark_bio.circuit).
+    """
+    return f"margin_post = count_pre*(2*int(i_pre == label({shown})) - 1) : 1 (summed)"
+
+
+def reward_tick(modulator: str, trial: str, n_average: float) -> str:
+    """Code run on the readout group at the end of each presentation.
+
+    ``trial`` is an expression that is 1 for a training presentation and 0 otherwise.
+    """
+    if modulator not in MODULATORS:
+        raise ValueError(f"modulator must be one of {MODULATORS}, got {modulator!r}")
+    expected = "expected_reward" if modulator == "reward_prediction_error" else "0"
+    return f"""
+reward = ({trial})*sign(margin)
+M = reward - ({trial})*{expected}
+expected_reward += ({trial})*(reward - expected_reward)/{float(n_average)!r}
+count = 0
+"""

@@ -1,0 +1,217 @@
+"""Neuron models: a soma with explicit dendritic compartments, and its point-neuron twin.
+
+The dendritic neuron has three kinds of compartment, each its own membrane equation,
+coupled by axial conductances (the reduced-compartment approach of Dendrify,
+Pagkalos, Chavlis & Poirazi 2023, Nat. Commun. 14:131):
+
+* **soma** — leaky (optionally adaptive) integrate-and-fire; it spikes.
+
+      C_soma dv_s/dt = g_leak_soma (E_leak - v_s) + g_axial_basal (v_b - v_s)
+                       + sum_k g_axial_segment (v_d_k - v_s) + g_inh (E_inh - v_s)
+                       - w_adapt + I_ext
+
+* **basal (proximal) dendrite** — receives the feed-forward synapses (conductance g_exc).
+
+      C_basal dv_b/dt = g_leak_basal (E_leak - v_b) + g_axial_basal (v_s - v_b)
+                        + g_exc (E_exc - v_b)
+
+* **K distal segments** — each receives context synapses (conductance g_ctx_k) and can
+  fire an NMDA-like plateau: when v_d_k crosses ``V_plateau_threshold`` a plateau
+  conductance opens for ``plateau_duration`` (all-or-none, Schiller et al. 2000,
+  Nature 404:285; Major et al. 2013, Annu. Rev. Neurosci. 36:1) and clamps the segment
+  near ``E_plateau``, depolarising the soma by about 10 mV through its coupling.
+
+      C_segment dv_d_k/dt = g_leak_segment (E_leak - v_d_k) + g_axial_segment (v_s - v_d_k)
+                            + g_ctx_k (E_exc - v_d_k) + g_plateau p_k (E_plateau - v_d_k)
+      p_k = 1 while t - t_plateau_k < plateau_duration, else 0
+
+Feed-forward input alone brings the soma close to threshold; a plateau in the segment
+that matches the current context supplies the rest. Plateaus are all-or-none and
+conductance based, so two plateaus add sublinearly and the best-matching segment — the
+one whose context drive crosses threshold — decides whether the neuron is gated. This
+is the biophysical counterpart of the active-dendrite gate of Iyer et al. 2022
+(Front. Neurorobot. 16:846219) and MTSpark (Devkota et al. 2024, arXiv 2412.04847),
+y = f(w.x) * sigmoid(max_k u_k.c).
+
+The point neuron is the same soma with the feed-forward conductance on the soma itself
+and no dendrites: the ablation.
+
+Parameter values lie within published ranges; each dataclass names its sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from brian2 import mV, ms, nS, pA, pF, second
+
+from models.spec import NeuronSpec, as_namespace, param
+
+
+@dataclass(frozen=True)
+class SomaParams:
+    """Integrate-and-fire soma.
+
+    Membrane time constant 20 ms, rest -70 mV, threshold -50 mV, reset -60 mV and a
+    2 ms refractory period as for the pyramidal cells of Wang 2002 (Neuron 36:955),
+    scaled to a 200 pF soma. Adaptation (a, b, tau_adapt) is off by default; the
+    adaptive preset takes Brette & Gerstner 2005 (J. Neurophysiol. 94:3637).
+    """
+
+    C_soma: object = param(200 * pF)
+    g_leak_soma: object = param(10 * nS)
+    E_leak: object = param(-70 * mV)
+    V_threshold: object = param(-50 * mV)
+    V_reset: object = param(-60 * mV)
+    t_refractory: object = param(2 * ms)
+    a_adapt: object = param(0 * nS)
+    b_adapt: object = param(0 * pA)
+    tau_adapt: object = param(144 * ms)
+
+    @classmethod
+    def adaptive(cls) -> "SomaParams":
+        """Spike-frequency adaptation with Brette & Gerstner's (2005) a, b, tau_w."""
+        return cls(a_adapt=4 * nS, b_adapt=80.5 * pA, tau_adapt=144 * ms)
+
+    @classmethod
+    def fast_spiking(cls) -> "SomaParams":
+        """Fast-spiking interneuron: 10 ms membrane, 1 ms refractory (Wang 2002)."""
+        return cls(C_soma=100 * pF, g_leak_soma=10 * nS, t_refractory=1 * ms)
+
+
+@dataclass(frozen=True)
+class SynapticParams:
+    """Reversal potentials and decay of AMPA- and GABA_A-like conductances
+    (Destexhe, Mainen & Sejnowski 1998, in Methods in Neuronal Modeling)."""
+
+    E_exc: object = param(0 * mV)
+    E_inh: object = param(-80 * mV)
+    tau_exc: object = param(5 * ms)
+    tau_inh: object = param(10 * ms)
+
+
+@dataclass(frozen=True)
+class BasalParams:
+    """Proximal (basal) dendrite, electrotonically close to the soma (strong coupling)."""
+
+    C_basal: object = param(50 * pF)
+    g_leak_basal: object = param(2.5 * nS)
+    g_axial_basal: object = param(15 * nS)
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    """Distal dendritic segment with an NMDA-like plateau.
+
+    A local threshold near -45 mV, plateaus of tens of ms at about -25 mV locally and a
+    somatic depolarisation of ~10 mV follow Schiller et al. 2000 and Major et al. 2013;
+    the weak axial coupling (4 nS) makes the segment electrotonically distant.
+    """
+
+    C_segment: object = param(10 * pF)
+    g_leak_segment: object = param(1 * nS)
+    g_axial_segment: object = param(4 * nS)
+    tau_context: object = param(5 * ms)
+    V_plateau_threshold: object = param(-45 * mV)
+    E_plateau: object = param(-20 * mV)
+    g_plateau: object = param(20 * nS)
+    plateau_duration: object = param(50 * ms)
+    plateau_refractory: object = param(20 * ms)
+
+
+SOMA_EQUATIONS = """
+dv_s/dt = (g_leak_soma*(E_leak - v_s) + I_in + g_inh*(E_inh - v_s) - w_adapt + I_ext) / C_soma : volt (unless refractory)
+dw_adapt/dt = (a_adapt*(v_s - E_leak) - w_adapt) / tau_adapt : amp
+dg_inh/dt = -g_inh / tau_inh : siemens
+I_ext : amp
+count : 1  # somatic spikes since the counter was last cleared
+"""
+
+SOMA_RESET = "v_s = V_reset; w_adapt += b_adapt; count += 1"
+
+
+def _soma_spec(equations: str, soma: SomaParams, synaptic: SynapticParams, extra_namespace,
+               **kwds) -> NeuronSpec:
+    namespace = {**as_namespace(soma), **as_namespace(synaptic), **extra_namespace}
+    initial = {"v_s": soma.E_leak, **kwds.pop("initial", {})}
+    return NeuronSpec(equations=equations, threshold="v_s > V_threshold", reset=SOMA_RESET,
+                      refractory=soma.t_refractory, initial=initial, namespace=namespace, **kwds)
+
+
+@dataclass(frozen=True)
+class PointNeuron:
+    """The soma alone; feed-forward conductance ``g_exc`` acts on the soma."""
+
+    soma: SomaParams = field(default_factory=SomaParams)
+    synaptic: SynapticParams = field(default_factory=SynapticParams)
+
+    def spec(self) -> NeuronSpec:
+        equations = SOMA_EQUATIONS + """
+I_in = g_exc*(E_exc - v_s) : amp
+dg_exc/dt = -g_exc / tau_exc : siemens
+"""
+        return _soma_spec(equations, self.soma, self.synaptic, {})
+
+
+@dataclass(frozen=True)
+class DendriticNeuron:
+    """Soma + basal dendrite + ``n_segments`` distal segments with plateaus."""
+
+    n_segments: int = 4
+    soma: SomaParams = field(default_factory=SomaParams)
+    synaptic: SynapticParams = field(default_factory=SynapticParams)
+    basal: BasalParams = field(default_factory=BasalParams)
+    segment: SegmentParams = field(default_factory=SegmentParams)
+
+    def __post_init__(self):
+        if self.n_segments < 1:
+            raise ValueError(f"n_segments must be >= 1, got {self.n_segments}")
+
+    def spec(self) -> NeuronSpec:
+        segments = range(self.n_segments)
+        coupling = " + ".join(f"g_axial_segment*(v_d{k} - v_s)" for k in segments)
+        equations = SOMA_EQUATIONS + f"""
+I_in = g_axial_basal*(v_b - v_s) + {coupling} : amp
+dv_b/dt = (g_leak_basal*(E_leak - v_b) + g_axial_basal*(v_s - v_b) + g_exc*(E_exc - v_b)) / C_basal : volt
+dg_exc/dt = -g_exc / tau_exc : siemens
+n_plateaus = {" + ".join(f"plateau{k}" for k in segments)} : 1
+"""
+        for k in segments:
+            equations += f"""
+dv_d{k}/dt = (g_leak_segment*(E_leak - v_d{k}) + g_axial_segment*(v_s - v_d{k}) + g_ctx{k}*(E_exc - v_d{k}) + g_plateau*plateau{k}*(E_plateau - v_d{k})) / C_segment : volt
+dg_ctx{k}/dt = -g_ctx{k} / tau_context : siemens
+plateau{k} = int(t - t_plateau{k} < plateau_duration) : 1
+t_plateau{k} : second
+"""
+        # One custom event for all segments keeps the number of compiled code objects
+        # independent of K; the action stamps the onset time of each segment that crossed.
+        can_start = "v_d{k} > V_plateau_threshold and t - t_plateau{k} > plateau_duration + plateau_refractory"
+        condition = " or ".join(f"({can_start.format(k=k)})" for k in segments)
+        action = "\n".join(
+            f"onset{k} = int({can_start.format(k=k)})\n"
+            f"t_plateau{k} = onset{k}*t + (1 - onset{k})*t_plateau{k}"
+            for k in segments)
+        initial = {"v_b": self.soma.E_leak}
+        for k in segments:
+            initial[f"v_d{k}"] = self.soma.E_leak
+            initial[f"t_plateau{k}"] = -1 * second  # no plateau at the start
+        return _soma_spec(equations, self.soma, self.synaptic,
+                          {**as_namespace(self.basal), **as_namespace(self.segment)},
+                          events={"plateau": condition}, event_actions={"plateau": action},
+                          initial=initial)
+
+
+@dataclass(frozen=True)
+class Interneuron:
+    """Fast-spiking inhibitory interneuron (point neuron) for lateral inhibition.
+
+    Driven by the principal cells and projecting GABA_A conductance back onto their
+    somata, a pool of these enforces k-winners-take-all-like sparsity (Iyer et al. 2022
+    use explicit kWTA; here it emerges from feedback inhibition).
+    """
+
+    soma: SomaParams = field(default_factory=SomaParams.fast_spiking)
+    synaptic: SynapticParams = field(default_factory=SynapticParams)
+
+    def spec(self) -> NeuronSpec:
+        return PointNeuron(self.soma, self.synaptic).spec()

@@ -1,0 +1,182 @@
+"""Synapse models: static, STDP, reward-modulated STDP and plateau-gated context plasticity.
+
+Weights ``w`` are dimensionless in [0, w_max]; a presynaptic spike adds ``w * g_max`` to
+the postsynaptic conductance named by ``target``. ``learning`` is an expression that gates
+all weight change (``"1"`` = always; protocols pass a TimedArray that is 0 during tests).
+
+**STDP** (pair-based, all-to-all, additive with hard bounds; Song, Miller & Abbott 2000,
+Nat. Neurosci. 3:919; window after Bi & Poo 1998, J. Neurosci. 18:10464):
+
+    pre spike:  apre += 1;  w -= A_minus * apost
+    post spike: apost += 1; w += A_plus * apre
+    dapre/dt = -apre / tau_plus,  dapost/dt = -apost / tau_minus
+
+so a pair with delay dt = t_post - t_pre changes w by A_plus exp(-dt/tau_plus) for dt > 0
+and by -A_minus exp(dt/tau_minus) for dt < 0.
+
+**Reward-modulated STDP** (three-factor; Izhikevich 2007, Cereb. Cortex 17:2443; Florian
+2007; Fremaux & Gerstner 2016, Front. Neural Circuits 9:85): the same STDP window writes
+into an eligibility trace c instead of w,
+
+    dc/dt = -c / tau_c + STDP(dt) at spikes
+
+and a neuromodulator M (a variable of the postsynaptic group: a reward, reward minus
+expected reward, or a TD error) turns it into weight change. Two forms:
+
+* ``pulsed`` — dopamine arrives as brief pulses at reward times; each pulse of area M
+  changes w by eta * M * c(t_reward) (the delta-pulse limit of dw/dt = c d). Event-driven,
+  so it costs nothing between spikes; the engine runs ``consolidate`` at reward times.
+* ``continuous`` — Izhikevich's form, dw/dt = eta * c * d with d the dopamine
+  concentration of the postsynaptic group (clock-driven, for the distal-reward protocol).
+
+**Context plasticity** (onto distal segments), gated by the segment's plateau: a context
+spike arriving while its segment is in plateau potentiates (soft bound), and at plateau
+onset the segment's synapses from silent context neurons depress. Segments that did not
+fire a plateau do not change, so only the segment that won learns the current context —
+a plateau-gated rule in the spirit of behavioural-timescale plasticity (Bittner et al.
+2017, Science 357:1033).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from brian2 import ms, second
+
+from models.spec import SynapseSpec, as_namespace, param
+
+
+@dataclass(frozen=True)
+class STDPParams:
+    """Window and amplitudes; A_minus/A_plus = 1.05 as in Song et al. 2000."""
+
+    tau_plus: object = param(20 * ms)
+    tau_minus: object = param(20 * ms)
+    A_plus: float = 0.01
+    A_minus: float = 0.0105
+    w_max: float = 1.0
+
+
+@dataclass(frozen=True)
+class RSTDPParams:
+    """Eligibility and dopamine time constants from Izhikevich 2007 (tau_c = 1 s,
+    tau_d = 0.2 s, A_minus = 1.5 A_plus); protocols shorten tau_c when rewards follow
+    each stimulus within tens of ms."""
+
+    tau_plus: object = param(20 * ms)
+    tau_minus: object = param(20 * ms)
+    A_plus: float = 1.0
+    A_minus: float = 1.5
+    tau_c: object = param(1 * second)
+    eta: float = 0.01
+    w_max: float = 1.0
+
+
+@dataclass(frozen=True)
+class ContextParams:
+    """Plateau-gated plasticity of context synapses onto distal segments."""
+
+    tau_context_trace: object = param(20 * ms)
+    eta_ltp: float = 0.05
+    eta_ltd: float = 0.1
+    silent_below: float = 0.05  # a presynaptic trace below this counts as silent
+    w_max_context: float = 1.0
+
+
+def _transmit(target: str) -> str:
+    return f"{target}_post += w*g_max"
+
+
+def static_synapse(target: str, g_max) -> SynapseSpec:
+    """A fixed weight."""
+    return SynapseSpec(model="w : 1", on_pre=_transmit(target), namespace={"g_max": g_max})
+
+
+_TRACES = """
+dapre/dt = -apre / tau_plus : 1 (event-driven)
+dapost/dt = -apost / tau_minus : 1 (event-driven)
+"""
+
+
+def stdp(target: str, g_max, params: STDPParams = STDPParams(), learning: str = "1") -> SynapseSpec:
+    """Additive pair-based STDP with hard bounds [0, w_max]."""
+    return SynapseSpec(
+        model="w : 1" + _TRACES,
+        on_pre=f"""{_transmit(target)}
+apre += 1
+w = clip(w - ({learning})*A_minus*apost, 0, w_max)""",
+        on_post=f"""apost += 1
+w = clip(w + ({learning})*A_plus*apre, 0, w_max)""",
+        namespace={"g_max": g_max, **as_namespace(params)},
+    )
+
+
+def reward_modulated_stdp(target: str, g_max, params: RSTDPParams = RSTDPParams(),
+                          modulator: str = "M", mode: str = "pulsed", learning: str = "1",
+                          consume_eligibility: bool = True) -> SynapseSpec:
+    """Three-factor STDP; ``modulator`` names a variable of the postsynaptic group.
+
+    ``eligibility`` (a subexpression) is the trace's current value, so monitors and the
+    consolidation step see c decayed to the present even though c itself is only
+    updated at spikes.
+    """
+    if mode == "pulsed":
+        model = "w : 1" + _TRACES + """
+dc/dt = -c / tau_c : 1 (event-driven)
+eligibility = c*exp(-(t - lastupdate)/tau_c) : 1
+"""
+        consolidate = (f"w = clip(w + ({learning})*eta*{modulator}_post*eligibility, 0, w_max)"
+                       + ("\nc = 0" if consume_eligibility else ""))
+        method = "exact"
+        clip_on_spike = ""
+    elif mode == "continuous":
+        # Izhikevich 2007: dw/dt = c*d integrated every step; w clipped at each spike.
+        model = "" + _TRACES + f"""
+dc/dt = -c / tau_c : 1 (clock-driven)
+dw/dt = ({learning})*eta*c*{modulator}_post / second : 1 (clock-driven)
+eligibility = c : 1
+"""
+        consolidate = None
+        method = "euler"
+        clip_on_spike = "\nw = clip(w, 0, w_max)"
+    else:
+        raise ValueError(f"mode must be 'pulsed' or 'continuous', got {mode!r}")
+    return SynapseSpec(
+        model=model,
+        on_pre=f"""{_transmit(target)}
+apre += 1
+c += -A_minus*apost{clip_on_spike}""",
+        on_post=f"""apost += 1
+c += A_plus*apre{clip_on_spike}""",
+        consolidate=consolidate,
+        method=method,
+        namespace={"g_max": g_max, **as_namespace(params)},
+    )
+
+
+def context_plasticity(n_segments: int, g_max, params: ContextParams = ContextParams(),
+                       learning: str = "1") -> SynapseSpec:
+    """Context synapses onto distal segments; each synapse targets segment ``segment``."""
+    segments = range(n_segments)
+    on_segment = "int(segment == {k})"
+    in_plateau = " + ".join(f"plateau{k}_post*{on_segment.format(k=k)}" for k in segments)
+    # plateau onset stamps t_plateau_k = t exactly, so equality marks "starts now"
+    starts_now = " + ".join(f"int(t_plateau{k}_post == t)*{on_segment.format(k=k)}" for k in segments)
+    transmit = "\n".join(f"g_ctx{k}_post += w*g_max*{on_segment.format(k=k)}" for k in segments)
+    model = f"""
+w : 1
+segment : integer (constant)
+dx_ctx/dt = -x_ctx / tau_context_trace : 1 (event-driven)
+segment_in_plateau = {in_plateau} : 1
+segment_plateau_starts = {starts_now} : 1
+"""
+    return SynapseSpec(
+        model=model,
+        on_pre=f"""{transmit}
+x_ctx += 1
+w = clip(w + ({learning})*eta_ltp*segment_in_plateau*(w_max_context - w), 0, w_max_context)""",
+        on_post=("w = clip(w - ({learning})*eta_ltd*segment_plateau_starts*int(x_ctx < silent_below)*w,"
+                 " 0, w_max_context)").format(learning=learning),
+        on_event={"post": "plateau"},
+        namespace={"g_max": g_max, **as_namespace(params)},
+    )

@@ -1,0 +1,279 @@
+"""The context-gated classifier circuit used by the forgetting protocol.
+
+    pixels (Poisson) ──ff──▶ hidden (dendritic or point) ──R-STDP──▶ readout (one neuron per class)
+    task context (Poisson) ──plateau-gated plasticity──▶ distal segments of hidden
+    hidden ⇄ inhibitory pool (k-WTA-like sparsity);  readout ⇄ readout (lateral inhibition)
+
+Time is cut into presentations of ``t_rest + t_present``: rest first, then the image as
+Poisson rates. Per-presentation inputs are TimedArrays with one row per presentation —
+the image, its label, the task (context), and whether it is a training presentation —
+so a whole chunk of presentations runs inside compiled code. At the end of each
+presentation the readout computes its reward (``models.neuromodulation``) and the
+hidden→readout synapses consolidate their eligibility (``models.plasticity``).
+
+One :class:`Classifier` per variant; several variants can share one Simulation (and so
+one compiled binary), fed the same TimedArrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import Hz, NeuronGroup, PoissonGroup, SpikeMonitor, Synapses, TimedArray, ms, nS
+
+from models import neuromodulation
+from models.neurons import DendriticNeuron, Interneuron, PointNeuron
+from models.plasticity import ContextParams, RSTDPParams, context_plasticity, reward_modulated_stdp, static_synapse
+from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
+
+VARIANTS = ("dendritic", "point", "shuffled")
+
+
+@dataclass(frozen=True)
+class CircuitConfig:
+    """Sizes, rates and strengths of the classifier circuit (units as Brian2 quantities
+    are kept as plain floats in the stated unit so the config serialises to JSON)."""
+
+    n_features: int
+    n_classes: int
+    n_tasks: int
+    n_hidden: int = 300
+    n_segments: int = 0  # 0 = one segment per task (Iyer et al. 2022)
+    n_inhibitory: int = 60
+    context_per_task: int = 10
+    gated_fraction: float = 0.2  # expected fraction of hidden neurons a context gates
+    t_rest_ms: float = 25.0
+    t_present_ms: float = 50.0
+    input_rate_hz: float = 100.0
+    context_rate_hz: float = 60.0
+    g_ff_nS: float = 0.6
+    g_ff_point_nS: float = 0.3
+    g_context_nS: float = 3.0
+    g_hidden_to_inh_nS: float = 1.0
+    g_inh_to_hidden_nS: float = 1.5
+    p_inhibition: float = 0.5
+    g_readout_nS: float = 2.0
+    g_readout_inh_nS: float = 3.0
+    w_readout_init: float = 0.3
+    eta: float = 0.02
+    tau_c_ms: float = 50.0
+    modulator: str = "reward_prediction_error"
+    reward_average: float = 20.0
+    context_learning: bool = True
+    seed: int = 0
+
+    @property
+    def segments(self) -> int:
+        return self.n_segments or self.n_tasks
+
+    @property
+    def t_sample_ms(self) -> float:
+        return self.t_rest_ms + self.t_present_ms
+
+    def validate(self):
+        problems = []
+        for name in ("n_features", "n_classes", "n_tasks", "n_hidden", "n_inhibitory", "context_per_task"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1 (got {getattr(self, name)})")
+        if not 0 < self.gated_fraction <= 1:
+            problems.append(f"gated_fraction must be in (0, 1] (got {self.gated_fraction})")
+        if self.t_rest_ms <= 0 or self.t_present_ms <= 0:
+            problems.append("t_rest_ms and t_present_ms must be > 0")
+        if self.modulator not in neuromodulation.MODULATORS:
+            problems.append(f"modulator must be one of {neuromodulation.MODULATORS}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class StimulusSchedule:
+    """The TimedArrays that drive every variant: one row per presentation."""
+
+    def __init__(self, config: CircuitConfig, n_presentations: int):
+        t_sample = config.t_sample_ms * ms
+        self.n_presentations = n_presentations
+        self.duration = n_presentations * t_sample + config.t_rest_ms * ms
+        self.stimulus = TimedArray(np.zeros((n_presentations, config.n_features)), dt=t_sample,
+                                   name="stimulus")
+        self.label = TimedArray(np.full(n_presentations, -1.0), dt=t_sample, name="label")
+        self.task = TimedArray(np.zeros(n_presentations), dt=t_sample, name="task")
+        self.shuffled_task = TimedArray(np.zeros(n_presentations), dt=t_sample, name="shuffled_task")
+        self.plastic = TimedArray(np.zeros(n_presentations), dt=t_sample, name="plastic")
+        # A compiled binary only accepts values for TimedArrays it uses; the context
+        # arrays are used only by variants that have a context.
+        self.used = {self.stimulus, self.label, self.plastic}
+        self.namespace = {
+            "stimulus": self.stimulus, "label": self.label, "plastic": self.plastic,
+            "t_sample": t_sample, "t_rest": config.t_rest_ms * ms,
+            "input_rate": config.input_rate_hz * Hz, "context_rate": config.context_rate_hz * Hz,
+            "context_per_task": config.context_per_task,
+        }
+
+    def values(self, images, labels, tasks, plastic, shuffled_tasks=None):
+        """TimedArray contents for one chunk; short chunks are padded with blank,
+        label -1, non-plastic presentations."""
+        n = len(labels)
+        if n > self.n_presentations:
+            raise ValueError(f"chunk of {n} presentations exceeds the built {self.n_presentations}")
+        pad = self.n_presentations - n
+
+        def padded(a, fill):
+            a = np.asarray(a, dtype=float)
+            if pad:
+                a = np.concatenate([a, np.full((pad,) + a.shape[1:], fill)])
+            return np.ascontiguousarray(a)  # Brian2 hashes the raw buffer
+
+        shuffled = tasks if shuffled_tasks is None else shuffled_tasks
+        values = {self.stimulus: padded(images, 0.0), self.label: padded(labels, -1.0),
+                  self.task: padded(tasks, 0.0), self.shuffled_task: padded(shuffled, 0.0),
+                  self.plastic: padded(plastic, 0.0)}
+        return {array: value for array, value in values.items() if array in self.used}
+
+
+# Expressions shared by all groups (names resolved through the namespace above).
+PRESENTING = "int(t - t_sample*floor(t/t_sample) >= t_rest)"
+SHOWN = "t - 0.5*t_rest"  # at a reward tick: a time inside the presentation that just ended
+
+
+class Classifier:
+    """One variant of the circuit, its Brian2 objects named ``<variant>_<part>``."""
+
+    def __init__(self, config: CircuitConfig, variant: str, schedule: StimulusSchedule):
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+        self.config, self.variant = config, variant
+        rng = np.random.default_rng(config.seed)  # same wiring for every variant and device
+        ns = dict(schedule.namespace)
+        ns["task_of"] = schedule.shuffled_task if variant == "shuffled" else schedule.task
+        self.schedule_used = schedule.used
+        name = lambda part: f"{variant}_{part}"  # noqa: E731
+        dendritic = variant != "point"
+        n_seg = config.segments
+
+        self.inputs = PoissonGroup(config.n_features, rates=f"stimulus(t, i)*input_rate*{PRESENTING}",
+                                   namespace=ns, name=name("input"))
+        neuron = DendriticNeuron(n_segments=n_seg) if dendritic else PointNeuron()
+        self.hidden = make_neurons(neuron.spec(), config.n_hidden, name("hidden"))
+        self.inhibitory = make_neurons(Interneuron().spec(), config.n_inhibitory, name("inhibitory"))
+        readout_spec = PointNeuron().spec()
+        readout_spec = dataclasses.replace(readout_spec,
+                                           equations=readout_spec.equations + neuromodulation.READOUT_EQUATIONS)
+        self.readout = make_neurons(readout_spec, config.n_classes, name("readout"), namespace=ns)
+        trial = f"plastic({SHOWN})*int(t > 0*second)"
+        self.readout.run_regularly(
+            neuromodulation.reward_tick(config.modulator, trial, config.reward_average),
+            dt=schedule.namespace["t_sample"], when="end", order=0, name=name("reward"))
+        self.objects = [self.inputs, self.hidden, self.inhibitory, self.readout]
+
+        # feed-forward: all to all, random templates normalised to the same total weight
+        g_ff = (config.g_ff_nS if dendritic else config.g_ff_point_nS) * nS
+        self.feedforward = make_synapses(static_synapse("g_exc", g_ff), self.inputs, self.hidden, name("ff"))
+        self.feedforward.connect()
+        w = rng.random((config.n_features, config.n_hidden))
+        self.feedforward.w = (w / w.mean(axis=0, keepdims=True) * 0.5).ravel()
+
+        # feedback inhibition: hidden -> pool -> hidden
+        to_inh = make_synapses(static_synapse("g_exc", config.g_hidden_to_inh_nS * nS),
+                               self.hidden, self.inhibitory, name("to_inh"))
+        to_inh.connect(p=config.p_inhibition)
+        from_inh = make_synapses(static_synapse("g_inh", config.g_inh_to_hidden_nS * nS),
+                                 self.inhibitory, self.hidden, name("from_inh"))
+        from_inh.connect(p=config.p_inhibition)
+        for syn in (to_inh, from_inh):
+            syn.w = 1.0
+        self.objects += [self.feedforward, to_inh, from_inh]
+
+        # readout: reward-modulated STDP, plus lateral inhibition and the reward margin
+        learn_readout = reward_modulated_stdp(
+            "g_exc", config.g_readout_nS * nS, RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta),
+            modulator="M", learning=f"plastic({SHOWN})")
+        self.readout_synapses = make_synapses(learn_readout, self.hidden, self.readout, name("readout_syn"),
+                                              namespace=ns)
+        self.readout_synapses.connect()
+        self.readout_synapses.w = (rng.random(config.n_hidden * config.n_classes) * config.w_readout_init)
+        schedule_consolidation(self.readout_synapses, learn_readout, ns["t_sample"], name=name("consolidate"))
+        lateral = make_synapses(static_synapse("g_inh", config.g_readout_inh_nS * nS),
+                                self.readout, self.readout, name("lateral"))
+        lateral.connect(condition="i != j")
+        lateral.w = 1.0
+        margin = Synapses(self.readout, self.readout, model=neuromodulation.margin_synapse(SHOWN),
+                          namespace=ns, name=name("margin"))
+        self.objects += [self.readout_synapses, lateral, margin]
+        margin.connect()
+
+        self.context = None
+        if dendritic:
+            self._build_context(ns, rng, name, n_seg)
+
+        self.readout_spikes = SpikeMonitor(self.readout, name=name("readout_spikes"))
+        self.hidden_spikes = SpikeMonitor(self.hidden, name=name("hidden_spikes"))
+        self.objects += [self.readout_spikes, self.hidden_spikes]
+
+    def _build_context(self, ns, rng, name, n_seg):
+        config = self.config
+        self.schedule_used.add(ns["task_of"])
+        n_context = config.n_tasks * config.context_per_task
+        self.context = PoissonGroup(
+            n_context, rates="context_rate*int(floor(i/context_per_task) == task_of(t))",
+            namespace=ns, name=name("context"))
+        learning = "plastic(t)" if config.context_learning else "0"
+        spec = context_plasticity(n_seg, config.g_context_nS * nS, ContextParams(), learning=learning)
+        self.context_synapses = make_synapses(spec, self.context, self.hidden, name("context_syn"), namespace=ns)
+        # Random sparse innervation at the population level: each (segment, task) pair
+        # is wired, all of that task's context neurons onto the segment, with
+        # probability q chosen so a task gates ``gated_fraction`` of the neurons.
+        q = 1 - (1 - config.gated_fraction) ** (1 / n_seg)
+        wired = rng.random((config.n_hidden, n_seg, config.n_tasks)) < q
+        neuron, segment, task = np.nonzero(wired)
+        m = config.context_per_task
+        pre = (task[:, None] * m + np.arange(m)).ravel()
+        post = np.repeat(neuron, m)
+        self.context_synapses.connect(i=pre, j=post)
+        self.context_synapses.segment = np.repeat(segment, m)
+        self.context_synapses.w = rng.uniform(0.5, 1.0, size=len(pre))
+        self.objects += [self.context, self.context_synapses]
+
+    def carried(self) -> dict:
+        """State carried from one chunk to the next: learned weights and the reward
+        expectation (everything else restarts from rest each chunk)."""
+        state = {"readout_w": self.readout_synapses.w, "expected_reward": self.readout.expected_reward}
+        if self.context is not None:
+            state["context_w"] = self.context_synapses.w
+        return state
+
+    def read_state(self) -> dict:
+        return {key: np.array(view[:]) for key, view in self.carried().items()}
+
+    def state_inputs(self, state: dict) -> dict:
+        """Variables -> values for Simulation.run, from a saved state."""
+        views = self.carried()
+        return {views[key]: np.asarray(value) for key, value in state.items()}
+
+    def spike_counts(self, n_presentations: int) -> np.ndarray:
+        """Readout spike counts per presentation (presentations x classes)."""
+        return _bin_spikes(self.readout_spikes, n_presentations, self.config.n_classes,
+                           self.config.t_sample_ms * 1e-3)
+
+    def hidden_counts(self, n_presentations: int) -> np.ndarray:
+        return _bin_spikes(self.hidden_spikes, n_presentations, self.config.n_hidden,
+                           self.config.t_sample_ms * 1e-3)
+
+
+def _bin_spikes(monitor, n_presentations, n_neurons, t_sample_s):
+    t = np.asarray(monitor.t_[:])
+    i = np.asarray(monitor.i[:])
+    sample = np.floor(t / t_sample_s).astype(int)
+    keep = sample < n_presentations
+    counts = np.zeros((n_presentations, n_neurons), dtype=np.int32)
+    np.add.at(counts, (sample[keep], i[keep]), 1)
+    return counts
+
+
+def predictions(counts: np.ndarray) -> np.ndarray:
+    """Class with the most spikes; -1 where no neuron fired or the maximum is tied."""
+    best = counts.argmax(axis=1)
+    top = counts.max(axis=1)
+    unique = (counts == top[:, None]).sum(axis=1) == 1
+    return np.where((top > 0) & unique, best, -1)

@@ -1,0 +1,175 @@
+"""Choose a Brian2 device and run one network many times.
+
+A protocol builds its network once and then runs it again and again — one run per chunk
+of stimuli — with new TimedArray contents and with the state it wants to keep (weights,
+running averages) carried from run to run. :class:`Simulation` gives that one interface
+on three devices:
+
+* ``runtime`` — Brian2's runtime mode (numpy, or cython with ``runtime_target``). The
+  state after building is stored; every run restores it, writes the inputs into the
+  objects, and runs. The reference implementation.
+* ``cpp`` — cpp_standalone. The project is compiled once; every run re-executes the
+  binary with ``run_args`` (new TimedArray values, carried variables) instead of
+  recompiling (Brian2 >= 2.6).
+* ``cuda`` — brian2cuda's cuda_standalone, the same way; it compiles for a named compute
+  capability even where no GPU is present (see ``mtspark_bio.cuda_device``).
+
+Every run starts at t = 0 with the stored initial state, so a run is a pure function of
+its inputs: this is what makes runtime and compiled runs comparable, and resumed
+protocols identical to uninterrupted ones.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEVICES = ("runtime", "cpp", "cuda")
+
+
+class Simulation:
+    """One network, compiled (or stored) once, run many times.
+
+    Parameters
+    ----------
+    device : {'runtime', 'cpp', 'cuda'}
+    directory : path for the generated project (standalone devices); a temporary
+        directory when None.
+    seed : base seed. Runtime runs are seeded ``seed + run_index`` so each chunk has
+        fresh noise; a compiled binary replays the seed set at build time on every run
+        (Brian2 has no run-time seed argument), so its noise is frozen per position in
+        a chunk. Both are deterministic, which is what resuming needs.
+    dt : simulation time step.
+    threads : OpenMP threads for cpp.
+    runtime_target : 'numpy' or 'cython' on the runtime device.
+    compute_capability : target GPU architecture for cuda (9.0 = H100/H200).
+    """
+
+    def __init__(self, device: str = "runtime", directory=None, seed: int = 0, dt=None,
+                 threads: int = 1, runtime_target: str = "numpy", compute_capability: float = 9.0):
+        import brian2
+
+        if device not in DEVICES:
+            raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+        self.device = device
+        self.seed = int(seed)
+        self.runs = 0
+        self.timings: dict[str, float | list] = {"build_s": 0.0, "run_s": []}
+        self._owns_directory = directory is None and device != "runtime"
+        self.directory = (Path(tempfile.mkdtemp(prefix=f"mtspark-{device}-")) if self._owns_directory
+                          else (Path(directory) if directory is not None else None))
+        brian2.devices.device.reinit_devices()
+        brian2.set_device("runtime")
+        if device == "runtime":
+            brian2.prefs.codegen.target = runtime_target
+        elif device == "cpp":
+            brian2.set_device("cpp_standalone", directory=str(self.directory), build_on_run=False)
+            brian2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
+        else:
+            from mtspark_bio.cuda_device import configure_cuda
+
+            configure_cuda(str(self.directory), compute_capability=compute_capability)
+        if dt is not None:
+            brian2.defaultclock.dt = dt
+        if device != "runtime":
+            brian2.seed(self.seed)  # compiled into the binary's start-up
+        self.network = brian2.Network()
+        self._built = False
+
+    @property
+    def standalone(self) -> bool:
+        return self.device != "runtime"
+
+    def add(self, *objects):
+        """Add Brian2 objects (groups, synapses, monitors) to the network."""
+        self.network.add(*objects)
+
+    def build(self, duration, compile: bool = True):
+        """Fix the run duration and compile (standalone) or store the initial state."""
+        import brian2
+
+        start = time.perf_counter()
+        self.duration = duration
+        if self.standalone:
+            self.network.run(duration)
+            brian2.device.build(directory=str(self.directory), compile=compile, run=False)
+        else:
+            self.network.store("initial")
+        self.timings["build_s"] = time.perf_counter() - start
+        self._built = True
+
+    def run(self, inputs: dict | None = None):
+        """Run once from the initial state with ``inputs`` applied.
+
+        ``inputs`` maps TimedArrays to new values (same shape as when built) and
+        variables (``group.var``) to values, e.g. the weights carried from the last run.
+        """
+        import brian2
+
+        if not self._built:
+            raise RuntimeError("call build() before run()")
+        inputs = inputs or {}
+        start = time.perf_counter()
+        if self.standalone:
+            brian2.device.run(run_args=inputs, with_output=False)
+            self._delete_run_arg_files()
+        else:
+            self.network.restore("initial")
+            brian2.seed(self.seed + self.runs)
+            for key, value in inputs.items():
+                if isinstance(key, brian2.TimedArray):
+                    _set_timed_array(key, value)
+                else:
+                    key[:] = value
+            self.network.run(self.duration)
+        self.timings["run_s"].append(time.perf_counter() - start)
+        self.runs += 1
+
+    def _delete_run_arg_files(self):
+        # Brian2 writes each run_args array to static_arrays/ and never deletes it; a
+        # long protocol would fill the disk.
+        import brian2
+
+        static = self.directory / "static_arrays"
+        for name in brian2.device.run_args_arrays:
+            for path in (static / name, static / (name + ".lock")):
+                path.unlink(missing_ok=True)
+
+    def close(self):
+        """Reset Brian2 to the runtime device and remove a temporary project."""
+        import brian2
+
+        brian2.devices.device.reinit_devices()
+        brian2.set_device("runtime")
+        if self._owns_directory and self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _set_timed_array(timed_array, value):
+    """Overwrite a TimedArray's values in place (runtime device).
+
+    The generated numpy and cython code hold a reference to the array, so writing into
+    it changes what the next run sees without rebuilding anything.
+    """
+    value = np.asarray(value, dtype=timed_array.values.dtype)
+    if value.shape != timed_array.values.shape:
+        raise ValueError(f"{timed_array.name}: shape {value.shape} differs from the built "
+                         f"shape {timed_array.values.shape}")
+    timed_array.values[...] = value
+
+
+def binary_mtime(directory) -> float | None:
+    """Modification time of a compiled standalone binary (to show it was not rebuilt)."""
+    path = Path(directory) / "main"
+    return os.path.getmtime(path) if path.exists() else None
