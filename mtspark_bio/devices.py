@@ -53,6 +53,7 @@ class Simulation:
     def __init__(self, device: str = "runtime", directory=None, seed: int = 0, dt=None,
                  threads: int = 1, runtime_target: str = "numpy", compute_capability: float = 9.0):
         import brian2
+        from brian2.devices.device import reinit_devices
 
         if device not in DEVICES:
             raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
@@ -63,13 +64,14 @@ class Simulation:
         self._owns_directory = directory is None and device != "runtime"
         self.directory = (Path(tempfile.mkdtemp(prefix=f"mtspark-{device}-")) if self._owns_directory
                           else (Path(directory) if directory is not None else None))
-        brian2.devices.device.reinit_devices()
+        reinit_devices()
         brian2.set_device("runtime")
         if device == "runtime":
             brian2.prefs.codegen.target = runtime_target
         elif device == "cpp":
             brian2.set_device("cpp_standalone", directory=str(self.directory), build_on_run=False)
-            brian2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
+            if threads > 1:  # 1 thread: the plain (non-OpenMP) code path
+                brian2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
         else:
             from mtspark_bio.cuda_device import configure_cuda
 
@@ -143,8 +145,13 @@ class Simulation:
     def close(self):
         """Reset Brian2 to the runtime device and remove a temporary project."""
         import brian2
+        from brian2.devices.device import reinit_devices
 
-        brian2.devices.device.reinit_devices()
+        if self.device == "cuda":
+            from mtspark_bio.cuda_device import reset_cuda
+
+            reset_cuda()
+        reinit_devices()
         brian2.set_device("runtime")
         if self._owns_directory and self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)

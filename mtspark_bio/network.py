@@ -15,7 +15,9 @@ def make_neurons(spec: NeuronSpec, n: int, name: str, namespace: dict | None = N
         refractory=spec.refractory, method=spec.method, events=dict(spec.events) or None,
         namespace={**spec.namespace, **(namespace or {})}, name=name)
     for event, code in spec.event_actions.items():
-        group.run_on_event(event, code)
+        # before the synapses, so plasticity triggered by the same event sees its effect
+        # (e.g. context synapses reading a segment's fresh plateau onset time)
+        group.run_on_event(event, code, when="before_synapses")
     for variable, value in spec.initial.items():
         setattr(group, variable, value)
     return group

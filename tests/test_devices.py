@@ -185,12 +185,6 @@ def test_cpp_reruns_with_new_inputs_without_recompiling(results):
     np.testing.assert_array_equal(again["w"], base["w"])
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "BUG: Simulation.__init__/close call brian2.devices.device.reinit_devices(), but "
-    "brian2.devices.device is the CurrentDeviceProxy (the package re-exports it over the "
-    "submodule), so the call only logs 'Active device does not have an attribute "
-    "reinit_devices' and the cpp device keeps the first project's objects. Fix: "
-    "'from brian2.devices.device import reinit_devices; reinit_devices()' in devices.py."))
 def test_two_cpp_simulations_in_one_process(tmp_path):
     """A protocol may build one network after another; the second Simulation must start
     from a clean cpp device. Code generation only (compile=False), so this is cheap."""

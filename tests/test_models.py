@@ -462,12 +462,6 @@ def test_context_plasticity_potentiates_only_during_the_plateau():
     np.testing.assert_array_equal(w[[2, 3, 4, 5]], w0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the 'plateau' event action (t_plateau_k = t) runs in the 'after_resets' slot "
-    "(NeuronGroup.run_on_event default), after the synapses' on_post pathway, so "
-    "context_plasticity's segment_plateau_starts (t_plateau_k_post == t) is never 1 and "
-    "onset LTD never happens. Fix: make_neurons should call "
-    "group.run_on_event(event, code, when='before_synapses')."))
 def test_context_plasticity_depresses_silent_synapses_at_plateau_onset():
     cases = {
         "silent -> seg 0": ([], 0),
