@@ -1,0 +1,53 @@
+"""``mtspark-bio``: the command line.
+
+    mtspark-bio forgetting [options]   alternating-task forgetting protocol (main job)
+    mtspark-bio figures PATH...        regenerate the figures of result files from HDF5 alone
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _figures(args) -> int:
+    from figures import render
+
+    status = 0
+    for path in args.paths:
+        if not path.exists():
+            print(f"error: {path} does not exist", file=sys.stderr)
+            status = 2
+            continue
+        try:
+            for written in render(path):
+                print(written)
+        except (OSError, ValueError, KeyError) as error:
+            print(f"error: cannot draw {path}: {error}", file=sys.stderr)
+            status = 2
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from protocols import forgetting
+
+    parser = argparse.ArgumentParser(prog="mtspark-bio", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("forgetting", help="alternating-task forgetting protocol (main job)",
+                            description=forgetting.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    forgetting.add_arguments(p)
+    p.set_defaults(handler=forgetting.run_from_args)
+    p = commands.add_parser("figures", help="regenerate figures from result files")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.set_defaults(handler=_figures)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

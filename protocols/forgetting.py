@@ -1,0 +1,402 @@
+"""Catastrophic forgetting under alternating tasks, with and without active dendrites.
+
+Methods
+-------
+A network of dendritic neurons (``models.neurons.DendriticNeuron``) learns a sequence of
+image-classification tasks by reward-modulated STDP and is tested on every task after
+every training block; the accuracies form the matrix R[block, task]
+(Lopez-Paz & Ranzato 2017, NeurIPS, "Gradient Episodic Memory").
+
+* Tasks: ``permuted`` — the same 10-class problem under a fixed pixel permutation per
+  task, one shared readout population, so only the task context can tell tasks apart
+  (Goodfellow et al. 2013; Kirkpatrick et al. 2017); ``split`` — task t holds classes
+  2t and 2t+1 (Zenke, Poole & Ganguli 2017).
+* Schedules: ``sequential`` (A B C D E) or ``cycling`` (A B C A B C ..., MTSpark's
+  alternation at a fixed switching interval; Devkota, Putra & Shafique 2024).
+* Variants, side by side in one simulation with the same wiring, seed and data:
+  ``dendritic`` — the task context drives the distal segments, whose plateaus gate a
+  task-specific subset of neurons (Iyer et al. 2022); ``point`` — the same network with
+  point neurons and no context; ``shuffled`` — dendritic, with a random context per
+  presentation (control).
+* Encoding: pixel intensities as Poisson rates during a presentation window that
+  follows a rest window; labels, contexts and the training flag are TimedArrays, the
+  reward is computed by the readout population at the end of each presentation, so
+  training runs entirely in compiled code (``mtspark_bio.circuit``).
+* Metrics: ACC, BWT, FWT and forgetting (``mtspark_bio.metrics``; Lopez-Paz & Ranzato
+  2017; Chaudhry et al. 2018).
+
+Results go to one HDF5 file, rewritten atomically after every block, so an interrupted
+run keeps every finished block and ``--resume`` continues from there.
+
+Run ``python protocols/forgetting.py --help`` or ``mtspark-bio forgetting --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEFAULTS = {
+    "dataset": "digits", "data_dir": None, "tasks": "permuted", "n_tasks": 5,
+    "schedule": "sequential", "cycles": 2, "variants": ["dendritic", "point"],
+    "train_samples": 500, "test_samples": 100, "epochs": 1, "chunk": 100,
+    "device": "cpp", "seed": 0, "dt_ms": 0.25, "circuit": {},
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--out", type=Path, default=Path("results/forgetting.h5"), help="result file (HDF5)")
+    add("--dataset", default=DEFAULTS["dataset"], help="digits | mnist | fashion-mnist | cifar10")
+    add("--data-dir", default=None, help="folder with the data set's standard files (not for digits)")
+    add("--tasks", default=DEFAULTS["tasks"], choices=["permuted", "split"])
+    add("--n-tasks", type=int, default=DEFAULTS["n_tasks"])
+    add("--schedule", default=DEFAULTS["schedule"], choices=["sequential", "cycling"])
+    add("--cycles", type=int, default=DEFAULTS["cycles"], help="passes through the tasks (cycling)")
+    add("--variants", default=",".join(DEFAULTS["variants"]), help="comma list of dendritic,point,shuffled")
+    add("--train-samples", type=int, default=DEFAULTS["train_samples"], help="training images per block")
+    add("--test-samples", type=int, default=DEFAULTS["test_samples"], help="test images per task")
+    add("--epochs", type=int, default=DEFAULTS["epochs"], help="passes over the training images per block")
+    add("--chunk", type=int, default=DEFAULTS["chunk"], help="presentations per compiled run")
+    add("--device", default=DEFAULTS["device"], choices=["runtime", "cpp", "cuda"])
+    add("--seed", type=int, default=DEFAULTS["seed"])
+    add("--circuit", default="{}", help='JSON overrides of CircuitConfig, e.g. \'{"n_hidden": 400}\'')
+    add("--build-dir", type=Path, default=None, help="where the compiled project goes (temporary if unset)")
+    add("--resume", action="store_true", help="continue an interrupted run from its last finished block")
+    add("--no-figure", action="store_true", help="skip the figure")
+
+
+def config_from_args(args) -> dict:
+    try:
+        circuit = json.loads(args.circuit)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--circuit is not valid JSON ({error}); example: '{{\"n_hidden\": 400}}'")
+    return {
+        "dataset": args.dataset, "data_dir": args.data_dir, "tasks": args.tasks,
+        "n_tasks": args.n_tasks, "schedule": args.schedule, "cycles": args.cycles,
+        "variants": [v.strip() for v in args.variants.split(",") if v.strip()],
+        "train_samples": args.train_samples, "test_samples": args.test_samples,
+        "epochs": args.epochs, "chunk": args.chunk, "device": args.device, "seed": args.seed,
+        "dt_ms": DEFAULTS["dt_ms"], "circuit": circuit,
+    }
+
+
+class Plan:
+    """Everything decided before simulating: data, tasks, schedule, circuit. Building a
+    Plan validates the configuration, so bad input fails before any simulation."""
+
+    def __init__(self, config: dict):
+        from mtspark_bio.circuit import VARIANTS, CircuitConfig
+        from mtspark_bio.data import load_dataset, permuted_tasks, split_tasks, subsample
+
+        self.config = config
+        problems = []
+        for key in ("n_tasks", "train_samples", "test_samples", "epochs", "chunk", "cycles"):
+            if int(config[key]) < 1:
+                problems.append(f"--{key.replace('_', '-')} must be >= 1 (got {config[key]})")
+        unknown = [v for v in config["variants"] if v not in VARIANTS]
+        if unknown or not config["variants"]:
+            problems.append(f"unknown variant(s) {unknown}; choose from {', '.join(VARIANTS)}")
+        if len(set(config["variants"])) != len(config["variants"]):
+            problems.append("--variants lists a variant twice")
+        if problems:
+            raise ValueError("; ".join(problems))
+        dataset = load_dataset(config["dataset"], config["data_dir"])
+        if config["tasks"] == "permuted":
+            tasks = permuted_tasks(dataset, config["n_tasks"], config["seed"])
+        else:
+            tasks = split_tasks(dataset, config["n_tasks"])
+        self.tasks = [subsample(t, config["train_samples"], config["test_samples"], config["seed"])
+                      for t in tasks]
+        n = len(self.tasks)
+        self.schedule = list(range(n)) * (config["cycles"] if config["schedule"] == "cycling" else 1)
+        fields = {f.name for f in dataclasses.fields(CircuitConfig)}
+        bad = sorted(set(config["circuit"]) - fields)
+        if bad:
+            raise ValueError(f"--circuit has unknown keys {bad}; known: {sorted(fields)}")
+        self.circuit = CircuitConfig(n_features=dataset.x_train.shape[1], n_classes=dataset.n_classes,
+                                     n_tasks=n, **{"seed": config["seed"], **config["circuit"]}).validate()
+
+    def training_order(self, block: int) -> np.ndarray:
+        """Indices into the block's training set, one permutation per epoch; a pure
+        function of (seed, block) so a resumed run trains on exactly the same order."""
+        rng = np.random.default_rng([self.config["seed"], block])
+        n = len(self.tasks[self.schedule[block]].y_train)
+        return np.concatenate([rng.permutation(n) for _ in range(self.config["epochs"])])
+
+    def test_set(self):
+        """All tasks' test images in one sequence: (images, labels, task ids)."""
+        x = np.concatenate([t.x_test for t in self.tasks])
+        y = np.concatenate([t.y_test for t in self.tasks])
+        task = np.concatenate([np.full(len(t.y_test), t.index) for t in self.tasks])
+        return x, y, task
+
+
+class Runner:
+    """The compiled (or stored) network of all variants, run chunk by chunk."""
+
+    def __init__(self, plan: Plan, build_dir=None, progress=None):
+        from brian2 import ms
+
+        from mtspark_bio.circuit import Classifier, StimulusSchedule
+        from mtspark_bio.devices import Simulation
+
+        self.plan = plan
+        config = plan.config
+        self.sim = Simulation(config["device"], directory=build_dir, seed=config["seed"],
+                              dt=config["dt_ms"] * ms)
+        self.stimuli = StimulusSchedule(plan.circuit, config["chunk"])
+        self.variants = {v: Classifier(plan.circuit, v, self.stimuli) for v in config["variants"]}
+        for classifier in self.variants.values():
+            self.sim.add(*classifier.objects)
+        self.sim.build(self.stimuli.duration)
+        self.state = {v: None for v in self.variants}  # None = the built initial state
+        self.context_rng_seed = config["seed"]
+        self.progress = progress
+
+    def _run_chunk(self, x, y, task, plastic: bool):
+        n = len(y)
+        shuffled = np.random.default_rng([self.context_rng_seed, self.sim.runs]).integers(
+            0, self.plan.circuit.n_tasks, n)
+        inputs = self.stimuli.values(x, y, task, np.full(n, float(plastic)), shuffled_tasks=shuffled)
+        for name, classifier in self.variants.items():
+            if self.state[name] is not None:
+                inputs.update(classifier.state_inputs(self.state[name]))
+        self.sim.run(inputs)
+        if self.progress is not None:
+            self.progress.update(1)
+        from mtspark_bio.circuit import predictions
+
+        out = {}
+        for name, classifier in self.variants.items():
+            out[name] = predictions(classifier.spike_counts(self.stimuli.n_presentations))[:n]
+            if plastic:
+                self.state[name] = classifier.read_state()
+        return out
+
+    def train(self, block: int):
+        task = self.plan.tasks[self.plan.schedule[block]]
+        order = self.plan.training_order(block)
+        chunk = self.plan.config["chunk"]
+        for start in range(0, len(order), chunk):
+            idx = order[start:start + chunk]
+            self._run_chunk(task.x_train[idx], task.y_train[idx], np.full(len(idx), task.index), True)
+
+    def evaluate(self) -> dict[str, np.ndarray]:
+        """Accuracy of every variant on every task's test set (plasticity off)."""
+        x, y, task = self.plan.test_set()
+        chunk = self.plan.config["chunk"]
+        correct = {name: np.zeros(len(y), bool) for name in self.variants}
+        for start in range(0, len(y), chunk):
+            sl = slice(start, start + chunk)
+            for name, pred in self._run_chunk(x[sl], y[sl], task[sl], False).items():
+                correct[name][sl] = pred == y[sl]
+        n_tasks = self.plan.circuit.n_tasks
+        return {name: np.array([c[task == j].mean() for j in range(n_tasks)]) for name, c in correct.items()}
+
+    def runs_per_block(self) -> int:
+        chunk = self.plan.config["chunk"]
+        n_test = len(self.plan.test_set()[1])
+        n_train = len(self.plan.training_order(0))
+        return -(-n_train // chunk) + -(-n_test // chunk)
+
+    def spike_sample(self, seconds: float = 2.0) -> dict:
+        """The last run's spike trains (first ``seconds``) of hidden and readout."""
+        sample = {}
+        for name, classifier in self.variants.items():
+            sample[name] = {}
+            for population, monitor in (("hidden", classifier.hidden_spikes), ("readout", classifier.readout_spikes)):
+                t = np.asarray(monitor.t_[:])
+                keep = t < seconds
+                sample[name][population] = {"t": t[keep], "i": np.asarray(monitor.i[:])[keep]}
+        return sample
+
+    def close(self):
+        self.sim.close()
+
+
+class ResultFile:
+    """The protocol's HDF5 file: results so far plus the state needed to resume."""
+
+    def __init__(self, path: Path, plan: Plan):
+        self.path, self.plan = Path(path), plan
+        n_blocks, n_tasks = len(plan.schedule), len(plan.tasks)
+        self.R = {v: np.full((n_blocks, n_tasks), np.nan) for v in plan.config["variants"]}
+        self.baseline = {v: np.full(n_tasks, np.nan) for v in plan.config["variants"]}
+        self.blocks_done = -1  # -1: not even the baseline evaluation
+        self.runs = 0
+
+    @staticmethod
+    def stored_config(path: Path) -> dict:
+        import h5py
+
+        from mtspark_bio.results import read_json_attr
+
+        try:
+            with h5py.File(path, "r") as f:
+                if f.attrs.get("protocol") != "forgetting":
+                    raise ValueError(f"{path} is not a forgetting-protocol result file")
+                return read_json_attr(f, "config")
+        except OSError as error:
+            raise ValueError(f"cannot read {path} to resume ({error}); delete it or choose another --out")
+
+    def load(self, runner: Runner):
+        import h5py
+
+        from mtspark_bio.results import read_arrays
+
+        with h5py.File(self.path, "r") as f:
+            self.blocks_done = int(f.attrs["blocks_done"])
+            self.runs = int(f.attrs["runs"])
+            for v in self.R:
+                group = f["variants"][v]
+                self.R[v] = group["accuracy_matrix"][...]
+                self.baseline[v] = group["baseline_accuracy"][...]
+                if "state" in group:
+                    runner.state[v] = read_arrays(group["state"])
+        runner.sim.runs = self.runs
+
+    def save(self, runner: Runner, final: bool = False):
+        from mtspark_bio.metrics import continual_metrics
+        from mtspark_bio.results import atomic_h5, package_versions, write_arrays, write_json_attr
+
+        self.runs = runner.sim.runs
+        with atomic_h5(self.path) as f:
+            f.attrs["protocol"] = "forgetting"
+            write_json_attr(f, "config", self.plan.config)
+            write_json_attr(f, "circuit", dataclasses.asdict(self.plan.circuit))
+            write_json_attr(f, "versions", package_versions())
+            f.attrs["blocks_done"] = self.blocks_done
+            f.attrs["runs"] = self.runs
+            f.attrs["complete"] = final
+            f.attrs["build_s"] = runner.sim.timings["build_s"]
+            f.create_dataset("schedule", data=np.asarray(self.plan.schedule, dtype=np.int64))
+            for v, R in self.R.items():
+                group = f.create_group(f"variants/{v}")
+                group.create_dataset("accuracy_matrix", data=R)
+                group.create_dataset("baseline_accuracy", data=self.baseline[v])
+                metrics = (continual_metrics(R, self.plan.schedule, self.baseline[v]) if final
+                           else dict.fromkeys(("acc", "bwt", "fwt", "forgetting"), np.nan))
+                for key, value in metrics.items():
+                    group.attrs[key] = value
+                if runner.state[v] is not None:
+                    write_arrays(group.create_group("state"), runner.state[v])
+                    weights = group.create_group("weights")
+                    weights.create_dataset("hidden_to_readout", data=runner.state[v]["readout_w"])
+                    if "context_w" in runner.state[v]:
+                        weights.create_dataset("context_to_segments", data=runner.state[v]["context_w"])
+            if final:
+                for v, populations in runner.spike_sample().items():
+                    write_arrays(f.create_group(f"variants/{v}/spikes"), populations)
+
+
+def format_table(result: ResultFile) -> str:
+    from mtspark_bio.metrics import continual_metrics
+
+    lines = []
+    tasks = result.plan.tasks
+    for v, R in result.R.items():
+        lines.append(f"\n{v}: accuracy R[block, task] (rows: block, trained task)")
+        lines.append("            " + " ".join(f"{'T' + str(t.index):>7}" for t in tasks))
+        lines.append("  init      " + " ".join(f"{a:7.3f}" for a in result.baseline[v]))
+        for b, row in enumerate(R):
+            lines.append(f"  {b:2d} (T{result.plan.schedule[b]:<3d}) "
+                         + " ".join(f"{a:7.3f}" for a in row))
+    lines.append(f"\n{'variant':<10} {'ACC':>7} {'BWT':>7} {'FWT':>7} {'F':>7}")
+    for v, R in result.R.items():
+        m = continual_metrics(R, result.plan.schedule, result.baseline[v])
+        lines.append(f"{v:<10} {m['acc']:7.3f} {m['bwt']:7.3f} {m['fwt']:7.3f} {m['forgetting']:7.3f}")
+    return "\n".join(lines)
+
+
+def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: bool = True,
+        log=print) -> ResultFile:
+    """Run (or resume) the protocol; returns the finished result file."""
+    out = Path(out)
+    if resume:
+        if not out.exists():
+            raise ValueError(f"--resume: there is no {out} to resume; run without --resume")
+        config = ResultFile.stored_config(out)
+        log(f"resuming {out} with its stored configuration")
+    elif out.exists():
+        raise ValueError(f"{out} exists; pass --resume to continue it or choose another --out")
+    plan = Plan(config)  # validates and loads data before any simulation
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from tqdm import tqdm
+
+    n_blocks = len(plan.schedule)
+    started = time.perf_counter()
+    log(f"building the network ({', '.join(config['variants'])}) on {config['device']} ...")
+    progress = tqdm(total=None, unit="run", disable=None, leave=False)
+    runner = Runner(plan, build_dir=build_dir, progress=progress)
+    try:
+        progress.total = runner.runs_per_block() * n_blocks + -(-len(plan.test_set()[1]) // config["chunk"])
+        log(f"built in {runner.sim.timings['build_s']:.1f} s")
+        result = ResultFile(out, plan)
+        if resume:
+            result.load(runner)
+            progress.update(result.runs)
+        if result.blocks_done < 0:
+            for v, acc in runner.evaluate().items():
+                result.baseline[v] = acc
+            result.blocks_done = 0
+            result.save(runner)
+        for block in range(result.blocks_done, n_blocks):
+            t0 = time.perf_counter()
+            runner.train(block)
+            for v, acc in runner.evaluate().items():
+                result.R[v][block] = acc
+            result.blocks_done = block + 1
+            result.save(runner, final=block + 1 == n_blocks)
+            summary = "  ".join(f"{v} {np.nanmean(R[block]):.3f}" for v, R in result.R.items())
+            log(f"block {block + 1}/{n_blocks} (task {plan.tasks[plan.schedule[block]].name}) "
+                f"mean test accuracy: {summary}  [{time.perf_counter() - t0:.0f} s]")
+        if result.blocks_done == n_blocks and resume and not _is_complete(out):
+            result.save(runner, final=True)
+    finally:
+        progress.close()
+        runner.close()
+    log(format_table(result))
+    log(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out}")
+    if figure:
+        from figures import render
+
+        for path in render(out):
+            log(f"figure: {path}")
+    return result
+
+
+def _is_complete(path: Path) -> bool:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return bool(f.attrs.get("complete", False))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="forgetting", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
+
+
+def run_from_args(args) -> int:
+    from mtspark_bio.data import DataError
+
+    try:
+        run(config_from_args(args), args.out, resume=args.resume, build_dir=args.build_dir,
+            figure=not args.no_figure)
+    except (DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
