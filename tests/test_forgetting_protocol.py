@@ -1,0 +1,120 @@
+"""The forgetting protocol end to end on a tiny circuit: resume equivalence, atomic
+checkpoints, bad-input errors, and compile-once on the cpp device."""
+
+import gzip
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from mtspark_bio import cli
+from mtspark_bio.devices import Simulation
+from protocols import forgetting
+
+TINY = ["--n-tasks", "2", "--train-samples", "20", "--test-samples", "10", "--chunk", "10",
+        "--circuit", json.dumps({"n_hidden": 24, "n_inhibitory": 6, "context_per_task": 4}),
+        "--no-figure"]
+
+
+def read(path):
+    with h5py.File(path, "r") as f:
+        out = {"complete": bool(f.attrs["complete"]), "blocks_done": int(f.attrs["blocks_done"])}
+        for v in f["variants"]:
+            g = f["variants"][v]
+            out[v] = {"R": g["accuracy_matrix"][...], "w": g["state/readout_w"][...],
+                      "metrics": {k: g.attrs[k] for k in ("acc", "bwt", "fwt", "forgetting")}}
+    return out
+
+
+@pytest.mark.runtime
+def test_resume_after_interruption_gives_the_same_result(tmp_path, monkeypatch):
+    args = TINY + ["--device", "runtime", "--variants", "dendritic,point"]
+    full = tmp_path / "full.h5"
+    assert cli.main(["forgetting", "--out", str(full)] + args) == 0
+
+    # interrupt the second block's training, as Ctrl-C would
+    interrupted = tmp_path / "interrupted.h5"
+    original_train = forgetting.Runner.train
+
+    def train_then_stop(self, block):
+        if block == 1:
+            raise KeyboardInterrupt
+        return original_train(self, block)
+
+    monkeypatch.setattr(forgetting.Runner, "train", train_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["forgetting", "--out", str(interrupted)] + args)
+    partial = read(interrupted)  # a valid file holding the finished block only
+    assert partial["blocks_done"] == 1 and not partial["complete"]
+    assert np.isfinite(partial["dendritic"]["R"][0]).all() and np.isnan(partial["dendritic"]["R"][1]).all()
+    assert not list(tmp_path.glob("*.tmp-*"))
+
+    monkeypatch.setattr(forgetting.Runner, "train", original_train)
+    assert cli.main(["forgetting", "--out", str(interrupted), "--resume"] + args) == 0
+    a, b = read(full), read(interrupted)
+    assert b["complete"]
+    for v in ("dendritic", "point"):
+        np.testing.assert_array_equal(a[v]["R"], b[v]["R"])
+        np.testing.assert_array_equal(a[v]["w"], b[v]["w"])
+        assert a[v]["metrics"] == pytest.approx(b[v]["metrics"], nan_ok=True)
+
+
+def _idx(path, magic, array):
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--variants", "dendritic,banana"], "unknown variant"),
+    (["--tasks", "split", "--n-tasks", "6"], "n_tasks"),
+    (["--n-tasks", "0"], "--n-tasks must be >= 1"),
+    (["--dataset", "mnist"], "--data-dir"),
+    (["--dataset", "mnist", "--data-dir", "{missing}"], "missing"),
+    (["--dataset", "fashion-mnist", "--data-dir", "{corrupt}"], "t10k-images"),
+    (["--dataset", "imagenet"], "imagenet"),
+    (["--circuit", "{not json"], "--circuit is not valid JSON"),
+    (["--circuit", '{"n_hiden": 3}'], "unknown keys"),
+    (["--resume"], "no"),
+])
+def test_bad_input_fails_before_simulating(tmp_path, capsys, monkeypatch, extra, message):
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    _idx(corrupt / "train-images-idx3-ubyte.gz", 0x803, np.zeros((4, 28, 28)))
+    _idx(corrupt / "train-labels-idx1-ubyte.gz", 0x801, np.zeros(4))
+    (corrupt / "t10k-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
+    _idx(corrupt / "t10k-labels-idx1-ubyte.gz", 0x801, np.zeros(4))
+    extra = [e.replace("{missing}", str(tmp_path / "missing")).replace("{corrupt}", str(corrupt)) for e in extra]
+    monkeypatch.setattr(Simulation, "__init__", lambda *a, **k: pytest.fail("simulated despite bad input"))
+    out = tmp_path / "r.h5"
+    assert cli.main(["forgetting", "--out", str(out)] + TINY + extra) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and message in err
+    assert not out.exists() and not list(tmp_path.glob("*.h5*"))
+
+
+def test_existing_results_are_not_overwritten(tmp_path, capsys):
+    out = tmp_path / "r.h5"
+    out.write_bytes(b"precious")
+    assert cli.main(["forgetting", "--out", str(out)] + TINY) == 2
+    assert "--resume" in capsys.readouterr().err and out.read_bytes() == b"precious"
+
+
+def test_unknown_option_exits_nonzero():
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["forgetting", "--no-such-option"])
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.standalone
+def test_cpp_protocol_compiles_once(tmp_path, monkeypatch):
+    builds = []
+    original = Simulation.build
+    monkeypatch.setattr(Simulation, "build", lambda self, *a, **k: builds.append(1) or original(self, *a, **k))
+    out = tmp_path / "cpp.h5"
+    assert cli.main(["forgetting", "--out", str(out), "--device", "cpp", "--variants", "dendritic"] + TINY) == 0
+    result = read(out)
+    assert builds == [1] and result["complete"]
+    R = result["dendritic"]["R"]
+    assert R.shape == (2, 2) and np.all((R >= 0) & (R <= 1))
