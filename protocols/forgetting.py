@@ -105,6 +105,14 @@ class Plan:
             problems.append(f"unknown variant(s) {unknown}; choose from {', '.join(VARIANTS)}")
         if len(set(config["variants"])) != len(config["variants"]):
             problems.append("--variants lists a variant twice")
+        if config["device"] == "cuda":
+            from mtspark_bio.cuda_device import gpu_available, nvcc_available
+
+            if not nvcc_available():
+                problems.append("--device cuda needs nvcc (the CUDA toolkit) on PATH; use --device cpp")
+            elif not gpu_available():
+                problems.append("--device cuda needs a GPU to run the protocol and none was found "
+                                "(nvidia-smi lists none); use --device cpp here")
         if problems:
             raise ValueError("; ".join(problems))
         dataset = load_dataset(config["dataset"], config["data_dir"])

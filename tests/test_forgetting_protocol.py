@@ -77,8 +77,13 @@ def _idx(path, magic, array):
     (["--circuit", "{not json"], "--circuit is not valid JSON"),
     (["--circuit", '{"n_hiden": 3}'], "unknown keys"),
     (["--resume"], "no"),
+    (["--device", "cuda"], "--device cuda needs"),
 ])
 def test_bad_input_fails_before_simulating(tmp_path, capsys, monkeypatch, extra, message):
+    if "cuda" in extra:
+        from mtspark_bio import cuda_device
+
+        monkeypatch.setattr(cuda_device, "gpu_available", lambda: False)
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     _idx(corrupt / "train-images-idx3-ubyte.gz", 0x803, np.zeros((4, 28, 28)))
