@@ -42,16 +42,17 @@ def margin_synapse(shown: str) -> str:
     return f"margin_post = count_pre*(2*int(i_pre == label({shown})) - 1) : 1 (summed)"
 
 
-def reward_tick(modulator: str, trial: str, n_average: float) -> str:
+def reward_tick(modulator: str, trial: str, n_average: float, punishment: float = 1.0) -> str:
     """Code run on the readout group at the end of each presentation.
 
-    ``trial`` is an expression that is 1 for a training presentation and 0 otherwise.
+    ``trial`` is an expression that is 1 for a training presentation and 0 otherwise;
+    a wrong answer (margin < 0) is rewarded ``-punishment``.
     """
     if modulator not in MODULATORS:
         raise ValueError(f"modulator must be one of {MODULATORS}, got {modulator!r}")
     expected = "expected_reward" if modulator == "reward_prediction_error" else "0"
     return f"""
-reward = ({trial})*sign(margin)
+reward = ({trial})*(int(margin > 0) - {float(punishment)!r}*int(margin < 0))
 M = reward - ({trial})*{expected}
 expected_reward += ({trial})*(reward - expected_reward)/{float(n_average)!r}
 count = 0
