@@ -228,10 +228,14 @@ class Classifier:
         # feedback inhibition: hidden -> pool -> hidden
         to_inh = make_synapses(static_synapse("g_exc", config.g_hidden_to_inh_nS * nS),
                                self.hidden, self.inhibitory, name("to_inh"))
-        to_inh.connect(p=config.p_inhibition)
         from_inh = make_synapses(static_synapse("g_inh", config.g_inh_to_hidden_nS * nS),
                                  self.inhibitory, self.hidden, name("from_inh"))
-        from_inh.connect(p=config.p_inhibition)
+        # drawn from our rng, not connect(p=...): Brian2 would draw from the device's
+        # generator, giving different wiring on each device and in each process
+        for syn, n_pre, n_post in ((to_inh, config.n_hidden, config.n_inhibitory),
+                                   (from_inh, config.n_inhibitory, config.n_hidden)):
+            pre, post = np.nonzero(rng.random((n_pre, n_post)) < config.p_inhibition)
+            syn.connect(i=pre, j=post)
         for syn in (to_inh, from_inh):
             syn.w = 1.0
         self.objects += [self.feedforward, to_inh, from_inh]

@@ -78,8 +78,9 @@ class Simulation:
             configure_cuda(str(self.directory), compute_capability=compute_capability)
         if dt is not None:
             brian2.defaultclock.dt = dt
-        if device != "runtime":
-            brian2.seed(self.seed)  # compiled into the binary's start-up
+        # compiled into the binary's start-up; on runtime it makes anything random done
+        # while building (connect(p=...), rand() initial values) repeatable
+        brian2.seed(self.seed)
         self.network = brian2.Network()
         self._built = False
 
