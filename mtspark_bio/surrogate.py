@@ -228,16 +228,22 @@ class LIFReadout:
         params, n_in = {}, self.n_in
         for layer, n in enumerate(self.sizes):
             w = rng.normal(0.0, scale / np.sqrt(n_in), size=(n_in, n))
-            params[f"W{layer}"] = w * self._mask(layer)
+            params[f"W{layer}"] = w * self.mask(layer)
             params[f"b{layer}"] = np.zeros(n)
             n_in = n
         return params
 
-    def _mask(self, layer):
+    def mask(self, layer: int):
+        """Layer ``layer``'s connection mask (1.0: all connections)."""
         return 1.0 if self.masks is None or self.masks[layer] is None else np.asarray(self.masks[layer], float)
 
-    def _window(self, n_steps):
-        return slice(0, n_steps) if self.window is None else slice(*self.window)
+    def window_steps(self, n_steps: int) -> range:
+        """The time steps of a presentation over which the output is read."""
+        return range(n_steps) if self.window is None else range(n_steps)[slice(*self.window)]
+
+    def _slice(self, n_steps: int) -> slice:
+        steps = self.window_steps(n_steps)
+        return slice(steps.start, steps.stop)
 
     # -- forward -------------------------------------------------------------------------
 
@@ -287,7 +293,7 @@ class LIFReadout:
             cache["reset"].append(z_all if fixed_resets is None or not spiking else fixed_resets[layer])
             if spiking:
                 inp = z_all.reshape(batch * n_steps, n)
-        window = self._window(n_steps)
+        window = self._slice(n_steps)
         out = cache["z"][-1] if self.output == "spikes" else cache["ut"][-1]
         cache["y"] = out[:, window].sum(axis=1) if self.output == "spikes" else out[:, window].mean(axis=1)
         return cache
@@ -298,8 +304,8 @@ class LIFReadout:
         """Gradients of a loss with dL/dy = ``grad_y`` (batch, n_out) w.r.t. every W, b."""
         k = self.coefficients
         batch, n_steps = cache["batch"], cache["n_steps"]
-        window = self._window(n_steps)
-        n_window = len(range(n_steps)[window])
+        window = self._slice(n_steps)
+        n_window = len(self.window_steps(n_steps))
         grads = {}
         # external gradient reaching the output layer at each step
         g_ext = np.zeros((batch, n_steps, self.sizes[-1]))
@@ -325,7 +331,7 @@ class LIFReadout:
                 gb += k.d * gut.sum(axis=0)
                 gu, gi = k.beta * gut, k.c * gut + k.alpha * gi
             g_flat = g_drive.reshape(batch * n_steps, -1)
-            grads[f"W{layer}"] = np.asarray(cache["x"][layer].T @ g_flat) * self._mask(layer)
+            grads[f"W{layer}"] = np.asarray(cache["x"][layer].T @ g_flat) * self.mask(layer)
             grads[f"b{layer}"] = gb
             if layer:
                 g_ext = (g_flat @ params[f"W{layer}"].T).reshape(batch, n_steps, -1)
@@ -374,15 +380,22 @@ def cross_entropy(logits, labels):
 
 
 @dataclass
-class TrainConfig:
+class Optimisation:
+    """Adam on mini-batches from weights drawn with ``init_scale`` (see LIFReadout.init)."""
+
+    batch: int = 32
+    lr: float = 1e-3
+    seed: int = 0
+    init_scale: float = 1.0
+
+
+@dataclass
+class TrainConfig(Optimisation):
     # measured on the dendritic circuit's digits responses (800 train / 200 held out):
     # lr 5e-3 -> 0.78, 2e-2 -> 0.81 after 10 epochs, 0.87 after 30; slope 2 vs 10 and
     # arctan vs fast sigmoid within 0.05
-    epochs: int = 30
-    batch: int = 32
     lr: float = 2e-2
-    seed: int = 0
-    init_scale: float = 1.0
+    epochs: int = 30
 
 
 def train_classifier(model: LIFReadout, trains: SpikeTrains, labels, config: TrainConfig | None = None,
@@ -471,16 +484,12 @@ class Transitions:
 
 
 @dataclass
-class DQNConfig:
+class DQNConfig(Optimisation):
     updates: int = 1000
-    batch: int = 32
-    lr: float = 1e-3
     gamma: float = 0.99
     target_update: int = 100  # updates between copies of the online net into the target
     huber_delta: float = 1.0
     double: bool = True  # double-DQN target (van Hasselt et al. 2016), as SwitchMT
-    seed: int = 0
-    init_scale: float = 1.0
 
 
 def train_dqn(model: LIFReadout, transitions: Transitions, config: DQNConfig | None = None,
@@ -544,7 +553,7 @@ def gradient_check(model: LIFReadout, params: dict, x, loss, eps: float = 1e-6, 
         flat = np.arange(array.size)
         if n_checks is not None and n_checks < array.size:
             flat = rng.choice(array.size, n_checks, replace=False)
-        mask = np.broadcast_to(model._mask(int(key[1:])) if key[0] == "W" else 1.0, array.shape).ravel()
+        mask = np.broadcast_to(model.mask(int(key[1:])) if key[0] == "W" else 1.0, array.shape).ravel()
         for index in flat:
             if mask[index] == 0:
                 continue

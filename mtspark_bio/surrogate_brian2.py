@@ -30,10 +30,13 @@ class Brian2Readout:
     """
 
     def __init__(self, model: LIFReadout, source, t_sample, name: str = "surrogate", params: dict | None = None):
-        from brian2 import SpikeMonitor, StateMonitor, ms
+        from brian2 import SpikeMonitor, StateMonitor, defaultclock, ms
 
         if len(source) != model.n_in:
             raise ValueError(f"source has {len(source)} neurons, the readout expects {model.n_in}")
+        if not np.isclose(float(defaultclock.dt / ms), model.dt_ms, rtol=1e-9, atol=0):
+            raise ValueError(f"the model was trained for dt = {model.dt_ms} ms but the network runs at "
+                             f"{defaultclock.dt}; set LIFReadout(dt_ms=...) to the simulation's dt")
         self.model, self.t_sample = model, t_sample
         self.dt = model.dt_ms * ms
         self.n_steps = int(round(float(t_sample / self.dt)))
@@ -81,17 +84,17 @@ class Brian2Readout:
     def readout(self, n_samples: int) -> np.ndarray:
         """What the model calls ``y``: output spike counts, or mean normalised membrane
         potential, over the model's window, per presentation (samples x outputs)."""
-        window = self.model._window(self.n_steps)
+        window = self.model.window_steps(self.n_steps)
         if self.model.output == "spikes":
             spikes = self.output_spikes(n_samples)
-            keep = (spikes.step >= range(self.n_steps)[window].start) & (spikes.step < range(self.n_steps)[window].stop)
+            keep = (spikes.step >= window.start) & (spikes.step < window.stop)
             counts = np.zeros((n_samples, self.model.sizes[-1]))
             np.add.at(counts, (spikes.sample[keep], spikes.neuron[keep]), 1)
             return counts
         p = self.model.params
         v = np.asarray(self.monitor.v_[:])[:, :n_samples * self.n_steps]  # (outputs, steps)
         u = (v - float(p.E_leak)) / float(p.V_threshold - p.E_leak)
-        return u.T.reshape(n_samples, self.n_steps, -1)[:, window].mean(axis=1)
+        return u.T.reshape(n_samples, self.n_steps, -1)[:, window.start:window.stop].mean(axis=1)
 
 
 def spike_source(trains: SpikeTrains, dt, name: str = "recorded"):

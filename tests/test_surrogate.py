@@ -38,8 +38,8 @@ def classification_readout(seed=0):
 
 
 def q_readout(seed=1):
-    """Dueling head with spiking streams (4 + 4 LIF) and 3 actions."""
-    model = dueling_readout(50, 3, n_stream=4, dt_ms=0.5)
+    """Dueling head with spiking streams (4 + 4 LIF) and 3 actions, Q read from step 10 on."""
+    model = dueling_readout(50, 3, n_stream=4, dt_ms=0.5, window=(10, None))
     params = model.init(seed, scale=6.0)
     params["b0"] = np.full(8, 0.5)
     return model, params
@@ -79,11 +79,12 @@ def assert_brian2_matches_numpy(result, trains, cls, q):
 @pytest.mark.parametrize("surrogate", ["fast_sigmoid", "arctan"])
 @pytest.mark.parametrize("detach_reset", [True, False])
 @pytest.mark.parametrize("output", ["spikes", "membrane"])
-def test_bptt_matches_finite_differences(surrogate, detach_reset, output):
+@pytest.mark.parametrize("window", [None, (5, 25)])
+def test_bptt_matches_finite_differences(surrogate, detach_reset, output, window):
     rng = np.random.default_rng(2)
     x = (rng.random((3, 30, 6)) < 0.2).astype(float)
     model = LIFReadout(6, (4, 3), output=output, dt_ms=1.0, surrogate=surrogate, slope=3.0,
-                       detach_reset=detach_reset)
+                       detach_reset=detach_reset, window=window)
     params = model.init(0, scale=3.0)
     for key in ("b0", "b1"):
         params[key] = rng.normal(0.0, 0.5, params[key].shape)
@@ -171,13 +172,15 @@ def test_brian2_cpp_gives_the_numpy_spikes_and_takes_new_weights_without_recompi
         assert binary_mtime(standalone_dir) == built
 
 
-def test_readout_rejects_a_source_of_the_wrong_size():
+def test_readout_rejects_a_wrong_source_or_time_step():
     from brian2 import NeuronGroup, ms
 
     from mtspark_bio.surrogate_brian2 import Brian2Readout
 
     with pytest.raises(ValueError, match="expects 50"):
         Brian2Readout(LIFReadout(50, (2,)), NeuronGroup(49, "v : 1"), 10 * ms)
+    with pytest.raises(ValueError, match="dt_ms"):  # defaultclock.dt is 0.1 ms here
+        Brian2Readout(LIFReadout(50, (2,), dt_ms=0.25), NeuronGroup(50, "v : 1"), 10 * ms)
 
 
 # ------------------------------------------------------------------ learning
@@ -220,3 +223,32 @@ def test_dueling_dqn_converges_to_the_analytic_q_values(n_stream):
     q = dueling_q(model.predict(params, pattern_trains(np.repeat([0, 1], 50), seed=3)))
     learned = np.array([q[:50].mean(axis=0), q[50:].mean(axis=0)])
     np.testing.assert_allclose(learned, [[0.9, 0.5], [1.0, 0.81]], atol=0.07)
+
+
+@pytest.mark.cuda
+@pytest.mark.slow
+def test_brian2cuda_builds_the_readout_and_on_a_gpu_gives_the_numpy_spikes(tmp_path):
+    """Compiles for sm_90 where nvcc exists (minutes on 2 cores); runs and compares
+    only where a GPU exists."""
+    from brian2 import ms
+
+    from mtspark_bio.cuda_device import executable_path, gpu_available, nvcc_available
+    from mtspark_bio.devices import Simulation
+    from mtspark_bio.surrogate_brian2 import Brian2Readout, spike_source
+
+    if not nvcc_available():
+        pytest.skip("nvcc (CUDA toolkit) not on PATH")
+    trains = random_trains()
+    cls, q = classification_readout(), q_readout()
+    dt = 0.5 * ms
+    with Simulation("cuda", directory=tmp_path / "cuda", dt=dt) as sim:
+        source = spike_source(trains, dt)
+        readouts = [Brian2Readout(m, source, trains.n_steps * dt, name=f"r{k}") for k, (m, _) in enumerate((cls, q))]
+        sim.add(source, *readouts[0].objects, *readouts[1].objects)
+        sim.build(len(trains) * trains.n_steps * dt)
+        assert executable_path(tmp_path / "cuda").is_file()
+        if not gpu_available():
+            return
+        sim.run({**readouts[0].inputs(cls[1]), **readouts[1].inputs(q[1])})
+        result = {"y": [r.readout(len(trains)) for r in readouts], "spikes": [readouts[0].output_spikes(len(trains))]}
+        assert_brian2_matches_numpy(result, trains, cls, q)
