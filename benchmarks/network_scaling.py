@@ -1,0 +1,229 @@
+"""Cost of the dendritic network as it grows: simulated seconds per wall second and
+synaptic events per second on every device, measured side by side in one run.
+
+The network is the forgetting protocol's circuit at a given hidden-layer size, with
+fixed in-degrees so that the number of synapses grows linearly with size:
+
+* ``input``: Poisson neurons whose rates come from a TimedArray (one random "image" per
+  75 ms presentation: 25 ms rest + 50 ms stimulus, as in mtspark_bio.circuit);
+* ``context``: Poisson neurons, one group of 10 per task, the active task from a
+  TimedArray; each hidden neuron's distal segments receive one task's context
+  neurons through plateau-gated context plasticity (models.plasticity);
+* ``hidden``: N DendriticNeurons (4 segments, plateaus), ``k_ff`` feed-forward inputs each;
+* ``inhibitory``: N/5 interneurons, hidden -> interneuron -> hidden with fixed in-degrees;
+* ``readout``: 10 point neurons, all hidden -> readout synapses with reward-modulated
+  STDP, consolidated every presentation with a +-1 reward from a TimedArray.
+
+Every device builds the same network (same wiring, from one numpy seed) and runs it for
+the same simulated time; each configuration is run twice and the second run is the
+one reported (the first one includes code generation on runtime), except on numpy,
+which runs once. On the standalone
+devices "sim" is the time the binary spent in the simulation loop; "run" is the whole
+Simulation.run call (process start, initialisation, result files).
+
+    python benchmarks/network_scaling.py                        # 1k and 10k neurons
+    python benchmarks/network_scaling.py --sizes 1000,10000,100000 --devices cpp1,cpp2,cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+from pathlib import Path
+
+import numpy as np
+
+import _common
+
+DEVICES = {  # name -> (Simulation device, threads, runtime target)
+    "numpy": ("runtime", 1, "numpy"),
+    "cython": ("runtime", 1, "cython"),
+    "cpp1": ("cpp", 1, "numpy"),
+    "cpp2": ("cpp", 2, "numpy"),
+    "cuda": ("cuda", 1, "numpy"),
+}
+N_INPUT, N_TASKS, CONTEXT_PER_TASK, N_SEGMENTS, N_READOUT = 784, 5, 10, 4, 10
+K_FF, K_INH_IN, K_INH_OUT = 100, 100, 50
+T_REST_MS, T_PRESENT_MS, DT_MS = 25.0, 50.0, 0.25
+
+
+def build(sim, n_hidden: int, duration_ms: float, seed: int = 0) -> dict:
+    """Add the network to ``sim``; return what is needed to count synaptic events."""
+    from brian2 import Hz, PoissonGroup, SpikeMonitor, TimedArray, ms, nS
+
+    from models.neurons import DendriticNeuron, Interneuron, PointNeuron
+    from models.plasticity import ContextParams, RSTDPParams, context_plasticity, reward_modulated_stdp, static_synapse
+    from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
+
+    rng = np.random.default_rng(seed)
+    t_sample = (T_REST_MS + T_PRESENT_MS) * ms
+    n_pres = int(np.ceil(duration_ms / (T_REST_MS + T_PRESENT_MS)))
+    images = rng.random((n_pres, N_INPUT)) * (rng.random((n_pres, N_INPUT)) < 0.3)
+    stimulus = TimedArray(images, dt=t_sample, name="stimulus")
+    task = TimedArray(rng.integers(0, N_TASKS, n_pres).astype(float), dt=t_sample, name="task")
+    reward = TimedArray(rng.choice([-1.0, 1.0], n_pres), dt=t_sample, name="reward")
+    presenting = "int(t - t_sample*floor(t/t_sample) >= t_rest)"
+    ns = {"stimulus": stimulus, "task": task, "reward": reward, "t_sample": t_sample,
+          "t_rest": T_REST_MS * ms, "input_rate": 150 * Hz, "context_rate": 60 * Hz,
+          "context_per_task": CONTEXT_PER_TASK}
+
+    n_inh = max(1, n_hidden // 5)
+    inputs = PoissonGroup(N_INPUT, rates=f"stimulus(t, i)*input_rate*{presenting}", namespace=ns, name="input")
+    context = PoissonGroup(N_TASKS * CONTEXT_PER_TASK,
+                           rates="context_rate*int(floor(i/context_per_task) == task(t))", namespace=ns,
+                           name="context")
+    hidden = make_neurons(DendriticNeuron(n_segments=N_SEGMENTS).spec(), n_hidden, "hidden")
+    inhibitory = make_neurons(Interneuron().spec(), n_inh, "inhibitory")
+    readout_spec = PointNeuron().spec()
+    readout_spec = type(readout_spec)(**{**readout_spec.__dict__,
+                                         "equations": readout_spec.equations + "M : 1\n"})
+    readout = make_neurons(readout_spec, N_READOUT, "readout", namespace=ns)
+    readout.run_regularly("M = reward(t - 0.5*t_rest)*int(t > 0*second)", dt=t_sample, when="end", order=0,
+                          name="reward_tick")
+
+    def fixed_in_degree(n_pre, n_post, k):
+        return rng.integers(0, n_pre, n_post * k), np.repeat(np.arange(n_post), k)
+
+    pathways = {}  # name -> (source monitor name, out-degree per source neuron)
+    ff = make_synapses(static_synapse("g_exc", 1.0 * nS), inputs, hidden, "ff")
+    pre, post = fixed_in_degree(N_INPUT, n_hidden, K_FF)
+    ff.connect(i=pre, j=post)
+    ff.w = rng.uniform(0.5, 1.5, len(pre))
+    pathways["ff"] = ("input", np.bincount(pre, minlength=N_INPUT))
+
+    ctx = make_synapses(context_plasticity(N_SEGMENTS, 3 * nS, ContextParams()), context, hidden, "context_syn")
+    task_of = rng.integers(0, N_TASKS, n_hidden)  # each neuron: one task's context on one segment
+    pre = (task_of[:, None] * CONTEXT_PER_TASK + np.arange(CONTEXT_PER_TASK)).ravel()
+    post = np.repeat(np.arange(n_hidden), CONTEXT_PER_TASK)
+    ctx.connect(i=pre, j=post)
+    ctx.segment = np.repeat(rng.integers(0, N_SEGMENTS, n_hidden), CONTEXT_PER_TASK)
+    ctx.w = rng.uniform(0.5, 1.0, len(pre))
+    pathways["context"] = ("context", np.bincount(pre, minlength=N_TASKS * CONTEXT_PER_TASK))
+
+    to_inh = make_synapses(static_synapse("g_exc", 0.5 * nS), hidden, inhibitory, "to_inh")
+    pre, post = fixed_in_degree(n_hidden, n_inh, K_INH_IN)
+    to_inh.connect(i=pre, j=post)
+    to_inh.w = 1.0
+    pathways["to_inh"] = ("hidden", np.bincount(pre, minlength=n_hidden))
+    from_inh = make_synapses(static_synapse("g_inh", 0.3 * nS), inhibitory, hidden, "from_inh")
+    pre, post = fixed_in_degree(n_inh, n_hidden, K_INH_OUT)
+    from_inh.connect(i=pre, j=post)
+    from_inh.w = 1.0
+    pathways["from_inh"] = ("inhibitory", np.bincount(pre, minlength=n_inh))
+
+    learn = reward_modulated_stdp("g_exc", 5 * nS / np.sqrt(n_hidden / 500), RSTDPParams(), modulator="M")
+    readout_syn = make_synapses(learn, hidden, readout, "readout_syn")
+    readout_syn.connect()
+    readout_syn.w = rng.random(n_hidden * N_READOUT) * 0.3
+    schedule_consolidation(readout_syn, learn, t_sample, name="consolidate")
+    pathways["readout"] = ("hidden", np.full(n_hidden, N_READOUT))
+
+    monitors = {name: SpikeMonitor(group, record=False, name=f"{name}_count")
+                for name, group in (("input", inputs), ("context", context), ("hidden", hidden),
+                                    ("inhibitory", inhibitory), ("readout", readout))}
+    sim.add(inputs, context, hidden, inhibitory, readout, ff, ctx, to_inh, from_inh, readout_syn,
+            *monitors.values())
+    n_synapses = sum(len(s) for s in (ff, ctx, to_inh, from_inh, readout_syn))
+    return {"monitors": monitors, "pathways": pathways, "n_synapses": n_synapses,
+            "n_neurons": N_INPUT + N_TASKS * CONTEXT_PER_TASK + n_hidden + n_inh + N_READOUT}
+
+
+def measure(device: str, n_hidden: int, duration_ms: float, build_dir: Path, repeats: int = 2) -> dict:
+    """Build and run one configuration; the last of ``repeats`` runs is reported."""
+    from brian2 import device as brian_device
+    from brian2 import ms
+
+    from mtspark_bio.devices import Simulation
+
+    kind, threads, target = DEVICES[device]
+    directory = build_dir / f"{device}-{n_hidden}" if kind != "runtime" else None
+    with Simulation(kind, directory=directory, seed=0, dt=DT_MS * ms, threads=threads,
+                    runtime_target=target) as sim:
+        t0 = time.perf_counter()
+        net = build(sim, n_hidden, duration_ms)
+        setup_s = time.perf_counter() - t0
+        sim.build(duration_ms * ms)
+        sim_s = []
+        for _ in range(repeats):
+            sim.run()
+            sim_s.append(getattr(brian_device, "_last_run_time", None) if kind != "runtime" else None)
+        counts = {name: np.asarray(m.count[:]) for name, m in net["monitors"].items()}
+    events = int(sum((counts[src] * outdeg).sum() for src, outdeg in net["pathways"].values()))
+    run_s = sim.timings["run_s"][-1]
+    duration_s = duration_ms / 1000
+    hidden_rate = counts["hidden"].sum() / n_hidden / duration_s
+    row = {"device": device, "n_hidden": n_hidden, "n_neurons": net["n_neurons"], "n_synapses": net["n_synapses"],
+           "duration_s": duration_s, "setup_s": setup_s, "build_s": sim.timings["build_s"],
+           "first_run_s": sim.timings["run_s"][0], "run_s": run_s, "sim_s": sim_s[-1],
+           "realtime": duration_s / run_s, "events": events, "events_per_s": events / run_s,
+           "hidden_rate_hz": hidden_rate, "spikes": {k: int(v.sum()) for k, v in counts.items()}}
+    if row["sim_s"]:
+        row["realtime_sim"] = duration_s / row["sim_s"]
+    gc.collect()
+    return row
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000", help="hidden-layer sizes, comma separated")
+    parser.add_argument("--devices", default="numpy,cython,cpp1,cpp2,cuda",
+                        help=f"comma list of {','.join(DEVICES)}")
+    parser.add_argument("--duration-ms", type=float, default=200.0, help="simulated time per run")
+    parser.add_argument("--build-dir", type=Path, default=Path("/tmp/mtspark-bench/scaling"))
+    parser.add_argument("--name", default="network_scaling", help="result file name stem")
+    args = parser.parse_args(argv)
+
+    info = _common.machine()
+    _common.header("dendritic network scaling", info)
+    from mtspark_bio.cuda_device import gpu_available, nvcc_available
+
+    rows, skipped = [], {}
+    for n in (int(s) for s in args.sizes.split(",")):
+        for device in args.devices.split(","):
+            if device == "cuda" and not (nvcc_available() and gpu_available()):
+                skipped["cuda"] = ("no GPU on this machine (nvidia-smi lists none); build-only check: "
+                                   "benchmarks/cuda_build.py") if nvcc_available() else "nvcc not found"
+                continue
+            print(f"  {device:>6} n_hidden={n} ...", flush=True)
+            # numpy: one run (its code generation, a few seconds, is then included; two
+            # runs of the 10k network would take ~10 min on 2 cores)
+            row = measure(device, n, args.duration_ms, args.build_dir, repeats=1 if device == "numpy" else 2)
+            row["load"] = _common.machine()["load"]
+            rows.append(row)
+            print(f"         build {row['build_s']:.1f} s, run {row['run_s']:.2f} s "
+                  f"({row['realtime']:.3g} x realtime), hidden {row['hidden_rate_hz']:.1f} Hz", flush=True)
+    for device, why in skipped.items():
+        print(f"skipped {device}: {why}")
+    print()
+    print(_common.table(rows, [("device", "device", ""), ("n_hidden", "hidden", "d"), ("n_synapses", "synapses", "d"),
+                               ("build_s", "build s", ".1f"), ("run_s", "run s", ".3f"), ("sim_s", "sim s", ".3f"),
+                               ("realtime", "sim s/wall s", ".3g"), ("events_per_s", "syn events/s", ".3g"),
+                               ("hidden_rate_hz", "hidden Hz", ".1f")]))
+    ratios = {}
+    sizes = sorted({r["n_hidden"] for r in rows})
+    by = {(r["device"], r["n_hidden"]): r for r in rows}
+    print("\nratios (run wall time, same size, this run):")
+    for n in sizes:
+        for a, b in (("cpp1", "numpy"), ("cpp2", "numpy"), ("cython", "numpy"), ("cpp1", "cython"),
+                     ("cpp2", "cpp1"), ("cuda", "cpp1"), ("cuda", "cpp2")):
+            if (a, n) in by and (b, n) in by:
+                ratio = by[(b, n)]["run_s"] / by[(a, n)]["run_s"]
+                ratios[f"{a}/{b}@{n}"] = ratio
+                print(f"  {a} vs {b} at {n}: {ratio:.1f}x faster")
+    print("\ngrowth of cost with size (run wall time relative to the smallest size):")
+    growth = {}
+    for device in dict.fromkeys(r["device"] for r in rows):
+        mine = [(n, by[(device, n)]) for n in sizes if (device, n) in by]
+        if len(mine) > 1:
+            n0, r0 = mine[0]
+            growth[device] = {n: r["run_s"] / r0["run_s"] for n, r in mine}
+            print(f"  {device}: " + ", ".join(f"{n}: {g:.2f}x (size {n / n0:g}x)" for n, g in growth[device].items()))
+    path = _common.write_result(args.name, {"duration_ms": args.duration_ms, "rows": rows, "ratios": ratios,
+                                            "growth": growth, "skipped": skipped}, info)
+    print(f"\nwritten {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
