@@ -23,6 +23,7 @@ active output is enough for classification.
 from __future__ import annotations
 
 MODULATORS = ("reward", "reward_prediction_error")
+SCOPES = ("population", "neuron")
 
 # Added to the readout neurons' equations.
 READOUT_EQUATIONS = """
@@ -42,14 +43,35 @@ def margin_synapse(shown: str) -> str:
     return f"margin_post = count_pre*(2*int(i_pre == label({shown})) - 1) : 1 (summed)"
 
 
-def reward_tick(modulator: str, trial: str, n_average: float, punishment: float = 1.0) -> str:
+def reward_tick(modulator: str, trial: str, n_average: float, punishment: float = 1.0,
+                scope: str = "population", label_now: str = "") -> str:
     """Code run on the readout group at the end of each presentation.
 
-    ``trial`` is an expression that is 1 for a training presentation and 0 otherwise;
-    a wrong answer (margin < 0) is rewarded ``-punishment``.
+    ``trial`` is an expression that is 1 for a training presentation and 0 otherwise.
+
+    * ``scope="population"``: one reward for the whole population, from the margin:
+      +1 right, ``-punishment`` wrong, 0 silent or tie; ``modulator`` chooses reward or
+      reward prediction error as M.
+    * ``scope="neuron"``: each readout neuron gets its own reward for its own response —
+      +1 if it codes the label (its spikes were right), ``-punishment`` otherwise (its
+      spikes were false alarms) — as a neuron-specific ("vector-valued") dopamine signal
+      would deliver it (Wärnberg & Kumar 2023, PNAS). Only
+      neurons that fired carry eligibility, so only they learn. ``label_now`` is the
+      label expression at the tick; there is no prediction to subtract, so M = reward.
     """
     if modulator not in MODULATORS:
         raise ValueError(f"modulator must be one of {MODULATORS}, got {modulator!r}")
+    if scope not in SCOPES:
+        raise ValueError(f"reward scope must be one of {SCOPES}, got {scope!r}")
+    if scope == "neuron":
+        if not label_now:
+            raise ValueError("scope='neuron' needs the label expression label_now")
+        right = f"int(i == int({label_now}))"
+        return f"""
+reward = ({trial})*({right} - {float(punishment)!r}*(1 - {right}))
+M = reward
+count = 0
+"""
     expected = "expected_reward" if modulator == "reward_prediction_error" else "0"
     return f"""
 reward = ({trial})*(int(margin > 0) - {float(punishment)!r}*int(margin < 0))
