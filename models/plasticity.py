@@ -128,7 +128,7 @@ eligibility = c*exp(-(t - lastupdate)/tau_c) : 1
         consolidate = (f"w = clip(w + ({learning})*eta*{modulator}_post*eligibility, 0, w_max)"
                        + ("\nc = 0" if consume_eligibility else ""))
         method = "exact"
-        clip_on_spike = ""
+        clip_on_spike = clip_before_transmit = ""
     elif mode == "continuous":
         # Izhikevich 2007: dw/dt = c*d integrated every step; w clipped at each spike.
         model = "" + _TRACES + f"""
@@ -139,13 +139,15 @@ eligibility = c : 1
         consolidate = None
         method = "euler"
         clip_on_spike = "\nw = clip(w, 0, w_max)"
+        # w drifts between spikes (dw/dt = eta c d); bound it before it is transmitted
+        clip_before_transmit = "w = clip(w, 0, w_max)\n"
     else:
         raise ValueError(f"mode must be 'pulsed' or 'continuous', got {mode!r}")
     return SynapseSpec(
         model=model,
-        on_pre=f"""{_transmit(target)}
+        on_pre=f"""{clip_before_transmit}{_transmit(target)}
 apre += 1
-c += -A_minus*apost{clip_on_spike}""",
+c += -A_minus*apost""",
         on_post=f"""apost += 1
 c += A_plus*apre{clip_on_spike}""",
         consolidate=consolidate,
