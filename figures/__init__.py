@@ -13,12 +13,12 @@ from pathlib import Path
 
 import h5py
 
-from . import forgetting, style
+from . import forgetting, physiology, style
 
 Renderer = Callable[..., list[Path]]
 
 #: protocol name (root attribute ``protocol`` of a result file) -> renderer
-RENDERERS: dict[str, Renderer] = {"forgetting": forgetting.plot_forgetting}
+RENDERERS: dict[str, Renderer] = {"forgetting": forgetting.plot_forgetting, **physiology.RENDERERS}
 
 
 def register(protocol_name: str, function: Renderer) -> Renderer:
@@ -57,4 +57,4 @@ def render(h5_path, out_stem=None, **kwargs) -> list[Path]:
     return renderer(h5_path, out_stem, **kwargs)
 
 
-__all__ = ["RENDERERS", "register", "render", "protocol_of", "forgetting", "style"]
+__all__ = ["RENDERERS", "register", "render", "protocol_of", "forgetting", "physiology", "style"]

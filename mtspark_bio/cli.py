@@ -1,6 +1,8 @@
 """``mtspark-bio``: the command line.
 
     mtspark-bio forgetting [options]   alternating-task forgetting protocol (main job)
+    mtspark-bio protocol NAME --out PATH   a physiology protocol (stdp-window, dendritic-integration,
+                                        coincidence, distal-reward, context-selectivity)
     mtspark-bio figures PATH...        regenerate the figures of result files from HDF5 alone
 """
 
@@ -38,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
                             description=forgetting.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     forgetting.add_arguments(p)
     p.set_defaults(handler=forgetting.run_from_args)
+    from protocols import physiology
+
+    p = commands.add_parser("protocol", help="physiology protocols that validate the models",
+                            description=physiology.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    physiology.add_arguments(p)
+    p.set_defaults(handler=physiology.run_from_args)
     p = commands.add_parser("figures", help="regenerate figures from result files")
     p.add_argument("paths", nargs="+", type=Path)
     p.set_defaults(handler=_figures)
