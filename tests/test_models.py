@@ -22,7 +22,6 @@ from brian2 import (
     prefs,
     second,
 )
-from scipy.optimize import curve_fit
 
 from models.neurons import DendriticNeuron, SegmentParams
 from models.plasticity import (
@@ -32,7 +31,6 @@ from models.plasticity import (
     context_plasticity,
     reward_modulated_stdp,
     static_synapse,
-    stdp,
 )
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
 
@@ -285,33 +283,20 @@ def test_only_the_segment_above_threshold_plateaus():
 # ------------------------------------------------------------------------ 4. STDP window
 
 def test_stdp_window():
+    """The STDP window of the synapse model, measured by the stdp-window protocol
+    (protocols/stdp_window.py: scheduled pairs, exponential fits) with one pairing."""
+    from protocols.stdp_window import measure
+
     params = STDPParams()
-    delays_ms = np.array([d for d in range(-60, 61, 2) if d != 0], dtype=float)
-    t_pre = 0.1  # s
-    pre = scheduled_group(np.full(len(delays_ms), t_pre), "pre")
-    post = scheduled_group(t_pre + delays_ms / 1000, "post", extra="g_exc : siemens")
-    syn = make_synapses(stdp("g_exc", 0 * nS, params), pre, post, "stdp_syn")
-    syn.connect(j="i")
-    w0 = 0.5
-    syn.w = w0
-    Network(pre, post, syn).run(0.1 * second + 70 * ms)
-
-    dw = np.asarray(syn.w) - w0
-    ltp, ltd = delays_ms > 0, delays_ms < 0
-    assert np.all(dw[ltp] > 0) and np.all(dw[ltd] < 0)
-
-    def window(d, amplitude, tau):
-        return amplitude * np.exp(-np.abs(d) / tau)
-
-    (a_plus, tau_plus), _ = curve_fit(window, delays_ms[ltp], dw[ltp], p0=(0.005, 10.0))
-    (a_minus, tau_minus), _ = curve_fit(window, delays_ms[ltd], -dw[ltd], p0=(0.005, 10.0))
-    print(f"\n[STDP] fit A_plus = {a_plus:.5f} (param {params.A_plus}), tau_plus = {tau_plus:.3f} ms "
-          f"(param {float(params.tau_plus / ms)}), A_minus = {a_minus:.5f} (param {params.A_minus}), "
-          f"tau_minus = {tau_minus:.3f} ms (param {float(params.tau_minus / ms)})")
-    assert a_plus == pytest.approx(params.A_plus, rel=0.05)
-    assert a_minus == pytest.approx(params.A_minus, rel=0.05)
-    assert tau_plus == pytest.approx(float(params.tau_plus / ms), rel=0.05)
-    assert tau_minus == pytest.approx(float(params.tau_minus / ms), rel=0.05)
+    n = measure(pairings=1, period_s=0.25, max_delay_ms=60.0, params=params).numbers
+    assert n["potentiated_fraction"] == 1 and n["depressed_fraction"] == 1
+    print(f"\n[STDP] fit A_plus = {n['A_plus']:.5f} (param {params.A_plus}), tau_plus = {n['tau_plus_ms']:.3f} ms "
+          f"(param {float(params.tau_plus / ms)}), A_minus = {n['A_minus']:.5f} (param {params.A_minus}), "
+          f"tau_minus = {n['tau_minus_ms']:.3f} ms (param {float(params.tau_minus / ms)})")
+    assert n["A_plus"] == pytest.approx(params.A_plus, rel=0.05)
+    assert n["A_minus"] == pytest.approx(params.A_minus, rel=0.05)
+    assert n["tau_plus_ms"] == pytest.approx(float(params.tau_plus / ms), rel=0.05)
+    assert n["tau_minus_ms"] == pytest.approx(float(params.tau_minus / ms), rel=0.05)
 
 
 # ---------------------------------------------------------------------------- 5. R-STDP
