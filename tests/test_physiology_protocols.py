@@ -124,8 +124,10 @@ def test_context_selectivity_on_runtime():
 # ----------------------------------------------------------------- cpp (one build each)
 
 @pytest.mark.standalone
+@pytest.mark.slow
 def test_fast_protocols_on_cpp_match_runtime(tmp_path):
-    """The deterministic protocols give the same key numbers on cpp as on runtime."""
+    """The deterministic protocols give the same key numbers on cpp as on runtime
+    (three builds: 1-2 min each on this loaded 2-core machine)."""
     for module in (stdp_window, dendritic_integration, coincidence):
         options = SMALL[module.NAME]
         cpp = module.measure(device="cpp", directory=tmp_path / module.NAME, **options)
