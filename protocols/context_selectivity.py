@@ -111,12 +111,6 @@ def measure(device: str = "runtime", seed: int = 0, n_tasks: int = 3, n_hidden: 
                                        dt=sample_ms * ms, name="plateau_monitor")
         sim.add(*net.objects, plateau_monitor)
         sim.build(schedule.duration)
-        # which segments are wired to which task's context neurons (fixed wiring)
-        seg = np.asarray(net.context_synapses.segment[:])
-        post = np.asarray(net.context_synapses.j[:])
-        pre_task = np.asarray(net.context_synapses.i[:]) // config.context_per_task
-        task_segment = np.zeros((n_hidden, K, n_tasks), dtype=bool)
-        task_segment[post, seg, pre_task] = True
 
         x_test = np.concatenate([t.x_test[:n_test] for t in tasks])
         y_test = np.concatenate([t.y_test[:n_test] for t in tasks])
@@ -146,6 +140,13 @@ def measure(device: str = "runtime", seed: int = 0, n_tasks: int = 3, n_hidden: 
             return fraction, spikes
 
         before = test()
+        # which segments are wired to which task's context neurons (fixed wiring; a
+        # standalone device can read it only after a run)
+        seg = np.asarray(net.context_synapses.segment[:])
+        post = np.asarray(net.context_synapses.j[:])
+        pre_task = np.asarray(net.context_synapses.i[:]) // config.context_per_task
+        task_segment = np.zeros((n_hidden, K, n_tasks), dtype=bool)
+        task_segment[post, seg, pre_task] = True
         for task in tasks:
             run(task.x_train[:n_train], task.y_train[:n_train], np.full(len(task.y_train[:n_train]), task.index),
                 True)
