@@ -22,6 +22,13 @@ every training block; the accuracies form the matrix R[block, task]
   follows a rest window; labels, contexts and the training flag are TimedArrays, the
   reward is computed by the readout population at the end of each presentation, so
   training runs entirely in compiled code (``mtspark_bio.circuit``).
+* Readout: ``rstdp`` (default) — one LIF neuron per class learning by reward-modulated
+  STDP inside the network; ``surrogate`` — the same network (R-STDP and context
+  plasticity still run), but decisions come from a current-based LIF readout trained
+  by backpropagation through time with a surrogate spike derivative
+  (``mtspark_bio.surrogate``; Neftci, Mostafa & Zenke 2019) on the hidden spike trains
+  of the block's own training presentations only, starting from the previous block's
+  weights, then loaded into Brian2 and evaluated in the simulator.
 * Metrics: ACC, BWT, FWT and forgetting (``mtspark_bio.metrics``; Lopez-Paz & Ranzato
   2017; Chaudhry et al. 2018).
 
@@ -46,8 +53,10 @@ DEFAULTS = {
     "dataset": "digits", "data_dir": None, "tasks": "permuted", "n_tasks": 5,
     "schedule": "sequential", "cycles": 2, "variants": ["dendritic", "point"],
     "train_samples": 500, "test_samples": 100, "epochs": 1, "chunk": 100,
-    "device": "cpp", "seed": 0, "dt_ms": 0.25, "circuit": {},
+    "device": "cpp", "seed": 0, "dt_ms": 0.25, "circuit": {}, "readout": "rstdp",
+    "surrogate_epochs": 10,
 }
+READOUTS = ("rstdp", "surrogate")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--chunk", type=int, default=DEFAULTS["chunk"], help="presentations per compiled run")
     add("--device", default=DEFAULTS["device"], choices=["runtime", "cpp", "cuda"])
     add("--seed", type=int, default=DEFAULTS["seed"])
+    add("--readout", default=DEFAULTS["readout"], choices=READOUTS,
+        help="rstdp: reward-modulated STDP in the network; surrogate: BPTT-trained LIF readout per block")
+    add("--surrogate-epochs", type=int, default=DEFAULTS["surrogate_epochs"],
+        help="passes over the block's recorded hidden activity when training the surrogate readout")
     add("--circuit", default="{}", help='JSON overrides of CircuitConfig, e.g. \'{"n_hidden": 400}\'')
     add("--build-dir", type=Path, default=None, help="where the compiled project goes (temporary if unset)")
     add("--resume", action="store_true", help="continue an interrupted run from its last finished block")
@@ -83,7 +96,8 @@ def config_from_args(args) -> dict:
         "variants": [v.strip() for v in args.variants.split(",") if v.strip()],
         "train_samples": args.train_samples, "test_samples": args.test_samples,
         "epochs": args.epochs, "chunk": args.chunk, "device": args.device, "seed": args.seed,
-        "dt_ms": DEFAULTS["dt_ms"], "circuit": circuit,
+        "dt_ms": DEFAULTS["dt_ms"], "circuit": circuit, "readout": args.readout,
+        "surrogate_epochs": args.surrogate_epochs,
     }
 
 
@@ -95,14 +109,17 @@ class Plan:
         from mtspark_bio.circuit import VARIANTS, CircuitConfig
         from mtspark_bio.data import load_dataset, permuted_tasks, split_tasks, subsample
 
+        config = {**DEFAULTS, **config}  # result files written before a key existed
         self.config = config
         problems = []
-        for key in ("n_tasks", "train_samples", "test_samples", "epochs", "chunk", "cycles"):
+        for key in ("n_tasks", "train_samples", "test_samples", "epochs", "chunk", "cycles", "surrogate_epochs"):
             if int(config[key]) < 1:
                 problems.append(f"--{key.replace('_', '-')} must be >= 1 (got {config[key]})")
         unknown = [v for v in config["variants"] if v not in VARIANTS]
         if unknown or not config["variants"]:
             problems.append(f"unknown variant(s) {unknown}; choose from {', '.join(VARIANTS)}")
+        if config["readout"] not in READOUTS:
+            problems.append(f"unknown readout {config['readout']!r}; choose from {', '.join(READOUTS)}")
         if len(set(config["variants"])) != len(config["variants"]):
             problems.append("--variants lists a variant twice")
         if config["device"] == "cuda":
@@ -163,6 +180,7 @@ class Runner:
         self.variants = {v: Classifier(plan.circuit, v, self.stimuli) for v in config["variants"]}
         for classifier in self.variants.values():
             self.sim.add(*classifier.objects)
+        self.surrogate = SurrogateReadouts(self) if config["readout"] == "surrogate" else None
         self.sim.build(self.stimuli.duration)
         self.state = {v: None for v in self.variants}  # None = the built initial state
         self.context_rng_seed = config["seed"]
@@ -176,6 +194,8 @@ class Runner:
         for name, classifier in self.variants.items():
             if self.state[name] is not None:
                 inputs.update(classifier.state_inputs(self.state[name]))
+        if self.surrogate is not None:
+            inputs.update(self.surrogate.inputs())
         self.sim.run(inputs)
         if self.progress is not None:
             self.progress.update(1)
@@ -183,9 +203,13 @@ class Runner:
 
         out = {}
         for name, classifier in self.variants.items():
-            out[name] = predictions(classifier.spike_counts(self.stimuli.n_presentations))[:n]
+            counts = (classifier.spike_counts(self.stimuli.n_presentations) if self.surrogate is None
+                      else self.surrogate.counts(name, self.stimuli.n_presentations))
+            out[name] = predictions(counts)[:n]
             if plastic:
                 self.state[name] = classifier.read_state()
+                if self.surrogate is not None:
+                    self.surrogate.record(name, n, y)
         return out
 
     def train(self, block: int):
@@ -195,6 +219,8 @@ class Runner:
         for start in range(0, len(order), chunk):
             idx = order[start:start + chunk]
             self._run_chunk(task.x_train[idx], task.y_train[idx], np.full(len(idx), task.index), True)
+        if self.surrogate is not None:
+            self.surrogate.train(block)
 
     def evaluate(self) -> dict[str, np.ndarray]:
         """Accuracy of every variant on every task's test set (plasticity off)."""
@@ -227,6 +253,64 @@ class Runner:
 
     def close(self):
         self.sim.close()
+
+
+class SurrogateReadouts:
+    """Per variant, a BPTT-trained LIF readout on the hidden layer (``--readout surrogate``).
+
+    The Brian2 readout is part of the compiled network and gets its weights as run
+    inputs, so every block's weights run in the same binary. Training uses only the
+    hidden spike trains recorded during the current block's training presentations and
+    starts from the previous block's weights, so forgetting is measured as for R-STDP.
+    """
+
+    def __init__(self, runner: "Runner"):
+        from brian2 import ms
+
+        from mtspark_bio.surrogate import LIFReadout
+        from mtspark_bio.surrogate_brian2 import Brian2Readout
+
+        circuit, config = runner.plan.circuit, runner.plan.config
+        self.config = config
+        self.t_sample = circuit.t_sample_ms * ms
+        self.dt = config["dt_ms"] * ms
+        self.n_hidden = circuit.n_hidden
+        self.classifiers = runner.variants
+        self.model = LIFReadout(circuit.n_hidden, (circuit.n_classes,), dt_ms=config["dt_ms"])
+        self.readouts = {}
+        for name, classifier in runner.variants.items():
+            self.readouts[name] = Brian2Readout(self.model, classifier.hidden, self.t_sample,
+                                                name=f"{name}_surrogate")
+            runner.sim.add(*self.readouts[name].objects)
+        self.params = {name: self.model.init(config["seed"]) for name in runner.variants}
+        self.recorded = {name: [] for name in runner.variants}
+
+    def inputs(self) -> dict:
+        out = {}
+        for name, readout in self.readouts.items():
+            out.update(readout.inputs(self.params[name]))
+        return out
+
+    def counts(self, name: str, n_presentations: int) -> np.ndarray:
+        return self.readouts[name].readout(n_presentations)
+
+    def record(self, name: str, n: int, labels):
+        from mtspark_bio.surrogate import record_spike_trains
+
+        trains = record_spike_trains(self.classifiers[name].hidden_spikes, n, self.n_hidden, self.dt, self.t_sample)
+        self.recorded[name].append((trains, np.asarray(labels[:n])))
+
+    def train(self, block: int):
+        from mtspark_bio.surrogate import SpikeTrains, TrainConfig, train_classifier
+
+        for name, pieces in self.recorded.items():
+            trains = SpikeTrains.concatenate([t for t, _ in pieces])
+            labels = np.concatenate([y for _, y in pieces])
+            self.params[name], _ = train_classifier(
+                self.model, trains, labels,
+                TrainConfig(seed=self.config["seed"] + block, epochs=self.config["surrogate_epochs"]),
+                params=self.params[name])
+            pieces.clear()
 
 
 class ResultFile:
@@ -268,6 +352,8 @@ class ResultFile:
                 self.baseline[v] = group["baseline_accuracy"][...]
                 if "state" in group:
                     runner.state[v] = read_arrays(group["state"])
+                if runner.surrogate is not None and "surrogate_weights" in group:
+                    runner.surrogate.params[v] = read_arrays(group["surrogate_weights"])
         runner.sim.runs = self.runs
 
     def save(self, runner: Runner, final: bool = False):
@@ -299,6 +385,8 @@ class ResultFile:
                     weights.create_dataset("hidden_to_readout", data=runner.state[v]["readout_w"])
                     if "context_w" in runner.state[v]:
                         weights.create_dataset("context_to_segments", data=runner.state[v]["context_w"])
+                if runner.surrogate is not None:
+                    write_arrays(group.create_group("surrogate_weights"), runner.surrogate.params[v])
             if final:
                 for v, populations in runner.spike_sample().items():
                     write_arrays(f.create_group(f"variants/{v}/spikes"), populations)

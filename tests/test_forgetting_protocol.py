@@ -123,3 +123,32 @@ def test_cpp_protocol_compiles_once(tmp_path, monkeypatch):
     assert builds == [1] and result["complete"]
     R = result["dendritic"]["R"]
     assert R.shape == (2, 2) and np.all((R >= 0) & (R <= 1))
+
+
+@pytest.mark.runtime
+def test_surrogate_readout_is_trained_per_block_and_saved(tmp_path, monkeypatch):
+    """--readout surrogate: the BPTT readout's weights change in every training block,
+    are saved for --resume, and its decisions come from the Brian2 readout."""
+    out = tmp_path / "s.h5"
+    args = ["--n-tasks", "2", "--train-samples", "10", "--test-samples", "5", "--chunk", "10",
+            "--circuit", json.dumps({"n_hidden": 24, "n_inhibitory": 6, "context_per_task": 4}),
+            "--no-figure", "--device", "runtime", "--variants", "dendritic",
+            "--readout", "surrogate", "--surrogate-epochs", "2"]
+    weights = []
+    original = forgetting.SurrogateReadouts.train
+
+    def train_and_keep(self, block):
+        before = {k: v.copy() for k, v in self.params["dendritic"].items()}
+        original(self, block)
+        weights.append((before, {k: v.copy() for k, v in self.params["dendritic"].items()}))
+
+    monkeypatch.setattr(forgetting.SurrogateReadouts, "train", train_and_keep)
+    assert cli.main(["forgetting", "--out", str(out)] + args) == 0
+    assert len(weights) == 2
+    for before, after in weights:
+        assert not np.allclose(before["W0"], after["W0"])
+    np.testing.assert_array_equal(weights[1][0]["W0"], weights[0][1]["W0"])  # block 2 starts where block 1 ended
+    with h5py.File(out, "r") as f:
+        saved = f["variants/dendritic/surrogate_weights/W0"][...]
+        assert json.loads(f.attrs["config"])["readout"] == "surrogate"
+    np.testing.assert_array_equal(saved, weights[-1][1]["W0"])
