@@ -83,6 +83,14 @@ class Simulation:
             brian2.set_device("cpp_standalone", directory=str(self.directory), build_on_run=False)
             if threads > 1:  # 1 thread: the plain (non-OpenMP) code path
                 brian2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
+                # libgomp's threads spin at each barrier (dozens per time step); when
+                # another process holds a core, each barrier waits a scheduler slice.
+                # Measured on the loaded 2-core machine (1k-neuron net, 0.2 s): 17-95 s
+                # spinning, 2.0 s with OMP_WAIT_POLICY=PASSIVE (benchmarks/README.md).
+                # A value set by the user wins.
+                env = dict(brian2.prefs.devices.cpp_standalone.run_environment_variables)
+                env.setdefault("OMP_WAIT_POLICY", os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
+                brian2.prefs.devices.cpp_standalone.run_environment_variables = env
         else:
             from mtspark_bio.cuda_device import configure_cuda
 
