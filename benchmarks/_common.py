@@ -128,32 +128,26 @@ def forgetting_plan(overrides: dict | None = None):
     return Plan(config)
 
 
-def forgetting_runner(plan, device: str, build_dir=None, threads: int = 1, runtime_target: str = "numpy",
-                      compile: bool = True):
-    """A protocols.forgetting.Runner on any device / thread count / runtime target.
+def forgetting_runner(plan, device: str, build_dir=None, threads: int = 1, runtime_target: str = "numpy"):
+    """The protocol's own protocols.forgetting.Runner on any device / thread count /
+    runtime target.
 
-    Runner.__init__ builds its Simulation from the plan's device only, so this sets up
-    the same attributes with a Simulation configured here (same network, same order of
-    construction as Runner.__init__). Returns the runner; its ``sim.timings['build_s']``
+    Runner builds its Simulation from the plan's device alone, so while it is
+    constructed ``mtspark_bio.devices.Simulation`` is replaced by a subclass that fixes
+    these options; everything else is Runner's own code. ``runner.sim.timings['build_s']``
     is the generation + compile time.
     """
-    from brian2 import ms
-
-    from mtspark_bio.circuit import Classifier, StimulusSchedule
-    from mtspark_bio.devices import Simulation
+    import mtspark_bio.devices as devices
     from protocols.forgetting import Runner
 
-    config = plan.config
-    runner = Runner.__new__(Runner)
-    runner.plan = plan
-    runner.sim = Simulation(device, directory=build_dir, seed=config["seed"], dt=config["dt_ms"] * ms,
-                            threads=threads, runtime_target=runtime_target)
-    runner.stimuli = StimulusSchedule(plan.circuit, config["chunk"])
-    runner.variants = {v: Classifier(plan.circuit, v, runner.stimuli) for v in config["variants"]}
-    for classifier in runner.variants.values():
-        runner.sim.add(*classifier.objects)
-    runner.sim.build(runner.stimuli.duration, compile=compile)
-    runner.state = {v: None for v in runner.variants}
-    runner.context_rng_seed = config["seed"]
-    runner.progress = None
-    return runner
+    original = devices.Simulation
+
+    class Configured(original):
+        def __init__(self, _device, **kwds):
+            super().__init__(device, threads=threads, runtime_target=runtime_target, **kwds)
+
+    devices.Simulation = Configured
+    try:
+        return Runner(plan, build_dir=build_dir)
+    finally:
+        devices.Simulation = original

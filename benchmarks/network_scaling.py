@@ -124,7 +124,8 @@ def build(sim, n_hidden: int, duration_ms: float, seed: int = 0) -> dict:
                                     ("inhibitory", inhibitory), ("readout", readout))}
     sim.add(inputs, context, hidden, inhibitory, readout, ff, ctx, to_inh, from_inh, readout_syn,
             *monitors.values())
-    n_synapses = sum(len(s) for s in (ff, ctx, to_inh, from_inh, readout_syn))
+    # from the wiring (len(synapses) is unknown in standalone mode before a run)
+    n_synapses = int(sum(outdeg.sum() for _, outdeg in pathways.values()))
     return {"monitors": monitors, "pathways": pathways, "n_synapses": n_synapses,
             "n_neurons": N_INPUT + N_TASKS * CONTEXT_PER_TASK + n_hidden + n_inh + N_READOUT}
 
@@ -144,9 +145,11 @@ def measure(device: str, n_hidden: int, duration_ms: float, build_dir: Path, rep
         net = build(sim, n_hidden, duration_ms)
         setup_s = time.perf_counter() - t0
         sim.build(duration_ms * ms)
-        sim_s = []
+        sim_s, cpu_s = [], []
         for _ in range(repeats):
+            cpu = _common.cpu_seconds()
             sim.run()
+            cpu_s.append(_common.cpu_seconds() - cpu)
             sim_s.append(getattr(brian_device, "_last_run_time", None) if kind != "runtime" else None)
         counts = {name: np.asarray(m.count[:]) for name, m in net["monitors"].items()}
     events = int(sum((counts[src] * outdeg).sum() for src, outdeg in net["pathways"].values()))
@@ -156,6 +159,7 @@ def measure(device: str, n_hidden: int, duration_ms: float, build_dir: Path, rep
     row = {"device": device, "n_hidden": n_hidden, "n_neurons": net["n_neurons"], "n_synapses": net["n_synapses"],
            "duration_s": duration_s, "setup_s": setup_s, "build_s": sim.timings["build_s"],
            "first_run_s": sim.timings["run_s"][0], "run_s": run_s, "sim_s": sim_s[-1],
+           "cpu_s": cpu_s[-1], "realtime_cpu": duration_s / cpu_s[-1],
            "realtime": duration_s / run_s, "events": events, "events_per_s": events / run_s,
            "hidden_rate_hz": hidden_rate, "spikes": {k: int(v.sum()) for k, v in counts.items()}}
     if row["sim_s"]:
@@ -199,18 +203,21 @@ def main(argv=None) -> int:
     print(_common.table(rows, [("device", "device", ""), ("n_hidden", "hidden", "d"), ("n_synapses", "synapses", "d"),
                                ("build_s", "build s", ".1f"), ("run_s", "run s", ".3f"), ("sim_s", "sim s", ".3f"),
                                ("realtime", "sim s/wall s", ".3g"), ("events_per_s", "syn events/s", ".3g"),
+                               ("cpu_s", "CPU s", ".3f"), ("realtime_cpu", "sim s/CPU s", ".3g"),
                                ("hidden_rate_hz", "hidden Hz", ".1f")]))
     ratios = {}
     sizes = sorted({r["n_hidden"] for r in rows})
     by = {(r["device"], r["n_hidden"]): r for r in rows}
-    print("\nratios (run wall time, same size, this run):")
+    print("\nratios (same size, this run; CPU time = this process + the binary, what counts on a loaded machine):")
     for n in sizes:
         for a, b in (("cpp1", "numpy"), ("cpp2", "numpy"), ("cython", "numpy"), ("cpp1", "cython"),
                      ("cpp2", "cpp1"), ("cuda", "cpp1"), ("cuda", "cpp2")):
             if (a, n) in by and (b, n) in by:
                 ratio = by[(b, n)]["run_s"] / by[(a, n)]["run_s"]
+                ratio_cpu = by[(b, n)]["cpu_s"] / by[(a, n)]["cpu_s"]
                 ratios[f"{a}/{b}@{n}"] = ratio
-                print(f"  {a} vs {b} at {n}: {ratio:.1f}x faster")
+                ratios[f"{a}/{b}@{n} (CPU time)"] = ratio_cpu
+                print(f"  {a} vs {b} at {n}: {ratio:.1f}x faster in wall time, {ratio_cpu:.1f}x in CPU time")
     print("\ngrowth of cost with size (run wall time relative to the smallest size):")
     growth = {}
     for device in dict.fromkeys(r["device"] for r in rows):
