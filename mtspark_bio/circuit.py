@@ -284,8 +284,8 @@ class Classifier:
         lateral.connect(condition="i != j")
         lateral.w = 1.0
         if config.training_inhibition != 1.0:
-            # set at the start of each presentation's rest period (mid-rest, so the
-            # TimedArray index is unambiguous)
+            # set at the start of each presentation from its training flag, read at
+            # mid-rest (an unambiguous TimedArray index)
             lateral.run_regularly(
                 f"w = 1 - plastic(t + 0.5*t_rest)*(1 - {float(config.training_inhibition)!r})",
                 dt=ns["t_sample"], when="start", name=name("lateral_gate"))

@@ -65,3 +65,23 @@ def test_bad_scope_or_missing_label_is_refused():
         neuromodulation.reward_tick("reward", "1", 10, scope="everyone")
     with pytest.raises(ValueError, match="label_now"):
         neuromodulation.reward_tick("reward", "1", 10, scope="neuron")
+
+
+@pytest.mark.parametrize("flags, expected_w", [([1.0, 0.0], 1.0), ([0.0, 1.0], 0.25)])
+def test_readout_lateral_inhibition_follows_the_training_flag(flags, expected_w):
+    """training_inhibition scales the readout's lateral inhibition during training
+    presentations only: after the last presentation it is 0.25 if that one was a
+    training presentation and 1 (fully on) if it was a test presentation."""
+    from mtspark_bio.circuit import CircuitConfig, Classifier, StimulusSchedule
+
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = 0.25 * ms
+    config = CircuitConfig(n_features=4, n_classes=3, n_tasks=1, n_hidden=6, n_inhibitory=2,
+                           context_per_task=2, training_inhibition=0.25)
+    stimuli = StimulusSchedule(config, 2)
+    classifier = Classifier(config, "point", stimuli)
+    for array, value in stimuli.values(np.zeros((2, 4)), [0, 1], [0, 0], flags).items():
+        array.values[...] = value
+    lateral = next(o for o in classifier.objects if o.name == "point_lateral")
+    Network(*classifier.objects).run(stimuli.duration - 1 * ms)
+    np.testing.assert_allclose(lateral.w[:], expected_w)
