@@ -39,6 +39,7 @@ a plateau-gated rule in the spirit of behavioural-timescale plasticity (Bittner 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from brian2 import ms, second
@@ -154,6 +155,27 @@ c += A_plus*apre{clip_on_spike}""",
         method=method,
         namespace={"g_max": g_max, **as_namespace(params)},
     )
+
+
+def delayed_credit_rstdp(target: str, g_max, params: RSTDPParams = RSTDPParams(), modulator: str = "M",
+                         learning: str = "1") -> SynapseSpec:
+    """Pulsed R-STDP whose modulator judges the previous step, for a closed loop.
+
+    In an agent the TD error of the step that ends now, delta = r + gamma V(s') - V(s),
+    is known only once the network has responded to s': it judges what the synapses
+    did one step ago. At each step boundary the consolidation therefore uses the
+    eligibility stored at the previous boundary, then stores the current one:
+
+        w += eta * M * c_previous;  c_previous = c;  c = 0
+
+    (Potjans, Morrison & Diesmann 2009, Neural Comput. 21:301 use the same one-step
+    alignment of state activity and TD error in their spiking actor-critic.)
+    """
+    spec = reward_modulated_stdp(target, g_max, params, modulator=modulator, mode="pulsed", learning=learning)
+    return dataclasses.replace(
+        spec, model=spec.model + "c_previous : 1\n",
+        consolidate=(f"w = clip(w + ({learning})*eta*{modulator}_post*c_previous, 0, w_max)\n"
+                     "c_previous = eligibility\nc = 0"))
 
 
 def context_plasticity(n_segments: int, g_max, params: ContextParams = ContextParams(),

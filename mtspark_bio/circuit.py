@@ -239,27 +239,14 @@ class Classifier:
         # the pixels), weights scaled so every neuron has the same total weight
         g_ff = (config.g_ff_nS if dendritic else config.g_ff_point_nS) * nS
         self.feedforward = make_synapses(static_synapse("g_exc", g_ff), self.inputs, self.hidden, name("ff"))
-        w = rng.random((config.n_features, config.n_hidden)) * (
-            rng.random((config.n_features, config.n_hidden)) < config.p_ff)
-        w *= 0.5 * config.n_features / np.maximum(w.sum(axis=0, keepdims=True), 1e-12)
-        pre, post = np.nonzero(w)
+        pre, post, w = random_receptive_fields(rng, config.n_features, config.n_hidden, config.p_ff)
         self.feedforward.connect(i=pre, j=post)
-        self.feedforward.w = w[pre, post]
+        self.feedforward.w = w
 
         # feedback inhibition: hidden -> pool -> hidden
-        to_inh = make_synapses(static_synapse("g_exc", config.g_hidden_to_inh_nS * nS),
-                               self.hidden, self.inhibitory, name("to_inh"))
-        from_inh = make_synapses(static_synapse("g_inh", config.g_inh_to_hidden_nS * nS),
-                                 self.inhibitory, self.hidden, name("from_inh"))
-        # drawn from our rng, not connect(p=...): Brian2 would draw from the device's
-        # generator, giving different wiring on each device and in each process
-        for syn, n_pre, n_post in ((to_inh, config.n_hidden, config.n_inhibitory),
-                                   (from_inh, config.n_inhibitory, config.n_hidden)):
-            pre, post = np.nonzero(rng.random((n_pre, n_post)) < config.p_inhibition)
-            syn.connect(i=pre, j=post)
-        for syn in (to_inh, from_inh):
-            syn.w = 1.0
-        self.objects += [self.feedforward, to_inh, from_inh]
+        self.objects += [self.feedforward, *feedback_inhibition(
+            rng, self.hidden, self.inhibitory, config.g_hidden_to_inh_nS * nS, config.g_inh_to_hidden_nS * nS,
+            config.p_inhibition, name)]
 
         # readout: reward-modulated STDP, plus lateral inhibition and the reward margin
         g_readout = (config.g_readout_point_nS if variant == "point" and config.g_readout_point_nS > 0
@@ -322,18 +309,8 @@ class Classifier:
         learning = "plastic(t)" if config.context_learning else "0"
         spec = context_plasticity(n_seg, config.g_context_nS * nS, ContextParams(), learning=learning)
         self.context_synapses = make_synapses(spec, self.context, self.hidden, name("context_syn"), namespace=ns)
-        # Random sparse innervation at the population level: each (segment, task) pair
-        # is wired, all of that task's context neurons onto the segment, with
-        # probability q chosen so a task gates ``gated_fraction`` of the neurons.
-        q = 1 - (1 - config.gated_fraction) ** (1 / n_seg)
-        wired = rng.random((config.n_hidden, n_seg, config.n_tasks)) < q
-        neuron, segment, task = np.nonzero(wired)
-        m = config.context_per_task
-        pre = (task[:, None] * m + np.arange(m)).ravel()
-        post = np.repeat(neuron, m)
-        self.context_synapses.connect(i=pre, j=post)
-        self.context_synapses.segment = np.repeat(segment, m)
-        self.context_synapses.w = rng.uniform(0.5, 1.0, size=len(pre))
+        wire_context(rng, self.context_synapses, config.n_hidden, n_seg, config.n_tasks,
+                     config.context_per_task, config.gated_fraction)
         self.objects += [self.context, self.context_synapses]
 
     def carried(self) -> dict:
@@ -361,6 +338,45 @@ class Classifier:
     def hidden_counts(self, n_presentations: int) -> np.ndarray:
         return _bin_spikes(self.hidden_spikes, n_presentations, self.config.n_hidden,
                            self.config.t_sample_ms * 1e-3)
+
+
+def random_receptive_fields(rng, n_inputs: int, n_cells: int, p: float):
+    """Feed-forward wiring: each cell samples a fraction ``p`` of the inputs with
+    uniform random weights, scaled so every cell has the same total weight
+    (``n_inputs / 2``). Returns (pre, post, w) of the existing synapses."""
+    w = rng.random((n_inputs, n_cells)) * (rng.random((n_inputs, n_cells)) < p)
+    w *= 0.5 * n_inputs / np.maximum(w.sum(axis=0, keepdims=True), 1e-12)
+    pre, post = np.nonzero(w)
+    return pre, post, w[pre, post]
+
+
+def feedback_inhibition(rng, cells, pool, g_to_pool, g_from_pool, p: float, name) -> list:
+    """cells -> inhibitory pool -> cells, each pair connected with probability ``p``
+    and weight 1; returns the two Synapses objects."""
+    to_pool = make_synapses(static_synapse("g_exc", g_to_pool), cells, pool, name("to_inh"))
+    from_pool = make_synapses(static_synapse("g_inh", g_from_pool), pool, cells, name("from_inh"))
+    # drawn from our rng, not connect(p=...): Brian2 would draw from the device's
+    # generator, giving different wiring on each device and in each process
+    for syn, n_pre, n_post in ((to_pool, len(cells), len(pool)), (from_pool, len(pool), len(cells))):
+        pre, post = np.nonzero(rng.random((n_pre, n_post)) < p)
+        syn.connect(i=pre, j=post)
+        syn.w = 1.0
+    return [to_pool, from_pool]
+
+
+def wire_context(rng, synapses, n_cells: int, n_segments: int, n_tasks: int, per_task: int,
+                 gated_fraction: float):
+    """Context -> distal segments. Random sparse innervation at the population level:
+    each (segment, task) pair is wired, all of that task's ``per_task`` context neurons
+    onto the segment, with probability q chosen so a task gates ``gated_fraction`` of
+    the cells."""
+    q = 1 - (1 - gated_fraction) ** (1 / n_segments)
+    wired = rng.random((n_cells, n_segments, n_tasks)) < q
+    neuron, segment, task = np.nonzero(wired)
+    pre = (task[:, None] * per_task + np.arange(per_task)).ravel()
+    synapses.connect(i=pre, j=np.repeat(neuron, per_task))
+    synapses.segment = np.repeat(segment, per_task)
+    synapses.w = rng.uniform(0.5, 1.0, size=len(pre))
 
 
 def _bin_spikes(monitor, n_presentations, n_neurons, t_sample_s):

@@ -3,6 +3,7 @@
     mtspark-bio forgetting [options]   alternating-task forgetting protocol (main job)
     mtspark-bio protocol NAME --out PATH   a physiology protocol (stdp-window, dendritic-integration,
                                         coincidence, distal-reward, context-selectivity)
+    mtspark-bio atari [options]        one spiking agent learning alternating Atari games
     mtspark-bio figures PATH...        regenerate the figures of result files from HDF5 alone
 """
 
@@ -46,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
                             description=physiology.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     physiology.add_arguments(p)
     p.set_defaults(handler=physiology.run_from_args)
+    from protocols import atari
+
+    p = commands.add_parser("atari", help="multi-game Atari agent (closed loop on compiled code)",
+                            description=atari.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    atari.add_arguments(p)
+    p.set_defaults(handler=atari.run_from_args)
     p = commands.add_parser("figures", help="regenerate figures from result files")
     p.add_argument("paths", nargs="+", type=Path)
     p.set_defaults(handler=_figures)

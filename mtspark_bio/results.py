@@ -119,3 +119,9 @@ def read_arrays(group) -> dict:
     """Read a group written by :func:`write_arrays` back into a nested dict of numpy arrays."""
     return {key: read_arrays(item) if isinstance(item, h5py.Group) else np.asarray(item[()])
             for key, item in group.items()}
+
+
+def is_complete(path) -> bool:
+    """Whether a protocol's result file says it finished (root attribute ``complete``)."""
+    with h5py.File(path, "r") as f:
+        return bool(f.attrs.get("complete", False))

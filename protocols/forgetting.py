@@ -426,6 +426,8 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: b
     out.parent.mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
 
+    from mtspark_bio.results import is_complete
+
     n_blocks = len(plan.schedule)
     started = time.perf_counter()
     log(f"building the network ({', '.join(config['variants'])}) on {config['device']} ...")
@@ -453,7 +455,7 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: b
             summary = "  ".join(f"{v} {np.nanmean(R[block]):.3f}" for v, R in result.R.items())
             log(f"block {block + 1}/{n_blocks} (task {plan.tasks[plan.schedule[block]].name}) "
                 f"mean test accuracy: {summary}  [{time.perf_counter() - t0:.0f} s]")
-        if result.blocks_done == n_blocks and resume and not _is_complete(out):
+        if result.blocks_done == n_blocks and resume and not is_complete(out):
             result.save(runner, final=True)
     finally:
         progress.close()
@@ -466,13 +468,6 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: b
         for path in render(out):
             log(f"figure: {path}")
     return result
-
-
-def _is_complete(path: Path) -> bool:
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        return bool(f.attrs.get("complete", False))
 
 
 def main(argv=None) -> int:

@@ -1,4 +1,4 @@
-"""Figure code: publication style helpers and the forgetting figures on synthetic result files."""
+"""Figure code: publication style helpers and the forgetting and Atari figures on synthetic result files."""
 
 import json
 import math
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import figures
-from figures import forgetting, style
+from figures import atari, forgetting, style
 
 PNG_WIDTH_DOUBLE = round(style.DOUBLE_COLUMN_MM / 25.4 * style.DPI)
 PNG_WIDTH_SINGLE = round(style.SINGLE_COLUMN_MM / 25.4 * style.DPI)
@@ -234,3 +234,112 @@ def test_many_tasks_long_cycling_schedule(tmp_path):
     check_outputs(figures.render(write_result(tmp_path / "long.h5", schedule=list(range(5)) * 5, n_tasks=5,
                                               variants=("dendritic", "point"), spikes=True)))
     assert forgetting._short_fmt(0.934) == ".93" and forgetting._short_fmt(1.0) == "1.00"
+
+
+# --- Atari figure ------------------------------------------------------------
+
+def write_atari_result(path, *, games=("pong", "breakout"), schedule=(0, 1, 0, 1),
+                       agents=("dendritic", "random"), done_blocks=None, training=True, seed=0):
+    """A small synthetic Atari result file (layout of protocols/atari.py); blocks from
+    ``done_blocks`` on are NaN rows and the file is marked incomplete."""
+    rng = np.random.default_rng(seed)
+    schedule = np.asarray(schedule, dtype=np.int64)
+    n_blocks, n_games = len(schedule), len(games)
+    done = n_blocks if done_blocks is None else done_blocks
+    floor = {"pong": -21.0, "breakout": 0.0, "enduro": 0.0}
+    config = {"games": list(games), "sticky": True, "frames": 10_000 * n_blocks, "switch_every": 10_000,
+              "eval_episodes": 3, "seed": seed}
+    with h5py.File(path, "w") as f:
+        f.attrs["protocol"] = "atari"
+        f.attrs["config"] = json.dumps(config)
+        f.attrs["versions"] = json.dumps({"python": "3.12", "brian2": "2.10.1"})
+        f.attrs["blocks_done"] = done
+        f.attrs["complete"] = done == n_blocks
+        f["schedule"] = schedule
+        for k, name in enumerate(agents):
+            learns = name != "random"
+            base = np.array([floor.get(g, 0.0) + rng.random() for g in games])
+            S, SD = np.full((n_blocks, n_games), np.nan), np.full((n_blocks, n_games), np.nan)
+            current, scores, blocks = base.copy(), [], []
+            for b in range(done):
+                if learns:
+                    current[schedule[b]] += 5.0 / (k + 1)
+                    n_ep = 3 + b
+                    scores += list(current[schedule[b]] + rng.normal(0, 1, n_ep))
+                    blocks += [b] * n_ep
+                S[b] = current + rng.normal(0, 0.3, n_games)
+                SD[b] = 1.0 + rng.random(n_games)
+            g = f.create_group(f"agents/{name}")
+            g["score_matrix"], g["score_std"], g["baseline_score"] = S, SD, base
+            g["training_scores"] = np.asarray(scores if training else [], dtype=float)
+            g["training_block"] = np.asarray(blocks if training else [], dtype=np.int64)
+            for m, v in zip(("acc", "bwt", "fwt", "forgetting"), (0.4, -0.1, 0.02, 0.2)):
+                g.attrs[m] = v if done == n_blocks else math.nan
+    return path
+
+
+def test_atari_complete_default_stem(tmp_path):
+    assert figures.RENDERERS["atari"] is atari.plot_atari
+    h5 = write_atari_result(tmp_path / "atari.h5")
+    result = atari.load_atari(h5)
+    assert list(result.agents) == ["dendritic", "random"] and result.games == ["pong", "breakout"]
+    assert result.complete and result.blocks_done == 4
+    paths = figures.render(h5)
+    assert sorted(paths) == [tmp_path / "atari.pdf", tmp_path / "atari.png"]
+    with_training = check_outputs(paths)
+    # without training episodes there is no panel c: a shorter figure
+    h5b = write_atari_result(tmp_path / "no_training.h5", training=False)
+    without = check_outputs(figures.render(h5b, tmp_path / "out" / "no_training"))
+    assert with_training.shape[0] > without.shape[0]
+
+
+def test_atari_incomplete_nan_rows(tmp_path):
+    h5 = write_atari_result(tmp_path / "partial.h5", done_blocks=2)
+    result = atari.load_atari(h5)
+    S = result.agents["dendritic"].score
+    assert np.isnan(S[2:]).all() and np.isfinite(S[:2]).all()
+    assert not result.complete and result.blocks_done == 2
+    assert "incomplete: 2 of 4" in atari._title(result)
+    check_outputs(figures.render(h5))
+    # nothing run yet at all: still a figure
+    check_outputs(figures.render(write_atari_result(tmp_path / "empty.h5", done_blocks=0)))
+
+
+def test_atari_single_game_and_agent_order(tmp_path):
+    h5 = write_atari_result(tmp_path / "one.h5", games=("pong",), schedule=(0, 0, 0),
+                            agents=("random", "point", "dendritic", "other"))
+    assert list(atari.load_atari(h5).agents) == ["dendritic", "point", "random", "other"]
+    check_outputs(figures.render(h5))
+    assert atari.score_fmt(345.2) == "345" and atari.score_fmt(-20.34) == "\N{MINUS SIGN}20.3"
+    assert atari.score_fmt(1.234) == "1.23" and atari.score_fmt(math.nan) == ""
+
+
+def test_atari_colour_scale_zero_is_random_one_is_best(tmp_path):
+    result = atari.load_atari(write_atari_result(tmp_path / "n.h5", done_blocks=3))
+    normed, zero, one = atari._normalised(result)
+    rnd, den = result.agents["random"], result.agents["dendritic"]
+    for j in range(result.n_games):
+        ref = np.r_[rnd.baseline[j], rnd.score[:3, j]]
+        assert zero[j] == pytest.approx(ref.mean())
+        assert one[j] == pytest.approx(np.nanmax(den.score[:, j]))
+    z = normed["dendritic"]
+    assert np.isnan(z[3]).all() and np.nanmax(z, axis=0) == pytest.approx([1.0, 1.0])
+
+
+def test_atari_malformed_files_raise(tmp_path):
+    h5 = write_atari_result(tmp_path / "bad.h5")
+    with h5py.File(h5, "a") as f:
+        f.attrs["protocol"] = "forgetting"
+    with pytest.raises(ValueError, match="forgetting"):
+        atari.plot_atari(h5)
+    h5 = write_atari_result(tmp_path / "short.h5")
+    with h5py.File(h5, "a") as f:
+        del f["schedule"]
+        f["schedule"] = np.array([0, 1], dtype=np.int64)
+    with pytest.raises(ValueError, match="score_matrix"):
+        atari.plot_atari(h5)
+    h5 = write_atari_result(tmp_path / "games.h5")
+    with h5py.File(h5, "a") as f:
+        f.attrs["config"] = json.dumps({"games": ["pong", "breakout", "enduro"]})
+    with pytest.raises(ValueError, match="3 games"):
+        atari.plot_atari(h5)

@@ -1,0 +1,542 @@
+"""Figures of the Atari (continual reinforcement learning) protocol.
+
+One result file holds, for each agent, the mean raw evaluation score on every
+game after each training block (rows of blocks not yet run are NaN), its
+spread over the evaluation episodes, the score before any training and,
+optionally, the raw score of every training episode. Layout read here::
+
+    /                 attrs: protocol="atari", config (JSON: games, sticky, frames (training
+                             frames per game), switch_every, eval_episodes, ...), versions (JSON),
+                             blocks_done (int; -1 before the untrained evaluation), complete (bool)
+    /schedule         int (n_blocks,): index into config["games"] of the game trained in each block
+    /agents/<name>    attrs: acc, bwt, fwt, forgetting (NaN until complete)
+        score_matrix      float (n_blocks, n_games)  mean evaluation score after each block
+        score_std         float (n_blocks, n_games)  s.d. over evaluation episodes   optional
+        baseline_score    float (n_games,)           mean score before training      optional
+        training_scores   float (n,)  raw score of each finished training episode    optional
+        training_block    int (n,)    block (0-based index into /schedule) in which
+                                      each of those episodes finished                optional
+
+The ``random`` agent does not learn: it is drawn as the chance reference
+(dashed grey) and is the zero of the heatmaps' per-game colour scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+from matplotlib.colors import Normalize, to_rgba
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from . import style
+from .forgetting import _blocks_done, _float_attr, _json_attr, _metrics_text, _text_attr, _thin_ticks
+
+PROTOCOL = "atari"
+METRICS = ("acc", "bwt", "fwt", "forgetting")
+RANDOM = "random"
+#: Agents in this order first, any others after them alphabetically.
+AGENT_ORDER = ("dendritic", "point", RANDOM)
+#: Learning agents' colours: dendritic and point as in the forgetting figure; no sky blue
+#: (the trained-block shading) and no yellow (faint on white).
+AGENT_COLORS = tuple(style.OKABE_ITO[k] for k in (
+    "black", "orange", "bluish_green", "reddish_purple", "vermillion", "blue"))
+#: The random (chance) agent: dashed grey.
+RANDOM_COLOR = "0.45"
+#: Background of the blocks that trained the game of a subplot (a light tint, unlike the grey bands).
+TRAINED_SHADE = to_rgba(style.OKABE_ITO["sky_blue"], 0.2)
+#: Characters per line of the figure title (8 pt across a double column).
+TITLE_CHARS = 105
+#: Widest heatmap cell (mm): fewer cells leave the rest of the row empty.
+MAX_CELL_MM = 32.0
+
+
+# --- reading -----------------------------------------------------------------
+
+@dataclass
+class Agent:
+    name: str
+    score: np.ndarray                        # (n_blocks, n_games), NaN = not run yet
+    std: np.ndarray | None                   # (n_blocks, n_games)
+    baseline: np.ndarray | None              # (n_games,)
+    metrics: dict[str, float]
+    training_scores: np.ndarray              # (n,) raw score per training episode
+    training_block: np.ndarray               # (n,) 0-based block of each episode
+
+    @property
+    def learns(self) -> bool:
+        return self.name != RANDOM
+
+
+@dataclass
+class AtariResult:
+    path: Path
+    config: dict
+    versions: dict
+    schedule: np.ndarray
+    games: list[str]
+    agents: dict[str, Agent]
+    blocks_done: int
+    complete: bool
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.schedule)
+
+    @property
+    def n_games(self) -> int:
+        return len(self.games)
+
+    @property
+    def learners(self) -> list[Agent]:
+        return [a for a in self.agents.values() if a.learns]
+
+
+def _order_agents(names) -> list[str]:
+    known = [n for n in AGENT_ORDER if n in names]
+    return known + sorted(n for n in names if n not in AGENT_ORDER)
+
+
+def _vector(g, name, path, agent, dtype=float) -> np.ndarray:
+    a = np.asarray(g[name][()], dtype=dtype)
+    if a.ndim > 1:
+        raise ValueError(f"{path}: agent {agent!r} {name} must be 1-D, got shape {a.shape}")
+    return a.ravel()
+
+
+def load_atari(h5_path) -> AtariResult:
+    """Read and check one Atari result file (ValueError on a malformed one)."""
+    path = Path(h5_path)
+    with h5py.File(path, "r") as f:
+        protocol = _text_attr(f, "protocol")
+        if protocol != PROTOCOL:
+            raise ValueError(f"{path} holds protocol {protocol!r}, not {PROTOCOL!r}")
+        config, versions = _json_attr(f, "config"), _json_attr(f, "versions")
+        if "schedule" not in f:
+            raise ValueError(f"{path} has no /schedule dataset")
+        schedule = np.asarray(f["schedule"][()])
+        if schedule.ndim != 1 or not np.issubdtype(schedule.dtype, np.integer):
+            raise ValueError(f"{path}: /schedule must be a 1-D integer array, got {schedule.dtype} {schedule.shape}")
+        if "agents" not in f or not len(f["agents"]):
+            raise ValueError(f"{path} has no /agents/<name> groups")
+        n_blocks = len(schedule)
+        agents = {}
+        for name in _order_agents(list(f["agents"])):
+            g = f["agents"][name]
+            if "score_matrix" not in g:
+                raise ValueError(f"{path}: agent {name!r} has no score_matrix")
+            S = np.asarray(g["score_matrix"][()], dtype=float)
+            if S.ndim != 2 or S.shape[0] != n_blocks:
+                raise ValueError(f"{path}: agent {name!r} score_matrix has shape {S.shape}, "
+                                 f"expected ({n_blocks}, n_games) for {n_blocks} scheduled blocks")
+            std = None
+            if "score_std" in g:
+                std = np.asarray(g["score_std"][()], dtype=float)
+                if std.shape != S.shape:
+                    raise ValueError(f"{path}: agent {name!r} score_std has shape {std.shape}, expected {S.shape}")
+            baseline = None
+            if "baseline_score" in g:
+                baseline = _vector(g, "baseline_score", path, name)
+                if baseline.shape != (S.shape[1],):
+                    raise ValueError(f"{path}: agent {name!r} baseline_score has shape {baseline.shape}, "
+                                     f"expected ({S.shape[1]},)")
+            scores = _vector(g, "training_scores", path, name) if "training_scores" in g else np.zeros(0)
+            blocks = (_vector(g, "training_block", path, name, dtype=np.int64) if "training_block" in g
+                      else np.zeros(0, dtype=np.int64))
+            if scores.size and blocks.size != scores.size:
+                raise ValueError(f"{path}: agent {name!r} has {scores.size} training_scores but "
+                                 f"{blocks.size} training_block entries")
+            if blocks.size and scores.size and (blocks.min() < 0 or blocks.max() >= n_blocks):
+                raise ValueError(f"{path}: agent {name!r} training_block holds blocks outside 0..{n_blocks - 1}")
+            if not scores.size:
+                blocks = blocks[:0]
+            agents[name] = Agent(name, S, std, baseline, {m: _float_attr(g, m) for m in METRICS},
+                                 scores, blocks)
+        n_games = {a.score.shape[1] for a in agents.values()}
+        if len(n_games) != 1:
+            raise ValueError(f"{path}: agents disagree on the number of games: {sorted(n_games)}")
+        n_games = n_games.pop()
+        games = [str(g) for g in config.get("games") or []]
+        if games and len(games) != n_games:
+            raise ValueError(f"{path}: config lists {len(games)} games {games} but score matrices "
+                             f"have {n_games} columns")
+        games = games or [f"game {j + 1}" for j in range(n_games)]
+        if schedule.size and (schedule.min() < 0 or schedule.max() >= n_games):
+            raise ValueError(f"{path}: /schedule holds game indices outside 0..{n_games - 1}")
+        done_attr = f.attrs.get("blocks_done")
+        complete_attr = f.attrs.get("complete")
+    done = max(_blocks_done(a.score) for a in agents.values())
+    if done_attr is not None:
+        try:
+            done = int(np.clip(int(done_attr), 0, n_blocks))
+        except (TypeError, ValueError):
+            pass
+    complete = bool(complete_attr) if complete_attr is not None else done == n_blocks
+    return AtariResult(path, config, versions, schedule, games, agents, done, complete)
+
+
+# --- formatting helpers ------------------------------------------------------
+
+def game_label(name: str) -> str:
+    """"pong" -> "Pong"; other names unchanged apart from the first letter."""
+    return name[:1].upper() + name[1:]
+
+
+def score_fmt(value: float) -> str:
+    """A raw score in at most ~4 significant characters: 345, 20.3, 1.25, −21.0."""
+    if not np.isfinite(value):
+        return ""
+    a = abs(value)
+    text = f"{value:.0f}" if a >= 99.95 else f"{value:.1f}" if a >= 9.995 else f"{value:.2f}"
+    return text.replace("-", "\N{MINUS SIGN}")
+
+
+def _count(n) -> str:
+    """50000 -> "50k", 2000000 -> "2M"."""
+    n = float(n)
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= div:
+            return f"{n / div:.3g}{suffix}"
+    return f"{n:.0f}"
+
+
+def _title(result: AtariResult) -> str:
+    c = result.config
+    parts = [", ".join(game_label(g) for g in result.games)]
+    parts.append(f"{result.n_blocks} block{'s' if result.n_blocks != 1 else ''}")
+    if c.get("frames"):  # config "frames": training frames per game
+        parts.append(f"{_count(c['frames'])} training frames per game")
+    if c.get("switch_every"):
+        parts.append(f"game switch every {_count(c['switch_every'])} frames")
+    if "sticky" in c:
+        parts.append("sticky actions" if c["sticky"] else "no sticky actions")
+    if c.get("eval_episodes"):
+        n = int(c["eval_episodes"])
+        parts.append(f"{n} evaluation episode{'s' if n != 1 else ''}")
+    if "seed" in c:
+        parts.append(f"seed {c['seed']}")
+    if not result.complete:
+        parts.append(f"incomplete: {result.blocks_done} of {result.n_blocks} blocks run")
+    # wrap between the parts so a long title stays within the page width
+    lines, line = [], "Atari: " + parts[0]
+    for part in parts[1:]:
+        if len(line) + len(part) + 2 > TITLE_CHARS:
+            lines.append(line + ",")
+            line = part
+        else:
+            line += ", " + part
+    return "\n".join(lines + [line])
+
+
+def _agent_colors(result: AtariResult) -> dict[str, str]:
+    colors, k = {}, 0
+    for name in result.agents:
+        if name == RANDOM:
+            colors[name] = RANDOM_COLOR
+        else:
+            colors[name] = AGENT_COLORS[k % len(AGENT_COLORS)]
+            k += 1
+    return colors
+
+
+def _block_axis(ax, result: AtariResult, has_init: bool, xlabel: bool = True):
+    """x from "init" (0) to the last block; blocks thinned to about 10 labels."""
+    n = result.n_blocks
+    ax.set_xlim((-0.5 if has_init else 0.5), n + 0.5)
+    step = _thin_ticks(n, 10)
+    ticks = list(range(1, n + 1)) if step == 1 else list(range(step, n + 1, step))
+    labels = [str(b) for b in ticks]
+    if has_init:
+        ticks, labels = [0] + ticks, ["init"] + labels
+    ax.set_xticks(ticks, labels)
+    if xlabel:
+        ax.set_xlabel("training block")
+
+
+def _shade_trained(ax, result: AtariResult, game: int):
+    """Grey background behind the blocks that trained ``game`` (merged over consecutive blocks)."""
+    on = np.r_[False, result.schedule == game, False]
+    starts = np.flatnonzero(~on[:-1] & on[1:])      # 0-based first block of each run
+    ends = np.flatnonzero(on[:-1] & ~on[1:])        # one past the last block
+    for s, e in zip(starts, ends):
+        ax.axvspan(s + 0.5, e + 0.5, color=TRAINED_SHADE, linewidth=0, zorder=0)
+
+
+def _not_run(ax, result: AtariResult):
+    """Mark the blocks not run yet: a dotted line and a note."""
+    if result.blocks_done >= result.n_blocks:
+        return
+    x = result.blocks_done + 0.5
+    ax.axvline(x, color="0.6", linestyle=":", linewidth=0.7, zorder=1)
+    ax.text((x + result.n_blocks + 0.5) / 2, 0.5, "not run\nyet", transform=ax.get_xaxis_transform(),
+            ha="center", va="center", color="0.5", fontstyle="italic")
+
+
+# --- panels ------------------------------------------------------------------
+
+def _score_lines(ax, result: AtariResult, game: int, colors, has_init: bool):
+    x = np.arange(1, result.n_blocks + 1, dtype=float)
+    _shade_trained(ax, result, game)
+    # random first (underneath), learners on top in order
+    agents = sorted(result.agents.values(), key=lambda a: a.learns)
+    for z, a in enumerate(agents):
+        xs, ys = x, a.score[:, game]
+        sd = a.std[:, game] if a.std is not None else None
+        if has_init:
+            b = a.baseline[game] if a.baseline is not None else np.nan
+            xs, ys = np.r_[0.0, x], np.r_[b, ys]
+            if sd is not None:
+                sd = np.r_[np.nan, sd]
+        c = colors[a.name]
+        if sd is not None:
+            lo, hi = ys - sd, ys + sd
+            ax.fill_between(xs, lo, hi, color=to_rgba(c, 0.12 if a.learns else 0.1), linewidth=0,
+                            zorder=2 + z)
+        ax.plot(xs, ys, color=c, linestyle="-" if a.learns else (0, (3, 1.5)), linewidth=1.0,
+                marker="o" if a.learns else None, markersize=2.4, zorder=3 + z)
+        if not a.learns:
+            # a lone value (no neighbour to draw a dash to, e.g. only "init" so far): a small mark
+            ok = np.isfinite(ys)
+            lone = ok & ~np.r_[False, ok[:-1]] & ~np.r_[ok[1:], False]
+            ax.plot(xs[lone], ys[lone], linestyle="none", marker="_", markersize=5, markeredgewidth=1.0,
+                    color=c, zorder=3 + z)
+    _block_axis(ax, result, has_init)
+    _not_run(ax, result)
+    ax.set_title(game_label(result.games[game]))
+
+
+def _normalised(result: AtariResult) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Per-game colour scale of the score matrices: 0 = random agent's mean, 1 = best learner.
+
+    Returns ``({agent: normalised matrix}, zero, one)`` with ``zero``/``one`` the raw
+    scores (n_games,) that map to 0 and 1. Without a random agent the zero is the
+    learners' lowest score; a game where no learner beats the zero maps to 0.
+    """
+    learners = result.learners
+    zero = np.full(result.n_games, np.nan)
+    one = np.full(result.n_games, np.nan)
+    rnd = result.agents.get(RANDOM)
+    with np.errstate(all="ignore"):
+        for j in range(result.n_games):
+            ref = []
+            if rnd is not None:
+                ref = [rnd.score[:, j]] + ([rnd.baseline[j:j + 1]] if rnd.baseline is not None else [])
+            ref = np.concatenate(ref) if ref else np.zeros(0)
+            ref = ref[np.isfinite(ref)]
+            col = np.concatenate([a.score[:, j] for a in learners]) if learners else np.zeros(0)
+            col = col[np.isfinite(col)]
+            if ref.size:
+                zero[j] = ref.mean()
+            elif col.size:
+                zero[j] = col.min()
+            if col.size:
+                one[j] = col.max()
+        out = {}
+        for a in learners:
+            span = one - zero
+            z = (a.score - zero) / np.where(span > 0, span, np.nan)
+            flat = np.isfinite(a.score) & ~(span > 0)
+            z[flat] = 0.0
+            out[a.name] = z
+    return out, zero, one
+
+
+def _score_heatmap(ax, result: AtariResult, agent: Agent, norm_matrix, annot_size, first: bool,
+                   narrow: bool = False):
+    n_blocks, n_games = agent.score.shape
+    shown = np.clip(norm_matrix, 0.0, 1.0)
+    im = style.heatmap(ax, shown, vmin=0.0, vmax=1.0, annotate=False)
+    cmap, norm = im.get_cmap(), Normalize(0.0, 1.0)
+    if annot_size:
+        for (r, c), v in np.ndenumerate(agent.score):
+            if not np.isfinite(v):
+                continue
+            trained = result.schedule[r] == c
+            ax.text(c, r, score_fmt(v), ha="center", va="center", fontsize=annot_size,
+                    fontweight="bold" if trained else "normal",
+                    color=style.text_color_for(cmap(norm(shown[r, c]))))
+    ax.set_xticks(range(n_games), [game_label(g) for g in result.games])
+    step = _thin_ticks(n_blocks, 14)
+    rows = list(range(0, n_blocks, step))
+    ax.set_yticks(rows, [f"{b + 1} {game_label(result.games[result.schedule[b]])}" for b in rows])
+    ax.set_xlabel("game evaluated")
+    if first:
+        ax.set_ylabel("training block (game trained)")
+    done = result.blocks_done
+    if done < n_blocks:
+        ax.text((n_games - 1) / 2, (done + n_blocks - 1) / 2, "not run yet", ha="center", va="center",
+                color="0.4", fontstyle="italic")
+    metrics = agent.metrics
+    if any(np.isfinite(v) for v in metrics.values()):
+        text = _metrics_text(metrics)
+        ax.set_title(text if narrow else text.replace("\n", "   "), linespacing=1.3)
+        ax.annotate(agent.name, xy=(0.5, 1.0), xycoords=ax.title, xytext=(0, 1), textcoords="offset points",
+                    ha="center", va="bottom", fontweight="bold", annotation_clip=False)
+    else:
+        ax.set_title(agent.name, fontweight="bold")
+    return im
+
+
+def _training_scores(ax, result: AtariResult, game: int, colors, has_init: bool):
+    """Raw score of each training episode of ``game``, spread across its block; line: block mean."""
+    _shade_trained(ax, result, game)
+    learners = [a for a in result.learners if a.training_scores.size]
+    n_l = max(len(learners), 1)
+    drawn = False
+    for k, a in enumerate(learners):
+        c = colors[a.name]
+        on = result.schedule[a.training_block] == game
+        blocks, scores = a.training_block[on], a.training_scores[on]
+        means_x, means_y = [], []
+        for b in np.unique(blocks):
+            s = scores[blocks == b]
+            # episodes in order across the block, agents side by side
+            lane = 0.8 / n_l
+            x0 = b + 1 - 0.4 + k * lane
+            xs = x0 + (np.arange(s.size) + 0.5) / s.size * lane
+            ax.plot(xs, s, linestyle="none", marker="o", markersize=1.6, color=to_rgba(c, 0.45),
+                    markeredgewidth=0, zorder=2, rasterized=s.size > 2000)
+            if np.isfinite(s).any():
+                means_x.append(b + 1)
+                means_y.append(np.nanmean(s))
+            drawn = True
+        if means_x:
+            # a break in the line wherever the game was not trained
+            mx, my = np.asarray(means_x, float), np.asarray(means_y, float)
+            gaps = np.flatnonzero(np.diff(mx) > 1)
+            mx, my = np.insert(mx, gaps + 1, np.nan), np.insert(my, gaps + 1, np.nan)
+            ax.plot(mx, my, color=c, marker="_", markersize=6, markeredgewidth=1.2, linewidth=0.8,
+                    zorder=3)
+    _block_axis(ax, result, has_init)
+    _not_run(ax, result)
+    ax.set_title(game_label(result.games[game]))
+    if not drawn:
+        ax.text(0.5, 0.5, "no training\nepisodes", transform=ax.transAxes, ha="center", va="center",
+                color="0.5", fontstyle="italic")
+        ax.set_yticks([])
+
+
+def _legend(ax, handles, labels, title=None):
+    ax.axis("off")
+    ax.legend(handles, labels, loc="center left", bbox_to_anchor=(0, 0.5), borderaxespad=0,
+              title=title, alignment="left", labelspacing=0.5, handlelength=1.6)
+
+
+# --- figure ------------------------------------------------------------------
+
+def plot_atari(h5_path, out_stem=None, *, title: bool = True) -> list[Path]:
+    """Continual-learning figure of one Atari result file (double column).
+
+    a: evaluation score (mean ± s.d. over evaluation episodes, shaded) of every
+    agent on each game against the training block ("init": before training);
+    grey background: the blocks that trained that game; random agent dashed grey.
+    b: score matrix of each learning agent (rows: blocks, labelled with the game
+    trained; columns: games evaluated), cells annotated with the raw mean score
+    (bold: game trained in that block) and coloured per game from the random
+    agent's mean (0) to the best learner's score (1). c, when the file has
+    them: the raw score of every training episode (dots) and its mean per block
+    (line), per game. Blocks not run yet are left empty and marked.
+
+    Writes ``<out_stem>.pdf`` and ``<out_stem>.png`` (default stem: ``h5_path``
+    without its suffix) and returns their paths.
+    """
+    result = load_atari(h5_path)
+    stem = Path(out_stem) if out_stem is not None else Path(h5_path).with_suffix("")
+    learners = result.learners
+    n_l, n_g, n_b = len(learners), result.n_games, result.n_blocks
+    has_init = any(a.baseline is not None for a in result.agents.values())
+    has_training = any(a.training_scores.size for a in learners)
+    colors = _agent_colors(result)
+
+    heat_mm = float(np.clip(4.5 * n_b + 26, 44, 100)) if n_l else 0.0
+    heights = [50.0] + ([heat_mm] if n_l else []) + ([42.0] if has_training else [])
+    title_text = _title(result) if title else ""
+    total_mm = sum(heights) + (4 + 3.5 * (title_text.count("\n") + 1) if title else 0)
+
+    # raw-score labels: 7 pt when the cells allow, down to 5 pt, none below that
+    side_ratio = 0.3
+    if n_l:
+        unit_mm = (style.DOUBLE_COLUMN_MM - 45) / (n_l + side_ratio)
+        heat_ratio = min(1.0, n_g * MAX_CELL_MM / unit_mm)   # < 1: cells capped, a spacer on the right
+        cell_w_pt = unit_mm * heat_ratio / n_g / style.MM_PER_INCH * 72
+        cell_h_pt = (heat_mm - 22) / max(n_b, 1) / style.MM_PER_INCH * 72
+        annot = min(style.FONT_SIZE, cell_w_pt / 3.2, cell_h_pt * 0.8)
+        annot = annot if annot >= 5 else None
+
+    with style.publication_style():
+        fig = style.new_figure(2, height_mm=total_mm)
+        gs = fig.add_gridspec(len(heights), 1, height_ratios=heights)
+        row = 0
+        letters = []
+
+        # a: evaluation scores per game
+        sub = gs[row, 0].subgridspec(1, n_g + 1, width_ratios=[1.0] * n_g + [side_ratio * max(n_g, 2) / 2])
+        line_axes = []
+        for j in range(n_g):
+            ax = fig.add_subplot(sub[0, j])
+            _score_lines(ax, result, j, colors, has_init)
+            if j == 0:
+                ax.set_ylabel("score (raw)")
+            line_axes.append(ax)
+        letters.append(line_axes[0])
+        handles = [Line2D([], [], color=colors[a.name], linestyle="-" if a.learns else (0, (3, 1.5)),
+                          marker="o" if a.learns else None, markersize=2.4) for a in result.agents.values()]
+        labels = list(result.agents)
+        if any(a.std is not None for a in result.agents.values()):
+            handles.append(Patch(facecolor=to_rgba("0.3", 0.15), linewidth=0))
+            labels.append("\N{PLUS-MINUS SIGN} s.d.")
+        handles.append(Patch(facecolor=TRAINED_SHADE, linewidth=0))
+        labels.append("game trained\nin block")
+        _legend(fig.add_subplot(sub[0, -1]), handles, labels, title="agent")
+        row += 1
+
+        # b: score matrices of the learning agents
+        if n_l:
+            normed, _, _ = _normalised(result)
+            spacer = n_l * (1.0 - heat_ratio)
+            ratios = [heat_ratio] * n_l + [side_ratio] + ([spacer] if spacer > 0.05 else [])
+            sub = gs[row, 0].subgridspec(1, len(ratios), width_ratios=ratios)
+            heat_axes = []
+            for k, a in enumerate(learners):
+                ax = fig.add_subplot(sub[0, k], sharey=heat_axes[0] if heat_axes else None)
+                im = _score_heatmap(ax, result, a, normed[a.name], annot, first=k == 0,
+                                    narrow=unit_mm * heat_ratio < 60)
+                if k:
+                    ax.tick_params(labelleft=False)
+                heat_axes.append(ax)
+            letters.append(heat_axes[0])
+            side = fig.add_subplot(sub[0, n_l])
+            side.axis("off")
+            cax = side.inset_axes([0.0, 0.12, 0.12, 0.76])
+            below = any((np.asarray(m) < 0).any() for m in normed.values() if np.isfinite(m).any())
+            cbar = fig.colorbar(im, cax=cax, extend="min" if below else "neither")
+            cbar.set_label("score per game\n(0 = random, 1 = best)")
+            cbar.set_ticks([0, 0.5, 1.0], labels=["0", "0.5", "1"])
+            cbar.outline.set_linewidth(style.LINE_WIDTH)
+            row += 1
+
+        # c: training episodes
+        if has_training:
+            sub = gs[row, 0].subgridspec(1, n_g + 1, width_ratios=[1.0] * n_g + [side_ratio * max(n_g, 2) / 2])
+            train_axes = []
+            for j in range(n_g):
+                ax = fig.add_subplot(sub[0, j], sharex=line_axes[j])
+                _training_scores(ax, result, j, colors, has_init)
+                if j == 0:
+                    ax.set_ylabel("training episode\nscore (raw)")
+                train_axes.append(ax)
+            letters.append(train_axes[0])
+            # agents' colours as in a
+            handles = [Line2D([], [], linestyle="none", marker="o", markersize=2.5, markeredgewidth=0,
+                              color=to_rgba("0.2", 0.6)),
+                       Line2D([], [], color="0.2", marker="_", markersize=6, markeredgewidth=1.2, linewidth=0.8)]
+            _legend(fig.add_subplot(sub[0, -1]), handles, ["one episode", "block mean"], title="training")
+
+        for k, ax in enumerate(letters):
+            style.panel_label(ax, k)
+        if title:
+            fig.suptitle(title_text, fontsize=style.PANEL_LABEL_SIZE)
+        return style.save_figure(fig, stem)

@@ -1,0 +1,217 @@
+"""The multi-game agent's spiking network: dendritic hidden layer and dueling output.
+
+    frame features (regular spike trains) ──ff──▶ hidden (dendritic or point) ──R-STDP──▶ V | A_0 ... A_17
+    game context (regular spike trains) ──▶ distal segments of hidden
+    hidden ⇄ inhibitory pool (k-WTA-like sparsity)
+
+Time is cut into agent steps of ``step_ms``; one observation is shown per step. At the
+end of each step (``when='end'``) the output layer's spike counts leave the network,
+the environment process answers (``mtspark_bio.closed_loop``), and the reply sets the
+next step's input rates, each output neuron's neuromodulator M (the TD error for V and
+for the chosen action's population, ``models.actor_critic``) and an exploratory drive
+current. Then the hidden->output synapses consolidate (``models.plasticity``,
+delayed-credit R-STDP: the TD error judges the previous step).
+
+Encoding: a feature x in [0, 1] drives its input neuron to fire regularly at
+``x * input_rate_hz`` (a phase oscillator with a fixed random phase per neuron; Gerstner
+et al. 2014, ch. 7 on rate codes). Deterministic spike trains make the runtime and
+compiled loops take the same actions for the same seed, which a Poisson encoder
+(drawn from each device's own generator) would not.
+
+Several agents (e.g. dendritic and point) live side by side in one network, so one
+compiled binary runs them all; each has its own environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import Hz, NeuronGroup, SpikeMonitor, amp, ms, nS
+
+from models.actor_critic import DuelingParams
+from models.neurons import DendriticNeuron, Interneuron, PointNeuron
+from models.plasticity import RSTDPParams, context_plasticity, delayed_credit_rstdp, static_synapse
+from mtspark_bio.atari import N_ACTIONS
+from mtspark_bio.circuit import feedback_inhibition, random_receptive_fields, wire_context
+from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
+
+AGENT_VARIANTS = ("dendritic", "point")
+
+ENCODER = """
+dphase/dt = rate : 1
+rate : Hz
+"""
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Sizes, rates, strengths and learning constants (plain floats in the stated unit,
+    so the configuration serialises to JSON)."""
+
+    n_features: int
+    n_games: int
+    n_hidden: int = 200
+    n_inhibitory: int = 40
+    step_ms: float = 20.0
+    dt_ms: float = 0.25
+    input_rate_hz: float = 200.0
+    p_ff: float = 0.25
+    g_ff_nS: float = 0.6
+    g_ff_point_nS: float = 0.6
+    context_per_game: int = 10
+    context_rate_hz: float = 60.0
+    g_context_nS: float = 3.0
+    gated_fraction: float = 0.3
+    g_hidden_to_inh_nS: float = 0.5
+    g_inh_to_hidden_nS: float = 0.3
+    p_inhibition: float = 0.5
+    g_out_nS: float = 1.5
+    w_out_init: float = 0.3
+    eta: float = 0.02
+    tau_c_ms: float = 20.0
+    a_minus: float = 0.5  # net-Hebbian window, as for the classifier's readout
+    drive_pA: float = 100.0  # s.d. of the exploratory current per output neuron and step
+    n_value: int = 10
+    n_per_action: int = 5
+    value_gain: float = 0.5
+    value_baseline: float = 1.0
+    advantage_gain: float = 0.5
+    gamma: float = 0.99
+    delta_clip: float = 1.0
+    seed: int = 0
+
+    @property
+    def dueling(self) -> DuelingParams:
+        names = {f.name for f in dataclasses.fields(DuelingParams)}
+        return DuelingParams(**{k: v for k, v in dataclasses.asdict(self).items() if k in names})
+
+    @property
+    def n_out(self) -> int:
+        return self.n_value + N_ACTIONS * self.n_per_action
+
+    def validate(self):
+        problems = [f"{name} must be >= 1 (got {getattr(self, name)})"
+                    for name in ("n_features", "n_games", "n_hidden", "n_inhibitory", "n_value",
+                                 "n_per_action", "context_per_game")
+                    if getattr(self, name) < 1]
+        if self.step_ms <= 0 or self.dt_ms <= 0 or self.step_ms / self.dt_ms != round(self.step_ms / self.dt_ms):
+            problems.append(f"step_ms ({self.step_ms}) must be a positive multiple of dt_ms ({self.dt_ms})")
+        if not 0 < self.gated_fraction <= 1:
+            problems.append(f"gated_fraction must be in (0, 1] (got {self.gated_fraction})")
+        if not 0 <= self.gamma <= 1:
+            problems.append(f"gamma must be in [0, 1] (got {self.gamma})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class AgentNetwork:
+    """One agent's Brian2 objects, named ``<variant>_<part>``; ``offset_out`` /
+    ``offset_in`` place its output and input neurons in the bridge's message."""
+
+    def __init__(self, config: AgentConfig, variant: str, offset_out: int = 0, offset_in: int = 0):
+        if variant not in AGENT_VARIANTS:
+            raise ValueError(f"unknown agent variant {variant!r}; choose from {', '.join(AGENT_VARIANTS)}")
+        self.config, self.variant = config, variant
+        self.offset_out, self.offset_in = offset_out, offset_in
+        rng = np.random.default_rng(config.seed)  # same wiring for every variant and device
+        name = lambda part: f"{variant}_{part}"  # noqa: E731
+        dendritic = variant == "dendritic"
+        self.step = config.step_ms * ms
+
+        self.inputs = NeuronGroup(config.n_features, ENCODER, threshold="phase >= 1", reset="phase -= 1",
+                                  method="euler", namespace={}, name=name("input"))
+        self.inputs.phase = rng.random(config.n_features)
+        neuron = DendriticNeuron(n_segments=config.n_games) if dendritic else PointNeuron()
+        self.hidden = make_neurons(neuron.spec(), config.n_hidden, name("hidden"))
+        self.inhibitory = make_neurons(Interneuron().spec(), config.n_inhibitory, name("inhibitory"))
+        out_spec = PointNeuron().spec()
+        out_spec = dataclasses.replace(out_spec, equations=out_spec.equations + "M : 1  # neuromodulator\n")
+        self.output = make_neurons(out_spec, config.n_out, name("output"))
+
+        g_ff = (config.g_ff_nS if dendritic else config.g_ff_point_nS) * nS
+        self.feedforward = make_synapses(static_synapse("g_exc", g_ff), self.inputs, self.hidden, name("ff"))
+        pre, post, w = random_receptive_fields(rng, config.n_features, config.n_hidden, config.p_ff)
+        self.feedforward.connect(i=pre, j=post)
+        self.feedforward.w = w
+        inhibition = feedback_inhibition(rng, self.hidden, self.inhibitory, config.g_hidden_to_inh_nS * nS,
+                                         config.g_inh_to_hidden_nS * nS, config.p_inhibition, name)
+
+        rule = delayed_credit_rstdp("g_exc", config.g_out_nS * nS,
+                                    RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus))
+        self.output_synapses = make_synapses(rule, self.hidden, self.output, name("out_syn"))
+        self.output_synapses.connect()
+        self.output_synapses.w = rng.random(config.n_hidden * config.n_out) * config.w_out_init
+        # order 3: after the exchange (orders 0-2) has set M
+        self.output_synapses.run_regularly(rule.consolidate, dt=self.step, when="end", order=3,
+                                           name=name("consolidate"))
+        self.objects = [self.inputs, self.hidden, self.inhibitory, self.output, self.feedforward,
+                        *inhibition, self.output_synapses]
+
+        self.context = None
+        if dendritic:
+            n_context = config.n_games * config.context_per_game
+            self.context = NeuronGroup(n_context, ENCODER, threshold="phase >= 1", reset="phase -= 1",
+                                       method="euler", name=name("context"))
+            self.context.phase = rng.random(n_context)
+            spec = context_plasticity(config.n_games, config.g_context_nS * nS, learning="0")
+            self.context_synapses = make_synapses(spec, self.context, self.hidden, name("context_syn"))
+            wire_context(rng, self.context_synapses, config.n_hidden, config.n_games, config.n_games,
+                         config.context_per_game, config.gated_fraction)
+            self.objects += [self.context, self.context_synapses]
+        self.output_spikes = SpikeMonitor(self.output, name=name("output_spikes"))
+        self.hidden_spikes = SpikeMonitor(self.hidden, name=name("hidden_spikes"))
+        self.objects += [self.output_spikes, self.hidden_spikes]
+
+    @property
+    def out_slice(self) -> slice:
+        return slice(self.offset_out, self.offset_out + self.config.n_out)
+
+    @property
+    def in_slice(self) -> slice:
+        return slice(self.offset_in, self.offset_in + self.config.n_features)
+
+    def attach_bridge(self, functions: dict, first: bool):
+        """Compiled loop: the run_regularly calls into the C++ bridge (see
+        ``cpp/closed_loop_bridge.cpp``); ``first`` agent also owns the exchange call."""
+        ns = dict(functions)
+        self.output.namespace.update(ns)
+        self.inputs.namespace.update(ns)
+        self.output.run_regularly(f"count = bridge_report(i + {self.offset_out}, count)",
+                                  dt=self.step, when="end", order=0, name=f"{self.variant}_report")
+        if first:
+            bridge = NeuronGroup(1, "exchanges : 1", namespace=ns, name="bridge")
+            bridge.run_regularly("exchanges += bridge_exchange(t/second)", dt=self.step, when="end", order=1,
+                                 name="bridge_exchange")
+            self.objects.append(bridge)
+        self.output.run_regularly(f"M = bridge_modulator(i + {self.offset_out})\n"
+                                  f"I_ext = bridge_drive(i + {self.offset_out})*amp",
+                                  dt=self.step, when="end", order=2, name=f"{self.variant}_reply")
+        self.inputs.run_regularly(f"rate = bridge_observation(i + {self.offset_in})*Hz",
+                                  dt=self.step, when="end", order=2, name=f"{self.variant}_observe")
+
+    def context_rates(self, game: int) -> np.ndarray:
+        """Rates of the context population while ``game`` is played (Hz)."""
+        rates = np.zeros(self.config.n_games * self.config.context_per_game)
+        k = self.config.context_per_game
+        rates[game * k:(game + 1) * k] = self.config.context_rate_hz
+        return rates
+
+    def carried(self) -> dict:
+        return {"output_w": self.output_synapses.w}
+
+    def read_state(self) -> dict:
+        return {key: np.array(view[:]) for key, view in self.carried().items()}
+
+    def state_inputs(self, state: dict | None, game: int) -> dict:
+        """Variables -> values for Simulation.run: carried weights and the game context."""
+        inputs = {}
+        if state is not None:
+            views = self.carried()
+            inputs.update({views[key]: np.asarray(value) for key, value in state.items()})
+        if self.context is not None:
+            inputs[self.context.rate] = self.context_rates(game) * Hz
+        return inputs
+

@@ -1,0 +1,402 @@
+"""One spiking agent, several Atari games, alternating: learning and forgetting.
+
+Methods
+-------
+A spiking agent (``mtspark_bio.agent``) plays Atari games through gymnasium + ale-py
+(``ALE/<Game>-v5``, bundled ROMs, frame skip 4, the full 18-action space shared by all
+games; sticky actions p = 0.25 unless ``--no-sticky``), as MTSpark does (Devkota, Putra
+& Shafique 2024, arXiv 2412.04847).
+
+* Observations: playfield crop, foreground and frame-difference maps max-pooled to
+  16 x 16 (``mtspark_bio.atari``), encoded as regular spike trains (up to 200 Hz).
+* Network: a hidden layer of dendritic neurons (``models.neurons.DendriticNeuron``)
+  whose distal segments receive the game as context; a dueling output of a value
+  population V and one advantage population per action, Q = V + A - mean(A) (Wang et
+  al. 2016); epsilon-greedy actions from Q during training.
+* Learning: reward-modulated STDP onto V and onto the chosen action's population, the
+  modulator being the TD error delta = sign(r) + gamma V(s') - V(s) (spiking actor-critic,
+  Fremaux, Sprekeler & Gerstner 2013), one agent step late (``models.plasticity``,
+  delayed-credit R-STDP).
+* Closed loop on compiled code: the cpp_standalone binary calls a C++ bridge from
+  ``run_regularly`` once per agent step; the bridge exchanges spike counts and
+  observations with this process over named pipes (``mtspark_bio.closed_loop``). The
+  runtime device runs the same network with a ``network_operation`` (the reference).
+* Schedule: the games alternate every ``--switch-every`` frames (MTSpark's fixed
+  switching interval) until each has had ``--frames`` training frames. After the
+  untrained network and after every block each game is evaluated for
+  ``--eval-episodes`` episodes (epsilon 0.05, no learning, at most ``--eval-max-frames``
+  frames per episode: 18 000 = 5 min as in Mnih et al. 2015); a random agent is
+  evaluated side by side on the same environment seeds.
+* Results: the score matrix S[block, game] (mean raw score) per agent and the
+  continual-learning metrics computed from it (``mtspark_bio.metrics``), in one HDF5
+  file rewritten atomically after every block, so ``--resume`` continues from the last
+  finished block (each block's environments and exploration are seeded by
+  (seed, block), so a resumed run equals an uninterrupted one).
+
+Run ``python protocols/atari.py --help`` or ``mtspark-bio atari --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEFAULTS = {
+    "games": ["pong", "breakout", "enduro"], "frames": 20_000, "switch_every": 10_000,
+    "eval_episodes": 1, "eval_max_frames": 18_000, "eval_epsilon": 0.05,
+    "epsilon_start": 0.3, "epsilon_end": 0.05, "agents": ["dendritic", "random"],
+    "device": "cpp", "seed": 0, "sticky": True, "chunk_steps": 500, "agent": {},
+}
+LEARNING_AGENTS = ("dendritic", "point")
+AGENTS = LEARNING_AGENTS + ("random",)
+#: MTSpark's multi-task scores (Devkota et al. 2024) and the random / human rows of
+#: Mnih et al. 2015 (no sticky actions), for the printed comparison
+PUBLISHED = {"pong": (-5.4, -20.7, 9.3), "breakout": (0.6, 1.7, 31.8), "enduro": (371.2, 0.0, 309.6)}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--out", type=Path, default=Path("results/atari.h5"), help="result file (HDF5)")
+    add("--games", default=",".join(DEFAULTS["games"]), help="comma list of pong,breakout,enduro")
+    add("--frames", type=int, default=DEFAULTS["frames"], help="training frames per game")
+    add("--switch-every", type=int, default=DEFAULTS["switch_every"], help="frames between game switches")
+    add("--eval-episodes", type=int, default=DEFAULTS["eval_episodes"], help="evaluation episodes per game and block")
+    add("--eval-max-frames", type=int, default=DEFAULTS["eval_max_frames"], help="frame cap of an evaluation episode")
+    add("--agents", default=",".join(DEFAULTS["agents"]), help="comma list of dendritic,point,random")
+    add("--no-sticky", action="store_true", help="no sticky actions (Mnih et al. 2015's setting)")
+    add("--device", default=DEFAULTS["device"], choices=["runtime", "cpp", "cuda"])
+    add("--seed", type=int, default=DEFAULTS["seed"])
+    add("--chunk-steps", type=int, default=DEFAULTS["chunk_steps"], help="agent steps per compiled run")
+    add("--agent", default="{}", help='JSON overrides of AgentConfig, e.g. \'{"n_hidden": 300}\'')
+    add("--build-dir", type=Path, default=None, help="where the compiled project goes (temporary if unset)")
+    add("--resume", action="store_true", help="continue an interrupted run from its last finished block")
+    add("--no-figure", action="store_true", help="skip the figure")
+
+
+def config_from_args(args) -> dict:
+    try:
+        agent = json.loads(args.agent)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--agent is not valid JSON ({error}); example: '{{\"n_hidden\": 300}}'")
+    return {**DEFAULTS, "games": args.games.split(","), "frames": args.frames, "switch_every": args.switch_every,
+            "eval_episodes": args.eval_episodes, "eval_max_frames": args.eval_max_frames,
+            "agents": [a.strip() for a in args.agents.split(",") if a.strip()], "device": args.device,
+            "seed": args.seed, "sticky": not args.no_sticky, "chunk_steps": args.chunk_steps, "agent": agent}
+
+
+class Plan:
+    """Everything decided before simulating; building it validates the configuration."""
+
+    def __init__(self, config: dict):
+        from mtspark_bio.agent import AgentConfig
+        from mtspark_bio.atari import Preprocessor, check_games
+        from mtspark_bio.closed_loop import CUDA_UNSUPPORTED
+
+        config = {**DEFAULTS, **config}
+        problems = []
+        try:
+            config["games"] = check_games(config["games"])
+        except ValueError as error:
+            problems.append(str(error))
+        for key in ("frames", "switch_every", "eval_episodes", "eval_max_frames", "chunk_steps"):
+            if int(config[key]) < 1:
+                problems.append(f"--{key.replace('_', '-')} must be >= 1 (got {config[key]})")
+        unknown = [a for a in config["agents"] if a not in AGENTS]
+        if unknown or not config["agents"]:
+            problems.append(f"unknown agent(s) {unknown}; choose from {', '.join(AGENTS)}")
+        if len(set(config["agents"])) != len(config["agents"]):
+            problems.append("--agents lists an agent twice")
+        if config["device"] == "cuda":
+            problems.append(CUDA_UNSUPPORTED)
+        fields = {f.name for f in dataclasses.fields(AgentConfig)}
+        bad = sorted(set(config["agent"]) - fields)
+        if bad:
+            problems.append(f"--agent has unknown keys {bad}; known: {sorted(fields)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        self.config = config
+        self.games = config["games"]
+        self.learners = [a for a in config["agents"] if a in LEARNING_AGENTS]
+        n_cycles = math.ceil(config["frames"] / config["switch_every"])
+        self.schedule = [g for _ in range(n_cycles) for g in range(len(self.games))]
+        self.agent = AgentConfig(n_features=Preprocessor(self.games[0]).n_features, n_games=len(self.games),
+                                 **{"seed": config["seed"], **config["agent"]}).validate()
+
+    def block_frames(self, block: int) -> int:
+        """Training frames of a block (the last cycle may be shorter)."""
+        cycle = block // len(self.games)
+        return min(self.config["switch_every"], self.config["frames"] - cycle * self.config["switch_every"])
+
+    def frames_before(self, block: int) -> int:
+        """Training frames the block's game had before this block."""
+        game = self.schedule[block]
+        return sum(self.block_frames(b) for b in range(block) if self.schedule[b] == game)
+
+    def epsilon(self, block: int):
+        """Exploration: linear from epsilon_start to epsilon_end over each game's
+        first half of training frames, as a function of the frames played in this block."""
+        start, end = self.config["epsilon_start"], self.config["epsilon_end"]
+        horizon = max(1, self.config["frames"] // 2)
+        before = self.frames_before(block)
+        return lambda frames: end + (start - end) * max(0.0, 1 - (before + frames) / horizon)
+
+    PURPOSES = ("train_env", "eval_env", "random_agent", "agent_train", "agent_eval")
+
+    def seed(self, block: int, game: int, purpose: str, agent: int = 0) -> int:
+        """A seed that is a pure function of (seed, block, game, purpose, agent):
+        environments and exploration of every block are reproducible, which is what
+        --resume relies on. ``block`` -1 is the untrained evaluation."""
+        keys = [self.config["seed"], block + 1, game, self.PURPOSES.index(purpose), agent]
+        return int(np.random.default_rng(keys).integers(2**31 - 1))
+
+
+class Runner:
+    """The agents' network (compiled once) and the random agent."""
+
+    def __init__(self, plan: Plan, build_dir=None, progress=None):
+        from mtspark_bio.closed_loop import ClosedLoop
+
+        self.plan, self.progress = plan, progress
+        self.loop = (ClosedLoop(plan.agent, plan.learners, device=plan.config["device"],
+                                chunk_steps=plan.config["chunk_steps"], build_dir=build_dir)
+                     if plan.learners else None)
+        self.training_scores = {a: [] for a in plan.learners}  # (block, score)
+
+    def _controllers(self, game: int, mode: str, block: int, **kwds) -> dict:
+        from mtspark_bio.closed_loop import AgentController
+
+        cfg = self.plan.agent
+        return {a: AgentController(self.plan.games[game], cfg.dueling, cfg.input_rate_hz,
+                                   np.random.default_rng(self.plan.seed(block, game, "agent_" + ("train" if mode == "train" else "eval"), k)),
+                                   mode, drive_amp=cfg.drive_pA * 1e-12, sticky=self.plan.config["sticky"],
+                                   **kwds)
+                for k, a in enumerate(self.plan.learners)}
+
+    def _play(self, controllers: dict, game: int):
+        try:
+            self.loop.play(controllers, game, progress=self.progress)
+        finally:
+            for c in controllers.values():
+                c.close()
+
+    def train(self, block: int):
+        if self.loop is None:
+            return
+        game = self.plan.schedule[block]
+        controllers = self._controllers(game, "train", block, frames=self.plan.block_frames(block),
+                                        epsilon=self.plan.epsilon(block), env_seed=self.plan.seed(block, game, "train_env"))
+        self._play(controllers, game)
+        for a, c in controllers.items():
+            self.training_scores[a] += [(block, s) for s in c.log.scores]
+
+    def evaluate(self, block: int) -> dict[str, np.ndarray]:
+        """Episode scores (agents x games x episodes) after ``block`` (-1: untrained)."""
+        from mtspark_bio.closed_loop import play_random
+
+        cfg = self.plan.config
+        episodes = cfg["eval_episodes"]
+        scores = {a: np.zeros((len(self.plan.games), episodes)) for a in cfg["agents"]}
+        for game, name in enumerate(self.plan.games):
+            env_seed = self.plan.seed(block, game, "eval_env")
+            if self.loop is not None:
+                controllers = self._controllers(game, "evaluate", block, episodes=episodes,
+                                                epsilon=cfg["eval_epsilon"], env_seed=env_seed,
+                                                max_episode_frames=cfg["eval_max_frames"])
+                self._play(controllers, game)
+                for a, c in controllers.items():
+                    scores[a][game] = c.log.scores[:episodes]
+            if "random" in scores:
+                log = play_random(name, episodes, np.random.default_rng(self.plan.seed(block, game, "random_agent")),
+                                  sticky=cfg["sticky"], env_seed=env_seed, max_episode_frames=cfg["eval_max_frames"])
+                scores["random"][game] = log.scores
+        return scores
+
+    def close(self):
+        if self.loop is not None:
+            self.loop.close()
+
+
+class ResultFile:
+    """The protocol's HDF5 file: results so far plus the state needed to resume."""
+
+    def __init__(self, path: Path, plan: Plan):
+        self.path, self.plan = Path(path), plan
+        n_blocks, n_games, episodes = len(plan.schedule), len(plan.games), plan.config["eval_episodes"]
+        self.scores = {a: np.full((n_blocks, n_games, episodes), np.nan) for a in plan.config["agents"]}
+        self.baseline = {a: np.full((n_games, episodes), np.nan) for a in plan.config["agents"]}
+        self.blocks_done = -1  # -1: not even the untrained evaluation
+
+    def matrix(self, agent: str) -> np.ndarray:
+        return self.scores[agent].mean(axis=2)
+
+    @staticmethod
+    def stored_config(path: Path) -> dict:
+        import h5py
+
+        from mtspark_bio.results import read_json_attr
+
+        try:
+            with h5py.File(path, "r") as f:
+                if f.attrs.get("protocol") != "atari":
+                    raise ValueError(f"{path} is not an atari-protocol result file")
+                return read_json_attr(f, "config")
+        except OSError as error:
+            raise ValueError(f"cannot read {path} to resume ({error}); delete it or choose another --out")
+
+    def load(self, runner: Runner):
+        import h5py
+
+        from mtspark_bio.results import read_arrays
+
+        with h5py.File(self.path, "r") as f:
+            self.blocks_done = int(f.attrs["blocks_done"])
+            for a in self.scores:
+                group = f["agents"][a]
+                self.scores[a] = group["episode_scores"][...]
+                self.baseline[a] = group["baseline_episode_scores"][...]
+                if a in runner.training_scores:
+                    runner.training_scores[a] = list(zip(group["training_block"][...].tolist(),
+                                                         group["training_scores"][...].tolist()))
+                if "state" in group and runner.loop is not None:
+                    runner.loop.state[a] = read_arrays(group["state"])
+
+    def save(self, runner: Runner, final: bool = False):
+        from mtspark_bio.metrics import continual_metrics
+        from mtspark_bio.results import atomic_h5, package_versions, write_arrays, write_json_attr
+
+        with atomic_h5(self.path) as f:
+            f.attrs["protocol"] = "atari"
+            write_json_attr(f, "config", self.plan.config)
+            write_json_attr(f, "agent_config", dataclasses.asdict(self.plan.agent))
+            write_json_attr(f, "versions", package_versions())
+            f.attrs["blocks_done"] = self.blocks_done
+            f.attrs["complete"] = final
+            if runner.loop is not None:
+                f.attrs["build_s"] = runner.loop.sim.timings["build_s"]
+            f.create_dataset("schedule", data=np.asarray(self.plan.schedule, dtype=np.int64))
+            for a in self.scores:
+                group = f.create_group(f"agents/{a}")
+                group.create_dataset("score_matrix", data=self.matrix(a))
+                group.create_dataset("score_std", data=self.scores[a].std(axis=2))
+                group.create_dataset("episode_scores", data=self.scores[a])
+                group.create_dataset("baseline_score", data=self.baseline[a].mean(axis=1))
+                group.create_dataset("baseline_episode_scores", data=self.baseline[a])
+                played = runner.training_scores.get(a, [])
+                group.create_dataset("training_block", data=np.array([b for b, _ in played], dtype=np.int64))
+                group.create_dataset("training_scores", data=np.array([s for _, s in played], dtype=float))
+                metrics = (continual_metrics(self.matrix(a), self.plan.schedule, self.baseline[a].mean(axis=1))
+                           if final else dict.fromkeys(("acc", "bwt", "fwt", "forgetting"), np.nan))
+                for key, value in metrics.items():
+                    group.attrs[key] = value
+                state = runner.loop.state.get(a) if runner.loop is not None else None
+                if state is not None:
+                    write_arrays(group.create_group("state"), state)
+
+
+def format_table(result: ResultFile) -> str:
+    from mtspark_bio.metrics import continual_metrics
+
+    plan = result.plan
+    games = plan.games
+    lines = []
+    for a in result.scores:
+        lines.append(f"\n{a}: mean raw score S[block, game] ({result.scores[a].shape[2]} episode(s) each)")
+        lines.append("                  " + " ".join(f"{g:>9}" for g in games))
+        lines.append("  init            " + " ".join(f"{s:9.1f}" for s in result.baseline[a].mean(axis=1)))
+        for b, row in enumerate(result.matrix(a)):
+            lines.append(f"  {b:2d} ({games[plan.schedule[b]]:<9}) " + " ".join(f"{s:9.1f}" for s in row))
+    lines.append(f"\n{'agent':<10} {'ACC':>8} {'BWT':>8} {'FWT':>8} {'F':>8}   (metrics on raw scores)")
+    for a in result.scores:
+        m = continual_metrics(result.matrix(a), plan.schedule, result.baseline[a].mean(axis=1))
+        lines.append(f"{a:<10} {m['acc']:8.2f} {m['bwt']:8.2f} {m['fwt']:8.2f} {m['forgetting']:8.2f}")
+    lines.append("\npublished (game: MTSpark / random / human, Mnih et al. 2015 without sticky actions):")
+    lines += [f"  {g}: {PUBLISHED[g][0]} / {PUBLISHED[g][1]} / {PUBLISHED[g][2]}" for g in games]
+    return "\n".join(lines)
+
+
+def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: bool = True,
+        log=print) -> ResultFile:
+    """Run (or resume) the protocol; returns the finished result file."""
+    out = Path(out).absolute()  # the binary's thread changes the working directory
+    if resume:
+        if not out.exists():
+            raise ValueError(f"--resume: there is no {out} to resume; run without --resume")
+        config = ResultFile.stored_config(out)
+        log(f"resuming {out} with its stored configuration")
+    elif out.exists():
+        raise ValueError(f"{out} exists; pass --resume to continue it or choose another --out")
+    plan = Plan(config)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from tqdm import tqdm
+
+    from mtspark_bio.results import is_complete
+
+    n_blocks = len(plan.schedule)
+    started = time.perf_counter()
+    log(f"building the agents' network ({', '.join(plan.learners) or 'none'}) on {plan.config['device']} ...")
+    progress = tqdm(total=None, unit="run", disable=None, leave=False)
+    runner = Runner(plan, build_dir=build_dir, progress=progress)
+    try:
+        if runner.loop is not None:
+            log(f"built in {runner.loop.sim.timings['build_s']:.1f} s")
+        result = ResultFile(out, plan)
+        if resume:
+            result.load(runner)
+        if result.blocks_done < 0:
+            for a, s in runner.evaluate(-1).items():
+                result.baseline[a] = s
+            result.blocks_done = 0
+            result.save(runner)
+        for block in range(result.blocks_done, n_blocks):
+            t0 = time.perf_counter()
+            runner.train(block)
+            for a, s in runner.evaluate(block).items():
+                result.scores[a][block] = s
+            result.blocks_done = block + 1
+            result.save(runner, final=block + 1 == n_blocks)
+            summary = "  ".join(f"{a} " + "/".join(f"{x:.1f}" for x in result.matrix(a)[block])
+                                for a in result.scores)
+            log(f"block {block + 1}/{n_blocks} ({plan.games[plan.schedule[block]]}, "
+                f"{plan.block_frames(block)} frames) scores {'/'.join(plan.games)}: {summary}  "
+                f"[{time.perf_counter() - t0:.0f} s]")
+        if resume and result.blocks_done == n_blocks and not is_complete(out):
+            result.save(runner, final=True)
+    finally:
+        progress.close()
+        runner.close()
+    log(format_table(result))
+    log(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out}")
+    if figure:
+        from figures import render
+
+        for path in render(out):
+            log(f"figure: {path}")
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="atari", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
+
+
+def run_from_args(args) -> int:
+    try:
+        run(config_from_args(args), args.out, resume=args.resume, build_dir=args.build_dir,
+            figure=not args.no_figure)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

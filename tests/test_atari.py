@@ -1,0 +1,285 @@
+"""The Atari agent: preprocessing, encoding, the dueling readout, the TD modulator, the
+compiled closed loop against the runtime loop, and the protocol end to end.
+
+The compiled and runtime rollouts are made once per module (fixtures) and the tests
+compare what they recorded: Brian2 has one device at a time, and conftest resets it
+after every test.
+"""
+
+import h5py
+import numpy as np
+import pytest
+
+from models.actor_critic import DuelingParams, greedy_action, modulator_vector, q_values, td_error
+from mtspark_bio import cli
+from mtspark_bio.atari import CROPS, GAMES, N_ACTIONS, Preprocessor, make_env
+
+pytestmark = pytest.mark.filterwarnings("ignore:'parseAll' argument is deprecated")
+
+
+# --- preprocessing -------------------------------------------------------------------
+
+def blank_frame(grey=87):
+    return np.full((210, 160), grey, dtype=np.uint8)
+
+
+def test_foreground_pixel_lights_its_grid_cell_and_the_score_area_is_cropped():
+    prep = Preprocessor("pong", grid=16)
+    frame = blank_frame()
+    frame[10, 20] = 236  # in the score area (rows < 34): cropped away
+    rows, cols = CROPS["pong"]
+    frame[rows.start + 35, cols.start + 100] = 236  # one pixel of "ball"
+    features = prep(frame)
+    foreground, motion = features[:256].reshape(16, 16), features[256:]
+    assert features.shape == (prep.n_features,) == (512,)
+    # 160 x 160 crop -> 10 x 10 pixel cells: row 35 -> cell 3, column 100 -> cell 10
+    assert foreground.sum() == 1 and foreground[3, 10] == 1
+    assert motion.sum() == 0  # the first frame of an episode has no motion
+
+
+def test_motion_channel_marks_where_the_frame_changed():
+    prep = Preprocessor("pong", grid=16)
+    rows, cols = CROPS["pong"]
+    first, second = blank_frame(), blank_frame()
+    first[rows.start + 5, 5] = 236
+    second[rows.start + 5, 15] = 236  # the object moved one cell to the right
+    prep(first)
+    motion = prep(second)[256:].reshape(16, 16)
+    assert motion[0, 0] == 1 and motion[0, 1] == 1 and motion.sum() == 2
+    prep.reset()
+    assert prep(second)[256:].sum() == 0
+
+
+def test_real_frames_of_each_game_give_sparse_binary_features():
+    for game in GAMES:
+        env = make_env(game, sticky=False)
+        frame, _ = env.reset(seed=0)
+        prep = Preprocessor(game)
+        prep(frame)
+        for _ in range(30):
+            frame, *_ = env.step(1)  # FIRE: launches the ball / accelerates
+        features = prep(frame)
+        env.close()
+        assert set(np.unique(features)) <= {0.0, 1.0}
+        foreground = features[:256].mean()
+        assert 0 < foreground < 0.6, (game, foreground)  # objects, not the background
+        assert features[256:].sum() > 0, game  # something moved
+
+
+def test_environment_settings():
+    env = make_env("breakout", sticky=True)
+    assert env.action_space.n == N_ACTIONS == 18
+    assert env.unwrapped._frameskip == 4
+    env.close()
+    with pytest.raises(ValueError, match="unknown game"):
+        from mtspark_bio.atari import check_games
+        check_games(["pong", "tetris"])
+
+
+# --- dueling readout and TD modulator ---------------------------------------------
+
+PARAMS = DuelingParams(n_value=2, n_per_action=2, value_gain=0.5, value_baseline=1.0, advantage_gain=0.25)
+
+
+def test_q_is_value_plus_advantage_minus_mean_advantage():
+    counts = np.zeros(2 + N_ACTIONS * 2)
+    counts[:2] = [3, 1]            # V: mean 2 spikes -> V = 0.5 * (2 - 1) = 0.5
+    counts[2 + 2 * 4: 2 + 2 * 5] = [4, 4]  # action 4: mean 4 -> A = 1.0
+    counts[2 + 2 * 7] = 2          # action 7: mean 1 -> A = 0.25
+    V, A, Q = q_values(counts, PARAMS, N_ACTIONS)
+    assert V == pytest.approx(0.5)
+    assert A[4] == pytest.approx(1.0) and A[7] == pytest.approx(0.25) and A[0] == 0
+    mean_A = 1.25 / 18
+    assert Q[4] == pytest.approx(0.5 + 1.0 - mean_A)
+    assert Q[0] == pytest.approx(0.5 - mean_A)
+    assert Q.mean() == pytest.approx(V)  # the advantage is centred
+    assert greedy_action(Q, np.random.default_rng(0), epsilon=0.0) == 4
+    with pytest.raises(ValueError, match="output counts"):
+        q_values(counts[:-1], PARAMS, N_ACTIONS)
+
+
+def test_td_error_sign_on_hand_made_transitions():
+    p = DuelingParams(gamma=0.9, delta_clip=1.0)
+    assert td_error(1.0, 0.2, 0.5, False, p) == pytest.approx(1.0)     # 1 + 0.45 - 0.2, clipped to 1
+    assert td_error(1.0, 0.8, 0.5, False, p) == pytest.approx(0.65)    # reward better than expected
+    assert td_error(0.0, 0.5, 0.5, False, p) == pytest.approx(-0.05)   # no reward, value as expected
+    assert td_error(0.0, 0.0, 0.5, False, p) == pytest.approx(0.45)    # better state than expected
+    assert td_error(-3.0, 0.0, 0.0, False, p) == pytest.approx(-1.0)   # reward clipped to its sign
+    assert td_error(0.0, 0.3, 10.0, True, p) == pytest.approx(-0.3)    # terminal: no bootstrap
+    m = modulator_vector(-0.3, 5, PARAMS, N_ACTIONS)
+    assert np.all(m[:2] == -0.3) and np.all(m[2 + 10:2 + 12] == -0.3)
+    assert np.count_nonzero(m) == 4
+
+
+def test_epsilon_greedy_explores_and_breaks_ties_at_random():
+    rng = np.random.default_rng(1)
+    q = np.zeros(18)
+    q[3] = q[9] = 1.0
+    greedy = [greedy_action(q, rng, 0.0) for _ in range(200)]
+    assert set(greedy) == {3, 9}
+    explored = [greedy_action(q, rng, 1.0) for _ in range(500)]
+    assert len(set(explored)) == 18
+
+
+# --- closed loop: compiled vs runtime ---------------------------------------------
+
+ROLLOUT_STEPS = 40
+SMALL = dict(n_hidden=40, n_inhibitory=10, context_per_game=4)
+
+
+def rollout(device, tmp_path_factory):
+    """Train each variant for ROLLOUT_STEPS on breakout, then (compiled only) one short
+    evaluation on each game; returns what the tests compare."""
+    from mtspark_bio.agent import AgentConfig
+    from mtspark_bio.closed_loop import AgentController, ClosedLoop
+
+    config = AgentConfig(n_features=512, n_games=3, **SMALL).validate()
+    loop = ClosedLoop(config, ["dendritic", "point"], device=device, chunk_steps=ROLLOUT_STEPS // 2 + 1,
+                      build_dir=tmp_path_factory.mktemp(f"agent_{device}"))
+    out = {"build_s": loop.sim.timings["build_s"]}
+    try:
+        if device == "runtime":  # standalone values exist only after a run
+            out["initial"] = {v: np.array(a.output_synapses.w[:]) for v, a in loop.agents.items()}
+        controllers = {v: AgentController("breakout", config.dueling, config.input_rate_hz,
+                                          np.random.default_rng(k), "train", frames=4 * ROLLOUT_STEPS,
+                                          epsilon=0.1, env_seed=5, drive_amp=config.drive_pA * 1e-12,
+                                          record_actions=True)
+                       for k, v in enumerate(loop.agents)}
+        loop.play(controllers, game=1)
+        out["actions"] = {v: list(c.actions) for v, c in controllers.items()}
+        out["deltas"] = {v: list(c.deltas) for v, c in controllers.items()}
+        out["weights"] = {v: loop.state[v]["output_w"] for v in loop.agents}
+        out["runs"] = loop.sim.runs
+        out["games"] = {}
+        for game_index, game in enumerate(("pong", "breakout", "enduro") if device == "cpp" else ()):
+            c = AgentController(game, config.dueling, config.input_rate_hz, np.random.default_rng(9),
+                                "evaluate", episodes=1, epsilon=0.0, env_seed=1, max_episode_frames=80,
+                                record_actions=True)
+            loop.play({"dendritic": c}, game=game_index)
+            out["games"][game] = {"steps": c.steps, "scores": list(c.log.scores),
+                                  "output_spikes": loop.agents["dendritic"].output_spikes.num_spikes}
+            c.close()
+        for c in controllers.values():
+            c.close()
+    finally:
+        loop.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    return rollout("cpp", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory):
+    return rollout("runtime", tmp_path_factory)
+
+
+@pytest.mark.standalone
+@pytest.mark.runtime
+def test_compiled_and_runtime_loops_take_the_same_actions(compiled, runtime):
+    for v in ("dendritic", "point"):
+        assert len(compiled["actions"][v]) == ROLLOUT_STEPS
+        assert compiled["actions"][v] == runtime["actions"][v]
+        np.testing.assert_allclose(compiled["deltas"][v], runtime["deltas"][v], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(compiled["weights"][v], runtime["weights"][v], rtol=1e-9, atol=1e-12)
+    # the greedy choices differ between the two networks: the actions come from them
+    assert compiled["actions"]["dendritic"] != compiled["actions"]["point"]
+
+
+@pytest.mark.standalone
+@pytest.mark.runtime
+def test_training_moves_the_output_weights_and_spans_several_compiled_runs(compiled, runtime):
+    assert compiled["runs"] >= 2  # ROLLOUT_STEPS needed more than one run of the binary
+    for v in ("dendritic", "point"):
+        assert any(d != 0 for d in compiled["deltas"][v])
+        # the same seed gives the same initial wiring on both devices
+        assert np.abs(compiled["weights"][v] - runtime["initial"][v]).max() > 0
+
+
+@pytest.mark.standalone
+def test_a_short_closed_loop_rollout_on_each_game(compiled):
+    for game, result in compiled["games"].items():
+        assert result["steps"] == 20, game  # 80-frame episode cap at frame skip 4
+        assert len(result["scores"]) == 1, game
+        assert result["output_spikes"] > 0, game
+
+
+def test_cuda_closed_loop_is_refused_with_the_reason():
+    from mtspark_bio.agent import AgentConfig
+    from mtspark_bio.closed_loop import ClosedLoop
+
+    with pytest.raises(ValueError, match="no CUDA route"):
+        ClosedLoop(AgentConfig(n_features=512, n_games=1), ["dendritic"], device="cuda")
+
+
+# --- the protocol ---------------------------------------------------------------------
+
+TINY = ["--games", "breakout,pong", "--frames", "160", "--switch-every", "80", "--eval-episodes", "1",
+        "--eval-max-frames", "80", "--chunk-steps", "15", "--no-figure",
+        "--agent", '{"n_hidden": 30, "n_inhibitory": 8, "context_per_game": 4}']
+
+
+def read(path):
+    with h5py.File(path, "r") as f:
+        out = {"complete": bool(f.attrs["complete"]), "blocks_done": int(f.attrs["blocks_done"])}
+        for a in f["agents"]:
+            g = f["agents"][a]
+            out[a] = {"S": g["score_matrix"][...], "episodes": g["episode_scores"][...],
+                      "metrics": {k: g.attrs[k] for k in ("acc", "bwt", "fwt", "forgetting")}}
+            if "state" in g:
+                out[a]["w"] = g["state/output_w"][...]
+    return out
+
+
+@pytest.mark.standalone
+def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monkeypatch):
+    from protocols import atari
+
+    args = TINY + ["--build-dir", str(tmp_path / "build")]
+    full = tmp_path / "full.h5"
+    assert cli.main(["atari", "--out", str(full)] + args) == 0
+    result = read(full)
+    assert result["complete"] and result["blocks_done"] == 4
+    assert result["dendritic"]["S"].shape == (4, 2) and np.isfinite(result["dendritic"]["S"]).all()
+    assert np.isfinite(result["random"]["S"]).all() and "w" not in result["random"]
+    assert all(np.isfinite(v) for v in result["dendritic"]["metrics"].values())
+
+    interrupted = tmp_path / "interrupted.h5"
+    original_train = atari.Runner.train
+
+    def train_then_stop(self, block):
+        if block == 2:
+            raise KeyboardInterrupt
+        return original_train(self, block)
+
+    monkeypatch.setattr(atari.Runner, "train", train_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["atari", "--out", str(interrupted)] + args)
+    partial = read(interrupted)
+    assert partial["blocks_done"] == 2 and not partial["complete"]
+    assert np.isnan(partial["dendritic"]["S"][2:]).all()
+    assert not list(tmp_path.glob("*.tmp-*"))
+    monkeypatch.setattr(atari.Runner, "train", original_train)
+    assert cli.main(["atari", "--out", str(interrupted), "--resume"] + args) == 0
+    resumed = read(interrupted)
+    assert resumed["complete"]
+    for a in ("dendritic", "random"):
+        np.testing.assert_array_equal(result[a]["episodes"], resumed[a]["episodes"])
+    np.testing.assert_array_equal(result["dendritic"]["w"], resumed["dendritic"]["w"])
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--games", "pong,tetris"], "unknown game"),
+    (["--agents", "dendritic,monkey"], "unknown agent"),
+    (["--device", "cuda"], "no CUDA route"),
+    (["--frames", "0"], "--frames must be >= 1"),
+    (["--agent", '{"n_hiden": 3}'], "unknown keys"),
+    (["--agent", "{not json"], "not valid JSON"),
+])
+def test_bad_input_fails_before_simulating(tmp_path, capsys, extra, message):
+    out = tmp_path / "bad.h5"
+    assert cli.main(["atari", "--out", str(out)] + TINY + extra) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
