@@ -338,7 +338,8 @@ class ClosedLoop:
     idle steps (at most one chunk).
     """
 
-    def __init__(self, config, variants, device: str = "cpp", chunk_steps: int = 500, build_dir=None):
+    def __init__(self, config, variants, device: str = "cpp", chunk_steps: int = 500, build_dir=None,
+                 runtime_target: str = "numpy"):
         from brian2 import ms
 
         from mtspark_bio.agent import AgentNetwork
@@ -347,7 +348,8 @@ class ClosedLoop:
         if device == "cuda":
             raise ValueError(CUDA_UNSUPPORTED)
         self.config, self.device = config, device
-        self.sim = Simulation(device, directory=build_dir, seed=config.seed, dt=config.dt_ms * ms)
+        self.sim = Simulation(device, directory=build_dir, seed=config.seed, dt=config.dt_ms * ms,
+                              runtime_target=runtime_target)
         self.agents = {}
         offset_out = offset_in = 0
         for variant in variants:

@@ -233,6 +233,14 @@ class ResultFile:
         self.baseline = {a: np.full((n_games, episodes), np.nan) for a in plan.config["agents"]}
         self.blocks_done = -1  # -1: not even the untrained evaluation
 
+    def record(self, block: int, scores: dict):
+        """Store an evaluation's episode scores: block -1 is the untrained agent."""
+        for a, s in scores.items():
+            if block < 0:
+                self.baseline[a] = s
+            else:
+                self.scores[a][block] = s
+
     def matrix(self, agent: str) -> np.ndarray:
         return self.scores[agent].mean(axis=2)
 
@@ -324,21 +332,14 @@ def format_table(result: ResultFile) -> str:
 def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: bool = True,
         log=print) -> ResultFile:
     """Run (or resume) the protocol; returns the finished result file."""
-    out = Path(out).absolute()  # the binary's thread changes the working directory
-    if resume:
-        if not out.exists():
-            raise ValueError(f"--resume: there is no {out} to resume; run without --resume")
-        config = ResultFile.stored_config(out)
-        log(f"resuming {out} with its stored configuration")
-    elif out.exists():
-        raise ValueError(f"{out} exists; pass --resume to continue it or choose another --out")
-    plan = Plan(config)
-    out.parent.mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
 
-    from mtspark_bio.results import is_complete
+    from mtspark_bio.blocks import report, resolve_output, run_blocks
 
-    n_blocks = len(plan.schedule)
+    out = Path(out).absolute()  # the binary's thread changes the working directory
+    config = resolve_output(out, resume, ResultFile.stored_config, config, log)
+    plan = Plan(config)
+    out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     log(f"building the agents' network ({', '.join(plan.learners) or 'none'}) on {plan.config['device']} ...")
     progress = tqdm(total=None, unit="run", disable=None, leave=False)
@@ -349,37 +350,19 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: b
         result = ResultFile(out, plan)
         if resume:
             result.load(runner)
-        if result.blocks_done < 0:
-            for a, s in runner.evaluate(-1).items():
-                result.baseline[a] = s
-            result.blocks_done = 0
-            result.save(runner)
-        for block in range(result.blocks_done, n_blocks):
-            t0 = time.perf_counter()
-            runner.train(block)
-            for a, s in runner.evaluate(block).items():
-                result.scores[a][block] = s
-            result.blocks_done = block + 1
-            result.save(runner, final=block + 1 == n_blocks)
+
+        def describe(block):
             summary = "  ".join(f"{a} " + "/".join(f"{x:.1f}" for x in result.matrix(a)[block])
                                 for a in result.scores)
-            log(f"block {block + 1}/{n_blocks} ({plan.games[plan.schedule[block]]}, "
-                f"{plan.block_frames(block)} frames) scores {'/'.join(plan.games)}: {summary}  "
-                f"[{time.perf_counter() - t0:.0f} s]")
-        if resume and result.blocks_done == n_blocks and not is_complete(out):
-            result.save(runner, final=True)
+            return (f"({plan.games[plan.schedule[block]]}, {plan.block_frames(block)} frames) "
+                    f"scores {'/'.join(plan.games)}: {summary}")
+
+        run_blocks(result, runner, len(plan.schedule), runner.evaluate, describe, log, resume)
     finally:
         progress.close()
         runner.close()
-    log(format_table(result))
-    log(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out}")
-    if figure:
-        from figures import render
-
-        for path in render(out):
-            log(f"figure: {path}")
+    report(format_table(result), out, started, figure, log)
     return result
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="atari", description=__doc__.split("\n\n")[0],

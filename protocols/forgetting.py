@@ -338,6 +338,14 @@ class ResultFile:
         except OSError as error:
             raise ValueError(f"cannot read {path} to resume ({error}); delete it or choose another --out")
 
+    def record(self, block: int, accuracies: dict):
+        """Store an evaluation: block -1 is the untrained network."""
+        for v, acc in accuracies.items():
+            if block < 0:
+                self.baseline[v] = acc
+            else:
+                self.R[v][block] = acc
+
     def load(self, runner: Runner):
         import h5py
 
@@ -414,20 +422,14 @@ def format_table(result: ResultFile) -> str:
 def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: bool = True,
         log=print) -> ResultFile:
     """Run (or resume) the protocol; returns the finished result file."""
-    out = Path(out)
-    if resume:
-        if not out.exists():
-            raise ValueError(f"--resume: there is no {out} to resume; run without --resume")
-        config = ResultFile.stored_config(out)
-        log(f"resuming {out} with its stored configuration")
-    elif out.exists():
-        raise ValueError(f"{out} exists; pass --resume to continue it or choose another --out")
-    plan = Plan(config)  # validates and loads data before any simulation
-    out.parent.mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
 
-    from mtspark_bio.results import is_complete
+    from mtspark_bio.blocks import report, resolve_output, run_blocks
 
+    out = Path(out)
+    config = resolve_output(out, resume, ResultFile.stored_config, config, log)
+    plan = Plan(config)  # validates and loads data before any simulation
+    out.parent.mkdir(parents=True, exist_ok=True)
     n_blocks = len(plan.schedule)
     started = time.perf_counter()
     log(f"building the network ({', '.join(config['variants'])}) on {config['device']} ...")
@@ -440,35 +442,17 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: b
         if resume:
             result.load(runner)
             progress.update(result.runs)
-        if result.blocks_done < 0:
-            for v, acc in runner.evaluate().items():
-                result.baseline[v] = acc
-            result.blocks_done = 0
-            result.save(runner)
-        for block in range(result.blocks_done, n_blocks):
-            t0 = time.perf_counter()
-            runner.train(block)
-            for v, acc in runner.evaluate().items():
-                result.R[v][block] = acc
-            result.blocks_done = block + 1
-            result.save(runner, final=block + 1 == n_blocks)
+
+        def describe(block):
             summary = "  ".join(f"{v} {np.nanmean(R[block]):.3f}" for v, R in result.R.items())
-            log(f"block {block + 1}/{n_blocks} (task {plan.tasks[plan.schedule[block]].name}) "
-                f"mean test accuracy: {summary}  [{time.perf_counter() - t0:.0f} s]")
-        if result.blocks_done == n_blocks and resume and not is_complete(out):
-            result.save(runner, final=True)
+            return f"(task {plan.tasks[plan.schedule[block]].name}) mean test accuracy: {summary}"
+
+        run_blocks(result, runner, n_blocks, lambda block: runner.evaluate(), describe, log, resume)
     finally:
         progress.close()
         runner.close()
-    log(format_table(result))
-    log(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out}")
-    if figure:
-        from figures import render
-
-        for path in render(out):
-            log(f"figure: {path}")
+    report(format_table(result), out, started, figure, log)
     return result
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="forgetting", description=__doc__.split("\n\n")[0],

@@ -1,0 +1,61 @@
+"""The block loop shared by the alternating-task protocols (forgetting, atari).
+
+A protocol trains in blocks and evaluates every task after every block; its result
+file is rewritten atomically after each block, so an interrupted run keeps every
+finished block and ``--resume`` continues from ``blocks_done``. A protocol supplies a
+result object (``blocks_done``, ``path``, ``record(block, values)``, ``save(runner,
+final)``) and a runner (``train(block)``); block -1 is the evaluation before any
+training.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from mtspark_bio.results import is_complete
+
+
+def resolve_output(out: Path, resume: bool, stored_config, config: dict, log) -> dict:
+    """Check ``--out`` / ``--resume`` before anything runs; returns the configuration
+    to run (the stored one when resuming)."""
+    if resume:
+        if not out.exists():
+            raise ValueError(f"--resume: there is no {out} to resume; run without --resume")
+        log(f"resuming {out} with its stored configuration")
+        return stored_config(out)
+    if out.exists():
+        raise ValueError(f"{out} exists; pass --resume to continue it or choose another --out")
+    return config
+
+
+def run_blocks(result, runner, n_blocks: int, evaluate, describe, log, resume: bool) -> None:
+    """Untrained evaluation (once), then train, evaluate and save each remaining block.
+
+    ``evaluate(block)`` returns what ``result.record`` stores; ``describe(block)`` is the
+    block's progress line.
+    """
+    if result.blocks_done < 0:
+        result.record(-1, evaluate(-1))
+        result.blocks_done = 0
+        result.save(runner)
+    for block in range(result.blocks_done, n_blocks):
+        started = time.perf_counter()
+        runner.train(block)
+        result.record(block, evaluate(block))
+        result.blocks_done = block + 1
+        result.save(runner, final=block + 1 == n_blocks)
+        log(f"block {block + 1}/{n_blocks} {describe(block)}  [{time.perf_counter() - started:.0f} s]")
+    if resume and result.blocks_done == n_blocks and not is_complete(result.path):
+        result.save(runner, final=True)  # interrupted between the last save and the end
+
+
+def report(table: str, out: Path, started: float, figure: bool, log) -> None:
+    """Print the result table, the wall time and draw the figure from the HDF5 file."""
+    log(table)
+    log(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out}")
+    if figure:
+        from figures import render
+
+        for path in render(out):
+            log(f"figure: {path}")
