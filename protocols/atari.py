@@ -324,6 +324,17 @@ def format_table(result: ResultFile) -> str:
     for a in result.scores:
         m = continual_metrics(result.matrix(a), plan.schedule, result.baseline[a].mean(axis=1))
         lines.append(f"{a:<10} {m['acc']:8.2f} {m['bwt']:8.2f} {m['fwt']:8.2f} {m['forgetting']:8.2f}")
+    if "random" in result.scores and result.scores["random"].shape[2] >= 3:
+        from scipy.stats import mannwhitneyu
+
+        lines.append("\nafter the last block, learner vs random (mean +- s.d. over episodes; one-sided "
+                     "Mann-Whitney U p, learner > random):")
+        for a in plan.learners:
+            for g, game in enumerate(games):
+                mine, rand = result.scores[a][-1, g], result.scores["random"][-1, g]
+                p = mannwhitneyu(mine, rand, alternative="greater").pvalue
+                lines.append(f"  {a:<10} {game:<9} {mine.mean():7.1f} +- {mine.std():5.1f}  vs  "
+                             f"{rand.mean():7.1f} +- {rand.std():5.1f}   p = {p:.3g}")
     lines.append("\npublished (game: MTSpark / random / human, Mnih et al. 2015 without sticky actions):")
     lines += [f"  {g}: {PUBLISHED[g][0]} / {PUBLISHED[g][1]} / {PUBLISHED[g][2]}" for g in games]
     return "\n".join(lines)

@@ -29,6 +29,7 @@ from models.plasticity import (
     RSTDPParams,
     STDPParams,
     context_plasticity,
+    delayed_credit_rstdp,
     reward_modulated_stdp,
     static_synapse,
 )
@@ -341,6 +342,34 @@ def test_rstdp_pulsed_modulator_sign_and_unpaired_synapses():
     # the eligibility was consumed at the first reward: the 200 ms reward added nothing
     np.testing.assert_array_equal(np.asarray(syn.c), 0.0)
 
+
+
+def test_delayed_credit_rstdp_applies_the_modulator_to_the_previous_steps_eligibility():
+    """The agent's rule: a TD error delivered at a step boundary judges the step before
+    (models.plasticity.delayed_credit_rstdp). A pre->post pairing in step 0 (0-20 ms)
+    must be credited by the modulator of the 40 ms boundary and not by the 20 ms one;
+    an unpaired synapse never changes."""
+    params = RSTDPParams(tau_c=50 * ms, eta=0.1)
+    step, t_pre, t_post = 20 * ms, 0.005, 0.008
+    pre = scheduled_group([t_pre, t_pre], "pre")
+    post = scheduled_group([t_post, -1.0], "post", extra=POST_VARIABLES)
+    spec = delayed_credit_rstdp("g_exc", 0 * nS, params, modulator="M")
+    syn = make_synapses(spec, pre, post, "delayed_syn")
+    syn.connect(j="i")
+    syn.w = 0.5
+    syn.run_regularly(spec.consolidate, dt=step, when="end", order=1, name="delayed_consolidate")
+    # M = 1 from the 20 ms boundary on, so both the 20 ms and 40 ms boundaries deliver it
+    post.run_regularly("M = int(t >= 20*ms)", dt=step, when="end", order=0, name="set_m")
+    net = Network(pre, post, syn)
+    net.run(30 * ms)  # boundaries at 0 and 20 ms
+    assert np.asarray(syn.w) == pytest.approx([0.5, 0.5], abs=0)  # the 20 ms delta does not credit step 0 yet
+    net.run(20 * ms)  # the 40 ms boundary
+    c_at_20 = params.A_plus * np.exp(-(t_post - t_pre) / float(params.tau_plus)) * np.exp(
+        -(0.020 - t_post) / float(params.tau_c))
+    dw = np.asarray(syn.w) - 0.5
+    print(f"\n[delayed-credit R-STDP] dw = {dw[0]:+.6f} at the 40 ms boundary (expected {params.eta * c_at_20:+.6f})")
+    assert dw[0] == pytest.approx(params.eta * c_at_20, rel=1e-6)
+    assert dw[1] == 0
 
 def test_rstdp_eligibility_decays_with_tau_c():
     params = RSTDPParams(tau_c=200 * ms)
