@@ -76,6 +76,27 @@ def test_environment_settings():
         check_games(["pong", "tetris"])
 
 
+
+def test_encoder_fires_regularly_at_the_feature_rate():
+    """Input neurons fire at x * input_rate, regularly (deterministic phase
+    oscillators), so a feature of 0 is silent and 1 gives the full rate."""
+    from brian2 import Hz, Network, NeuronGroup, SpikeMonitor, ms
+
+    from mtspark_bio.agent import ENCODER
+
+    rates = np.array([0.0, 0.25, 0.5, 1.0]) * 200.0
+    group = NeuronGroup(4, ENCODER, threshold="phase >= 1", reset="phase -= 1", method="euler", name="encoder")
+    group.rate = rates * Hz
+    group.phase = 0.3
+    monitor = SpikeMonitor(group, name="encoder_spikes")
+    Network(group, monitor).run(500 * ms)
+    counts = np.bincount(monitor.i[:], minlength=4)
+    np.testing.assert_allclose(counts, rates * 0.5, atol=1)
+    for k in (1, 2, 3):
+        intervals = np.diff(np.sort(monitor.t[monitor.i == k] / ms))
+        assert np.ptp(intervals) <= 0.1 + 1e-9  # regular: intervals differ by at most one step
+        assert intervals.mean() == pytest.approx(1000 / rates[k], abs=0.1)
+
 # --- dueling readout and TD modulator ---------------------------------------------
 
 PARAMS = DuelingParams(n_value=2, n_per_action=2, value_gain=0.5, value_baseline=1.0, advantage_gain=0.25)
