@@ -375,6 +375,7 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: b
     report(format_table(result), out, started, figure, log)
     return result
 
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="atari", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
