@@ -162,8 +162,7 @@ class AgentNetwork:
                          config.context_per_game, config.gated_fraction)
             self.objects += [self.context, self.context_synapses]
         self.output_spikes = SpikeMonitor(self.output, name=name("output_spikes"))
-        self.hidden_spikes = SpikeMonitor(self.hidden, name=name("hidden_spikes"))
-        self.objects += [self.output_spikes, self.hidden_spikes]
+        self.objects.append(self.output_spikes)
 
     @property
     def out_slice(self) -> slice:

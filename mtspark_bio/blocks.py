@@ -16,14 +16,29 @@ from pathlib import Path
 from mtspark_bio.results import is_complete
 
 
-def resolve_output(out: Path, resume: bool, stored_config, config: dict, log) -> dict:
+def stored_config(path: Path, protocol: str) -> dict:
+    """The configuration a ``protocol`` result file was run with (to resume it)."""
+    import h5py
+
+    from mtspark_bio.results import read_json_attr
+
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("protocol") != protocol:
+                raise ValueError(f"{path} is not a {protocol}-protocol result file")
+            return read_json_attr(f, "config")
+    except OSError as error:
+        raise ValueError(f"cannot read {path} to resume ({error}); delete it or choose another --out")
+
+
+def resolve_output(out: Path, resume: bool, protocol: str, config: dict, log) -> dict:
     """Check ``--out`` / ``--resume`` before anything runs; returns the configuration
-    to run (the stored one when resuming)."""
+    to run (the one stored in ``out`` when resuming)."""
     if resume:
         if not out.exists():
             raise ValueError(f"--resume: there is no {out} to resume; run without --resume")
         log(f"resuming {out} with its stored configuration")
-        return stored_config(out)
+        return stored_config(out, protocol)
     if out.exists():
         raise ValueError(f"{out} exists; pass --resume to continue it or choose another --out")
     return config

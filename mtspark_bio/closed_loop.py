@@ -39,9 +39,19 @@ from mtspark_bio.atari import FRAME_SKIP, N_ACTIONS, Preprocessor, make_env
 CPP_DIR = Path(__file__).parent / "cpp"
 
 
-def bridge_functions() -> dict:
-    """The C++ bridge as Brian2 Functions (cpp_standalone only; no Python version)."""
+def bridge_functions(project: Path) -> dict:
+    """The C++ bridge as Brian2 Functions (cpp_standalone only; no Python version).
+
+    The bridge's source is copied into the standalone ``project`` folder: the generated
+    makefile compiles each source to an object file beside it, which must not land in
+    the installed package (shared by concurrent builds, possibly read-only).
+    """
     from brian2 import Function
+
+    bridge_dir = Path(project) / "closed_loop_bridge"
+    bridge_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("closed_loop_bridge.cpp", "closed_loop_bridge.h"):
+        shutil.copyfile(CPP_DIR / name, bridge_dir / name)
 
     def unavailable(*args):
         raise NotImplementedError("the closed-loop bridge runs only in compiled code; "
@@ -54,8 +64,8 @@ def bridge_functions() -> dict:
         f = Function(unavailable, arg_units=[1] * n_args, return_unit=1, stateless=False)
         f.implementations.add_implementation(
             "cpp", code=None, name=name,
-            compiler_kwds={"headers": ['"closed_loop_bridge.h"'], "include_dirs": [str(CPP_DIR)],
-                           "sources": [str(CPP_DIR / "closed_loop_bridge.cpp")]})
+            compiler_kwds={"headers": ['"closed_loop_bridge.h"'], "include_dirs": [str(bridge_dir)],
+                           "sources": [str(bridge_dir / "closed_loop_bridge.cpp")]})
         functions[name] = f
     return functions
 
@@ -73,7 +83,6 @@ class Exchange:
         self.n_out = max(s.stop for s in out_slices.values())
         self.n_in = max(s.stop for s in in_slices.values())
         self.controllers: dict[str, AgentController | None] = dict.fromkeys(out_slices)
-        self.calls = 0
 
     def start_run(self):
         for controller in self.controllers.values():
@@ -85,7 +94,6 @@ class Exchange:
         return all(c is None or c.finished for c in self.controllers.values())
 
     def __call__(self, counts: np.ndarray):
-        self.calls += 1
         modulator, drive = np.zeros(self.n_out), np.zeros(self.n_out)
         observation = np.zeros(self.n_in)
         for name, controller in self.controllers.items():
@@ -363,7 +371,7 @@ class ClosedLoop:
         if device == "runtime":
             self.sim.add(runtime_loop(list(self.agents.values()), self.exchange, step))
         else:
-            functions = bridge_functions()
+            functions = bridge_functions(self.sim.directory)
             for k, agent in enumerate(self.agents.values()):
                 agent.attach_bridge(functions, first=k == 0)
             self.server = PipeServer(self.exchange.n_out, self.exchange.n_in)

@@ -244,20 +244,6 @@ class ResultFile:
     def matrix(self, agent: str) -> np.ndarray:
         return self.scores[agent].mean(axis=2)
 
-    @staticmethod
-    def stored_config(path: Path) -> dict:
-        import h5py
-
-        from mtspark_bio.results import read_json_attr
-
-        try:
-            with h5py.File(path, "r") as f:
-                if f.attrs.get("protocol") != "atari":
-                    raise ValueError(f"{path} is not an atari-protocol result file")
-                return read_json_attr(f, "config")
-        except OSError as error:
-            raise ValueError(f"cannot read {path} to resume ({error}); delete it or choose another --out")
-
     def load(self, runner: Runner):
         import h5py
 
@@ -348,7 +334,7 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: b
     from mtspark_bio.blocks import report, resolve_output, run_blocks
 
     out = Path(out).absolute()  # the binary's thread changes the working directory
-    config = resolve_output(out, resume, ResultFile.stored_config, config, log)
+    config = resolve_output(out, resume, "atari", config, log)
     plan = Plan(config)
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -324,20 +324,6 @@ class ResultFile:
         self.blocks_done = -1  # -1: not even the baseline evaluation
         self.runs = 0
 
-    @staticmethod
-    def stored_config(path: Path) -> dict:
-        import h5py
-
-        from mtspark_bio.results import read_json_attr
-
-        try:
-            with h5py.File(path, "r") as f:
-                if f.attrs.get("protocol") != "forgetting":
-                    raise ValueError(f"{path} is not a forgetting-protocol result file")
-                return read_json_attr(f, "config")
-        except OSError as error:
-            raise ValueError(f"cannot read {path} to resume ({error}); delete it or choose another --out")
-
     def record(self, block: int, accuracies: dict):
         """Store an evaluation: block -1 is the untrained network."""
         for v, acc in accuracies.items():
@@ -427,7 +413,7 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: b
     from mtspark_bio.blocks import report, resolve_output, run_blocks
 
     out = Path(out)
-    config = resolve_output(out, resume, ResultFile.stored_config, config, log)
+    config = resolve_output(out, resume, "forgetting", config, log)
     plan = Plan(config)  # validates and loads data before any simulation
     out.parent.mkdir(parents=True, exist_ok=True)
     n_blocks = len(plan.schedule)
