@@ -18,6 +18,14 @@ et al. 2014, ch. 7 on rate codes). Deterministic spike trains make the runtime a
 compiled loops take the same actions for the same seed, which a Poisson encoder
 (drawn from each device's own generator) would not.
 
+Readouts (``AgentConfig.readout``): ``rstdp`` is the network above; ``surrogate``
+replaces the R-STDP output layer by a dueling head of LIF neurons trained by BPTT with a
+surrogate spike derivative on the hidden layer's recorded spike trains (DQN on the
+block's transitions; ``mtspark_bio.surrogate``), the Brian2 copy of which
+(``mtspark_bio.surrogate_brian2``) answers inside the network: its integrators' summed
+normalised membrane potentials are what the loop reads, Q = V + A - mean(A) of their
+means over the step.
+
 Several agents (e.g. dendritic and point) live side by side in one network, so one
 compiled binary runs them all; each has its own environment.
 """
@@ -38,6 +46,7 @@ from mtspark_bio.circuit import feedback_inhibition, random_receptive_fields, wi
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
 
 AGENT_VARIANTS = ("dendritic", "point")
+READOUTS = ("rstdp", "surrogate")
 
 ENCODER = """
 dphase/dt = rate : 1
@@ -80,6 +89,16 @@ class AgentConfig:
     advantage_gain: float = 0.5
     gamma: float = 0.99
     delta_clip: float = 1.0
+    # surrogate readout (readout = "surrogate"): dueling LIF head and its DQN training
+    readout: str = "rstdp"
+    n_stream: int = 32  # LIF neurons in each of the value and advantage streams
+    # the hidden layer fires ~0.2 spikes per neuron and step: weights of N(0, 1/sqrt(200))
+    # leave every stream neuron silent (no spikes, Q = 0); x10 makes ~half of them fire
+    head_init_scale: float = 10.0
+    dqn_updates_per_run: int = 100  # DQN updates on the block's transitions after each run
+    dqn_lr: float = 1e-3
+    dqn_batch: int = 32
+    dqn_target_update: int = 100
     seed: int = 0
 
     @property
@@ -89,7 +108,21 @@ class AgentConfig:
 
     @property
     def n_out(self) -> int:
+        """Output values the loop reads per agent step: spike counts of V and the A
+        populations (rstdp) or the head's integrators V, A_0 ... A_17 (surrogate)."""
+        if self.readout == "surrogate":
+            return 1 + N_ACTIONS
         return self.n_value + N_ACTIONS * self.n_per_action
+
+    @property
+    def steps_per_agent_step(self) -> int:
+        return int(round(self.step_ms / self.dt_ms))
+
+    def surrogate_head(self):
+        """The NumPy model of the surrogate dueling head (``mtspark_bio.surrogate``)."""
+        from mtspark_bio.surrogate import dueling_readout
+
+        return dueling_readout(self.n_hidden, N_ACTIONS, n_stream=self.n_stream, dt_ms=self.dt_ms)
 
     def validate(self):
         problems = [f"{name} must be >= 1 (got {getattr(self, name)})"
@@ -102,6 +135,10 @@ class AgentConfig:
             problems.append(f"gated_fraction must be in (0, 1] (got {self.gated_fraction})")
         if not 0 <= self.gamma <= 1:
             problems.append(f"gamma must be in [0, 1] (got {self.gamma})")
+        if self.readout not in READOUTS:
+            problems.append(f"readout must be one of {', '.join(READOUTS)} (got {self.readout!r})")
+        if self.n_stream < 0 or self.dqn_updates_per_run < 0 or self.dqn_batch < 1 or self.dqn_target_update < 1:
+            problems.append("n_stream and dqn_updates_per_run must be >= 0, dqn_batch and dqn_target_update >= 1")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -127,9 +164,6 @@ class AgentNetwork:
         neuron = DendriticNeuron(n_segments=config.n_games) if dendritic else PointNeuron()
         self.hidden = make_neurons(neuron.spec(), config.n_hidden, name("hidden"))
         self.inhibitory = make_neurons(Interneuron().spec(), config.n_inhibitory, name("inhibitory"))
-        out_spec = PointNeuron().spec()
-        out_spec = dataclasses.replace(out_spec, equations=out_spec.equations + "M : 1  # neuromodulator\n")
-        self.output = make_neurons(out_spec, config.n_out, name("output"))
 
         g_ff = (config.g_ff_nS if dendritic else config.g_ff_point_nS) * nS
         self.feedforward = make_synapses(static_synapse("g_exc", g_ff), self.inputs, self.hidden, name("ff"))
@@ -139,16 +173,11 @@ class AgentNetwork:
         inhibition = feedback_inhibition(rng, self.hidden, self.inhibitory, config.g_hidden_to_inh_nS * nS,
                                          config.g_inh_to_hidden_nS * nS, config.p_inhibition, name)
 
-        rule = delayed_credit_rstdp("g_exc", config.g_out_nS * nS,
-                                    RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus))
-        self.output_synapses = make_synapses(rule, self.hidden, self.output, name("out_syn"))
-        self.output_synapses.connect()
-        self.output_synapses.w = rng.random(config.n_hidden * config.n_out) * config.w_out_init
-        # order 3: after the exchange (orders 0-2) has set M
-        self.output_synapses.run_regularly(rule.consolidate, dt=self.step, when="end", order=3,
-                                           name=name("consolidate"))
-        self.objects = [self.inputs, self.hidden, self.inhibitory, self.output, self.feedforward,
-                        *inhibition, self.output_synapses]
+        self.objects = [self.inputs, self.hidden, self.inhibitory, self.feedforward, *inhibition]
+        if config.readout == "surrogate":
+            self._build_surrogate_head(rng, name)
+        else:
+            self._build_rstdp_output(rng, name)
 
         self.context = None
         if dendritic:
@@ -161,8 +190,54 @@ class AgentNetwork:
             wire_context(rng, self.context_synapses, config.n_hidden, config.n_games, config.n_games,
                          config.context_per_game, config.gated_fraction)
             self.objects += [self.context, self.context_synapses]
+
+    @property
+    def neuromodulated(self) -> bool:
+        """True when the output layer learns from the loop's modulator (R-STDP)."""
+        return self.config.readout == "rstdp"
+
+    def _rstdp_output_weights(self, rng) -> np.ndarray:
+        config = self.config
+        return rng.random(config.n_hidden * (config.n_value + N_ACTIONS * config.n_per_action)) * config.w_out_init
+
+    def _build_rstdp_output(self, rng, name):
+        config = self.config
+        out_spec = PointNeuron().spec()
+        out_spec = dataclasses.replace(out_spec, equations=out_spec.equations + "M : 1  # neuromodulator\n")
+        self.output = make_neurons(out_spec, config.n_out, name("output"))
+        rule = delayed_credit_rstdp("g_exc", config.g_out_nS * nS,
+                                    RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus))
+        self.output_synapses = make_synapses(rule, self.hidden, self.output, name("out_syn"))
+        self.output_synapses.connect()
+        self.output_synapses.w = self._rstdp_output_weights(rng)
+        # order 3: after the exchange (orders 0-2) has set M
+        self.output_synapses.run_regularly(rule.consolidate, dt=self.step, when="end", order=3,
+                                           name=name("consolidate"))
         self.output_spikes = SpikeMonitor(self.output, name=name("output_spikes"))
-        self.objects.append(self.output_spikes)
+        self.objects += [self.output, self.output_synapses, self.output_spikes]
+
+    def _build_surrogate_head(self, rng, name):
+        from mtspark_bio.surrogate_brian2 import Brian2Readout
+
+        # drawn and dropped: the context wiring below then uses the same random numbers
+        # as the R-STDP agent's, so both readouts sit on the same hidden network
+        self._rstdp_output_weights(rng)
+        self.head_model = self.config.surrogate_head()
+        self.head_init = self.head_model.init(self.config.seed, self.config.head_init_scale)
+        self.head = Brian2Readout(self.head_model, self.hidden, self.step, name=name("head"), closed_loop=True)
+        self.output = self.head.output
+        # the states the head is trained on: hidden spike trains per agent step
+        self.hidden_spikes = SpikeMonitor(self.hidden, name=name("hidden_spikes"))
+        self.objects += [*self.head.objects, self.hidden_spikes]
+
+    def hidden_trains(self, n_steps: int):
+        """The last run's hidden spike trains, one presentation per agent step: sample k
+        is the response to the observation delivered at the k-th exchange (time steps
+        k N + 1 ... (k + 1) N, see ``Brian2Readout(closed_loop=True)``)."""
+        from mtspark_bio.surrogate import record_spike_trains
+
+        dt = self.config.dt_ms * ms
+        return record_spike_trains(self.hidden_spikes, n_steps, self.config.n_hidden, dt, self.step, t_start=dt)
 
     @property
     def out_slice(self) -> slice:
@@ -185,9 +260,10 @@ class AgentNetwork:
             bridge.run_regularly("exchanges += bridge_exchange(t/second)", dt=self.step, when="end", order=1,
                                  name="bridge_exchange")
             self.objects.append(bridge)
-        self.output.run_regularly(f"M = bridge_modulator(i + {self.offset_out})\n"
-                                  f"I_ext = bridge_drive(i + {self.offset_out})*amp",
-                                  dt=self.step, when="end", order=2, name=f"{self.variant}_reply")
+        if self.neuromodulated:
+            self.output.run_regularly(f"M = bridge_modulator(i + {self.offset_out})\n"
+                                      f"I_ext = bridge_drive(i + {self.offset_out})*amp",
+                                      dt=self.step, when="end", order=2, name=f"{self.variant}_reply")
         self.inputs.run_regularly(f"rate = bridge_observation(i + {self.offset_in})*Hz",
                                   dt=self.step, when="end", order=2, name=f"{self.variant}_observe")
 
@@ -202,12 +278,16 @@ class AgentNetwork:
         return {"output_w": self.output_synapses.w}
 
     def read_state(self) -> dict:
+        """The learned state after a run: R-STDP weights read from the network (the
+        surrogate head's weights are learned outside it, ``SurrogateController``)."""
         return {key: np.array(view[:]) for key, view in self.carried().items()}
 
     def state_inputs(self, state: dict | None, game: int) -> dict:
         """Variables -> values for Simulation.run: carried weights and the game context."""
         inputs = {}
-        if state is not None:
+        if not self.neuromodulated:  # the head's weights always go in: the binary has zeros
+            inputs.update(self.head.inputs(self.head_init if state is None else state))
+        elif state is not None:
             views = self.carried()
             inputs.update({views[key]: np.asarray(value) for key, value in state.items()})
         if self.context is not None:

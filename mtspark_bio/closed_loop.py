@@ -137,7 +137,7 @@ class AgentController:
         self.epsilon = epsilon if callable(epsilon) else (lambda frames, e=float(epsilon): e)
         self.env = make_env(game, sticky=sticky, max_episode_frames=max_episode_frames)
         self.preprocess = Preprocessor(game, grid)
-        self.n_out = params.n_value + N_ACTIONS * params.n_per_action
+        self.n_out = self.output_size()
         self.drive_amp = drive_amp
         self.log = EpisodeLog()
         self.frames = 0
@@ -151,6 +151,9 @@ class AgentController:
         self._last = None  # (V(s), action, reward, terminal) of the previous step
         self.finished = False
         self._fresh_run = True
+
+    def output_size(self) -> int:
+        return self.params.n_value + N_ACTIONS * self.params.n_per_action
 
     def _reset_env(self, seed=None) -> np.ndarray:
         frame, _ = self.env.reset(seed=seed)
@@ -166,19 +169,46 @@ class AgentController:
                  else np.zeros(self.n_out))
         return modulator, drive, self._features * self.rate_hz
 
-    def step(self, counts: np.ndarray):
-        if self._fresh_run:
-            # eligibility restarts with the run, so a transition left pending by the
-            # last run has nothing to credit
-            self._fresh_run, self._last = False, None
-            return self._reply(np.zeros(self.n_out))
+    # -- what differs between readouts: how Q is read, how a transition is learned -------
+
+    def begin_run(self):
+        # eligibility restarts with the run, so a transition left pending by the last
+        # run has nothing to credit
+        self._last = None
+
+    def values(self, counts: np.ndarray) -> tuple[float, np.ndarray]:
+        """(V(s), Q(s, .)) from what the output layer reported for the step that ended."""
         value, _, q = q_values(counts, self.params, N_ACTIONS)
+        return value, q
+
+    def credit(self, value: float) -> np.ndarray:
+        """The modulator that judges the previous transition, now that V(s') is known."""
         modulator = np.zeros(self.n_out)
-        if self._last is not None and self.mode == "train":
+        if self._last is not None:
             last_value, last_action, reward, terminal = self._last
             delta = td_error(reward, last_value, value, terminal, self.params)
             self.deltas.append(delta)
             modulator = modulator_vector(delta, last_action, self.params, N_ACTIONS)
+        return modulator
+
+    def remember(self, value: float, action: int, reward: float, terminal: bool):
+        """Keep what the next step's credit needs."""
+        self._last = (value, action, reward, terminal)
+
+    def learn_from_run(self, agent, state, n_agent_steps: int):
+        """The agent's learned state after a training run of ``n_agent_steps`` steps
+        (R-STDP: the weights, read from the network)."""
+        return agent.read_state()
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def step(self, counts: np.ndarray):
+        if self._fresh_run:
+            self._fresh_run = False
+            self.begin_run()
+            return self._reply(np.zeros(self.n_out))
+        value, q = self.values(counts)
+        modulator = self.credit(value) if self.mode == "train" else np.zeros(self.n_out)
         action = greedy_action(q, self.rng, self.epsilon(self.frames))
         if self.actions is not None:
             self.actions.append(action)
@@ -187,7 +217,7 @@ class AgentController:
         self.frames += FRAME_SKIP
         self._episode_frames += FRAME_SKIP
         self._episode_score += float(reward)
-        self._last = (value, action, float(reward), bool(terminated))
+        self.remember(value, action, float(reward), bool(terminated))
         if terminated or truncated:
             self.log.scores.append(self._episode_score)
             self.log.lengths.append(self._episode_frames)
@@ -203,6 +233,83 @@ class AgentController:
 
     def close(self):
         self.env.close()
+
+
+class SurrogateController(AgentController):
+    """An agent whose Q comes from the surrogate-trained dueling head.
+
+    The head's integrators report their normalised membrane potential summed over the
+    step; divided by the step's time steps that is the NumPy model's ``y`` and
+    Q = V + A - mean(A) (``mtspark_bio.surrogate.dueling_q``). The network gets no
+    modulator and no exploratory drive.
+
+    Training (``mode="train"``): every transition (s, a, sign(r), s', done) of this
+    block is stored as indices of recorded hidden-layer presentations; after every run
+    the head is trained by DQN (``train_dqn``: target network, Huber loss, double-DQN
+    target) on the transitions stored so far in this block only, starting from the
+    weights it acted with, and the next run acts with the new weights. A transition
+    left pending at the end of a run is completed by the next run's first step, which
+    shows the same observation again.
+    """
+
+    def __init__(self, game: str, config, rng: np.random.Generator, mode: str, record_readout: bool = False,
+                 **kwds):
+        self.config = config
+        self.n_steps = config.steps_per_agent_step
+        self.model = config.surrogate_head() if mode == "train" else None
+        self.dqn_rng = np.random.default_rng(rng.integers(2**31 - 1))  # minibatches; not the policy's stream
+        super().__init__(game, config.dueling, config.input_rate_hz, rng, mode, **kwds)
+        self.runs: list = []  # this block's recorded hidden trains, one SpikeTrains per run
+        self.transitions: list[tuple] = []  # ((run, sample), action, reward, done, (run, sample))
+        self.losses: list[float] = []
+        self.readouts: list[np.ndarray] | None = [] if record_readout else None
+        self._run, self._sample, self._pending = -1, -1, None
+
+    def output_size(self) -> int:
+        return 1 + N_ACTIONS
+
+    def begin_run(self):
+        self._run += 1
+        self._sample = -1
+
+    def values(self, counts):
+        from mtspark_bio.surrogate import dueling_q
+
+        self._sample += 1  # the reported step's presentation
+        y = np.asarray(counts, dtype=float) / self.n_steps
+        if self.readouts is not None:
+            self.readouts.append(y)
+        q = dueling_q(y[None])[0]
+        return float(y[0]), q
+
+    def credit(self, value):
+        if self._pending is not None:
+            self.transitions.append((*self._pending, (self._run, self._sample)))
+        return np.zeros(self.n_out)
+
+    def remember(self, value, action, reward, terminal):
+        if self.mode == "train":
+            self._pending = ((self._run, self._sample), action, float(np.sign(reward)), terminal)
+
+    def learn_from_run(self, agent, state, n_agent_steps):
+        from mtspark_bio.surrogate import DQNConfig, SpikeTrains, Transitions, train_dqn
+
+        self.runs.append(agent.hidden_trains(n_agent_steps))
+        params = agent.head_init if state is None else state
+        if not self.transitions or self.config.dqn_updates_per_run == 0:
+            return params
+        trains = SpikeTrains.concatenate(self.runs)
+        per_run = self.runs[0].n_samples
+        index = lambda key: key[0] * per_run + key[1]  # noqa: E731
+        states, actions, rewards, dones, next_states = zip(*self.transitions)
+        batch = Transitions(trains.subset([index(k) for k in states]), actions, rewards,
+                            trains.subset([index(k) for k in next_states]), dones)
+        cfg = self.config
+        dqn = DQNConfig(updates=cfg.dqn_updates_per_run, lr=cfg.dqn_lr, batch=cfg.dqn_batch, gamma=cfg.gamma,
+                        target_update=cfg.dqn_target_update, seed=int(self.dqn_rng.integers(2**31 - 1)))
+        params, history = train_dqn(self.model, batch, dqn, params=params)
+        self.losses += history
+        return params
 
 
 def play_random(game: str, episodes: int, rng: np.random.Generator, sticky: bool = True,
@@ -330,8 +437,9 @@ def runtime_loop(agents, exchange, step):
             agent.output.count[:] = 0
         modulator, drive, observation = exchange(counts)
         for agent in agents:
-            agent.output.M[:] = modulator[agent.out_slice]
-            agent.output.I_ext[:] = drive[agent.out_slice] * amp
+            if agent.neuromodulated:
+                agent.output.M[:] = modulator[agent.out_slice]
+                agent.output.I_ext[:] = drive[agent.out_slice] * amp
             agent.inputs.rate[:] = observation[agent.in_slice] * Hz
 
     return exchange_step
@@ -355,7 +463,7 @@ class ClosedLoop:
 
         if device == "cuda":
             raise ValueError(CUDA_UNSUPPORTED)
-        self.config, self.device = config, device
+        self.config, self.device, self.chunk_steps = config, device, int(chunk_steps)
         self.sim = Simulation(device, directory=build_dir, seed=config.seed, dt=config.dt_ms * ms,
                               runtime_target=runtime_target)
         self.agents = {}
@@ -395,7 +503,7 @@ class ClosedLoop:
                 self.server.serve(lambda: self.sim.run(inputs), self.exchange)
             for v, controller in self.exchange.controllers.items():
                 if controller is not None and controller.mode == "train":
-                    self.state[v] = self.agents[v].read_state()
+                    self.state[v] = controller.learn_from_run(self.agents[v], self.state[v], self.chunk_steps)
             if progress is not None:
                 progress.update(1)
 

@@ -11,6 +11,14 @@ presentation k of the run is the NumPy model's sample k.
 
 :func:`evaluate_in_brian2` replays recorded spike trains through the readout on one
 device and returns what Brian2 computed, to compare with the NumPy forward pass.
+
+In a closed loop (``closed_loop=True``, the Atari agent) nothing is monitored: the
+non-spiking output integrators sum their normalised membrane potential into ``count``
+every time step, the loop reads ``count`` once per agent step (``count / n_steps`` is
+the model's ``y``), and the readout returns to rest right after that exchange, at the
+end of the step. Presentation k then covers time steps k N + 1 ... (k + 1) N (N time
+steps per agent step), exactly the response to the observation the exchange at time
+step k N delivered.
 """
 
 from __future__ import annotations
@@ -22,6 +30,11 @@ from mtspark_bio.network import make_neurons, make_synapses
 from mtspark_bio.surrogate import LIFReadout, SpikeTrains, record_spike_trains
 
 
+# the closed loop's per-step readout: the normalised membrane potential summed over the step
+SUMMED_MEMBRANE = "count : 1  # sum of (v - E_leak) / (V_threshold - E_leak) since the last exchange\n"
+ACCUMULATE_MEMBRANE = "count += (v - E_leak) / (V_threshold - E_leak)"
+
+
 class Brian2Readout:
     """Brian2 objects of ``model`` fed by ``source`` (a group of ``model.n_in`` neurons).
 
@@ -29,7 +42,10 @@ class Brian2Readout:
     Simulation; ``params`` (optional) are set directly (runtime, or before a build).
     """
 
-    def __init__(self, model: LIFReadout, source, t_sample, name: str = "surrogate", params: dict | None = None):
+    def __init__(self, model: LIFReadout, source, t_sample, name: str = "surrogate", params: dict | None = None,
+                 closed_loop: bool = False):
+        import dataclasses
+
         from brian2 import SpikeMonitor, StateMonitor, defaultclock, ms
 
         if len(source) != model.n_in:
@@ -37,14 +53,29 @@ class Brian2Readout:
         if not np.isclose(float(defaultclock.dt / ms), model.dt_ms, rtol=1e-9, atol=0):
             raise ValueError(f"the model was trained for dt = {model.dt_ms} ms but the network runs at "
                              f"{defaultclock.dt}; set LIFReadout(dt_ms=...) to the simulation's dt")
+        if closed_loop and (model.output != "membrane" or model.window is not None):
+            raise ValueError("a closed-loop readout is read from non-spiking integrators over the whole step "
+                             "(output='membrane', window=None)")
         self.model, self.t_sample = model, t_sample
         self.dt = model.dt_ms * ms
         self.n_steps = int(round(float(t_sample / self.dt)))
         self.groups, self.synapses = [], []
         pre, n_pre = source, model.n_in
+        last = len(model.sizes) - 1
         for layer, (n, spiking) in enumerate(zip(model.sizes, model.spiking)):
-            group = make_neurons(neuron_spec(model.params, spiking), n, f"{name}_layer{layer}")
-            group.run_regularly(RESET_TO_REST, dt=t_sample, when="start", name=f"{name}_rest{layer}")
+            spec = neuron_spec(model.params, spiking)
+            rest = RESET_TO_REST
+            if closed_loop and layer == last:
+                spec = dataclasses.replace(spec, equations=spec.equations + SUMMED_MEMBRANE)
+                rest += "\ncount = 0"
+            group = make_neurons(spec, n, f"{name}_layer{layer}")
+            if closed_loop:
+                # order 3: after the loop's exchange (orders 0-2) has read ``count``
+                group.run_regularly(rest, dt=t_sample, when="end", order=3, name=f"{name}_rest{layer}")
+                if layer == last:  # after the state update: the model's u~[n]
+                    group.run_regularly(ACCUMULATE_MEMBRANE, when="thresholds", name=f"{name}_sum{layer}")
+            else:
+                group.run_regularly(rest, dt=t_sample, when="start", name=f"{name}_rest{layer}")
             syn = make_synapses(synapse_spec(model.params), pre, group, f"{name}_syn{layer}")
             # row-major (pre, post) order, so w is W.ravel()
             i, j = np.divmod(np.arange(n_pre * n), n)
@@ -53,11 +84,15 @@ class Brian2Readout:
             self.synapses.append(syn)
             pre, n_pre = group, n
         output = self.groups[-1]
-        if model.output == "spikes":
+        self.output = output
+        self.monitor = None
+        if closed_loop:
+            pass
+        elif model.output == "spikes":
             self.monitor = SpikeMonitor(output, name=f"{name}_spikes")
         else:  # after the state update, before any threshold/reset: the u~[n] of the model
             self.monitor = StateMonitor(output, "v", record=True, when="thresholds", name=f"{name}_v")
-        self.objects = [*self.groups, *self.synapses, self.monitor]
+        self.objects = [*self.groups, *self.synapses] + ([self.monitor] if self.monitor is not None else [])
         if params is not None:
             self.set(params)
 

@@ -17,6 +17,15 @@ games; sticky actions p = 0.25 unless ``--no-sticky``), as MTSpark does (Devkota
   modulator being the TD error delta = sign(r) + gamma V(s') - V(s) (spiking actor-critic,
   Fremaux, Sprekeler & Gerstner 2013), one agent step late (``models.plasticity``,
   delayed-credit R-STDP).
+* Readout (``--readout``): ``rstdp`` as above, or ``surrogate``: the output layer is
+  replaced by a dueling head of LIF neurons (value and advantage streams feeding
+  non-spiking integrators) trained by backpropagation through time with a surrogate
+  spike derivative (Neftci, Mostafa & Zenke 2019) as a DQN (Mnih et al. 2015: Huber
+  loss, target network; double-DQN target, van Hasselt et al. 2016) on the hidden
+  layer's recorded spike trains. Per block it learns from that block's transitions
+  only (after every compiled run, on the transitions so far), and it acts inside the
+  network: the Brian2 head carries the trained weights (``mtspark_bio.surrogate``,
+  ``mtspark_bio.surrogate_brian2``).
 * Closed loop on compiled code: the cpp_standalone binary calls a C++ bridge from
   ``run_regularly`` once per agent step; the bridge exchanges spike counts and
   observations with this process over named pipes (``mtspark_bio.closed_loop``). The
@@ -52,7 +61,7 @@ DEFAULTS = {
     "games": ["pong", "breakout", "enduro"], "frames": 20_000, "switch_every": 10_000,
     "eval_episodes": 1, "eval_max_frames": 18_000, "eval_epsilon": 0.05,
     "epsilon_start": 0.3, "epsilon_end": 0.05, "agents": ["dendritic", "random"],
-    "device": "cpp", "seed": 0, "sticky": True, "chunk_steps": 500, "agent": {},
+    "device": "cpp", "seed": 0, "sticky": True, "chunk_steps": 500, "agent": {}, "readout": "rstdp",
 }
 LEARNING_AGENTS = ("dendritic", "point")
 AGENTS = LEARNING_AGENTS + ("random",)
@@ -74,6 +83,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--device", default=DEFAULTS["device"], choices=["runtime", "cpp", "cuda"])
     add("--seed", type=int, default=DEFAULTS["seed"])
     add("--chunk-steps", type=int, default=DEFAULTS["chunk_steps"], help="agent steps per compiled run")
+    add("--readout", default=DEFAULTS["readout"], choices=["rstdp", "surrogate"],
+        help="rstdp: R-STDP output layer; surrogate: BPTT-trained dueling LIF head, DQN on each block's transitions")
     add("--agent", default="{}", help='JSON overrides of AgentConfig, e.g. \'{"n_hidden": 300}\'')
     add("--build-dir", type=Path, default=None, help="where the compiled project goes (temporary if unset)")
     add("--resume", action="store_true", help="continue an interrupted run from its last finished block")
@@ -88,7 +99,8 @@ def config_from_args(args) -> dict:
     return {**DEFAULTS, "games": args.games.split(","), "frames": args.frames, "switch_every": args.switch_every,
             "eval_episodes": args.eval_episodes, "eval_max_frames": args.eval_max_frames,
             "agents": [a.strip() for a in args.agents.split(",") if a.strip()], "device": args.device,
-            "seed": args.seed, "sticky": not args.no_sticky, "chunk_steps": args.chunk_steps, "agent": agent}
+            "seed": args.seed, "sticky": not args.no_sticky, "chunk_steps": args.chunk_steps, "agent": agent,
+            "readout": args.readout}
 
 
 class Plan:
@@ -119,6 +131,8 @@ class Plan:
         bad = sorted(set(config["agent"]) - fields)
         if bad:
             problems.append(f"--agent has unknown keys {bad}; known: {sorted(fields)}")
+        if "readout" in config["agent"]:
+            problems.append("choose the readout with --readout, not inside --agent")
         if problems:
             raise ValueError("; ".join(problems))
         self.config = config
@@ -127,7 +141,7 @@ class Plan:
         n_cycles = math.ceil(config["frames"] / config["switch_every"])
         self.schedule = [g for _ in range(n_cycles) for g in range(len(self.games))]
         self.agent = AgentConfig(n_features=Preprocessor(self.games[0]).n_features, n_games=len(self.games),
-                                 **{"seed": config["seed"], **config["agent"]}).validate()
+                                 **{"seed": config["seed"], "readout": config["readout"], **config["agent"]}).validate()
 
     def block_frames(self, block: int) -> int:
         """Training frames of a block (the last cycle may be shorter)."""
@@ -170,14 +184,21 @@ class Runner:
         self.training_scores = {a: [] for a in plan.learners}  # (block, score)
 
     def _controllers(self, game: int, mode: str, block: int, **kwds) -> dict:
-        from mtspark_bio.closed_loop import AgentController
+        from mtspark_bio.closed_loop import AgentController, SurrogateController
 
         cfg = self.plan.agent
-        return {a: AgentController(self.plan.games[game], cfg.dueling, cfg.input_rate_hz,
-                                   np.random.default_rng(self.plan.seed(block, game, "agent_" + ("train" if mode == "train" else "eval"), k)),
-                                   mode, drive_amp=cfg.drive_pA * 1e-12, sticky=self.plan.config["sticky"],
-                                   **kwds)
-                for k, a in enumerate(self.plan.learners)}
+        purpose = "agent_" + ("train" if mode == "train" else "eval")
+        controllers = {}
+        for k, a in enumerate(self.plan.learners):
+            rng = np.random.default_rng(self.plan.seed(block, game, purpose, k))
+            if cfg.readout == "surrogate":
+                controllers[a] = SurrogateController(self.plan.games[game], cfg, rng, mode,
+                                                     sticky=self.plan.config["sticky"], **kwds)
+            else:
+                controllers[a] = AgentController(self.plan.games[game], cfg.dueling, cfg.input_rate_hz, rng, mode,
+                                                 drive_amp=cfg.drive_pA * 1e-12, sticky=self.plan.config["sticky"],
+                                                 **kwds)
+        return controllers
 
     def _play(self, controllers: dict, game: int):
         try:
