@@ -227,6 +227,84 @@ def test_a_short_closed_loop_rollout_on_each_game(compiled):
         assert result["output_spikes"] > 0, game
 
 
+# --- closed loop with the surrogate-trained head -----------------------------------
+
+def surrogate_rollout(device, tmp_path_factory):
+    """Both variants with the surrogate head train for ROLLOUT_STEPS on breakout; the
+    weights each run acted with are kept, to replay its hidden trains through NumPy."""
+    from mtspark_bio.agent import AgentConfig
+    from mtspark_bio.closed_loop import ClosedLoop, SurrogateController
+
+    config = AgentConfig(n_features=512, n_games=3, readout="surrogate", dqn_updates_per_run=5, **SMALL).validate()
+    loop = ClosedLoop(config, ["dendritic", "point"], device=device, chunk_steps=ROLLOUT_STEPS // 2 + 1,
+                      build_dir=tmp_path_factory.mktemp(f"surrogate_agent_{device}"))
+    acted_with = {v: [] for v in loop.agents}
+    try:
+        controllers = {v: SurrogateController("breakout", config, np.random.default_rng(k), "train",
+                                              frames=4 * ROLLOUT_STEPS, epsilon=0.2, env_seed=5,
+                                              record_actions=True, record_readout=True)
+                       for k, v in enumerate(loop.agents)}
+        for v, c in controllers.items():
+            learn = c.learn_from_run
+
+            def spy(agent, state, n, learn=learn, v=v):
+                acted_with[v].append(agent.head_init if state is None else state)
+                return learn(agent, state, n)
+            c.learn_from_run = spy
+        loop.play(controllers, game=1)
+        for c in controllers.values():
+            c.close()
+    finally:
+        loop.close()
+    return {"config": config, "controllers": controllers, "acted_with": acted_with, "final": dict(loop.state)}
+
+
+@pytest.fixture(scope="module")
+def surrogate_compiled(tmp_path_factory):
+    return surrogate_rollout("cpp", tmp_path_factory)
+
+
+@pytest.mark.standalone
+def test_surrogate_head_in_the_compiled_network_is_the_numpy_model(surrogate_compiled):
+    """What the loop read from the compiled Brian2 head at every step equals the NumPy
+    forward pass on the hidden spike trains recorded in the same run, with the weights
+    that run carried: the head that acts is the model DQN trains. (The runtime device
+    gave the same to 2e-14 and identical DQN losses when this was built; the head alone
+    is compared on both devices in test_surrogate.py.)"""
+    from mtspark_bio.surrogate import dueling_q
+
+    result = surrogate_compiled
+    model = result["config"].surrogate_head()
+    for v, c in result["controllers"].items():
+        read = np.array(c.readouts)
+        assert len(read) == ROLLOUT_STEPS and len(c.runs) == 2
+        numpy_y = []
+        for trains, params in zip(c.runs, result["acted_with"][v]):
+            acted = ROLLOUT_STEPS // 2  # per run: one delivering exchange, then the acted steps
+            numpy_y.append(model.forward(params, trains)["y"][:acted])
+        numpy_y = np.concatenate(numpy_y)
+        np.testing.assert_allclose(read, numpy_y, rtol=1e-9, atol=1e-12)
+        assert (dueling_q(read).argmax(axis=1) == dueling_q(numpy_y).argmax(axis=1)).all()
+        assert read.std() > 0.01  # the head responds (its stream neurons fire)
+        # DQN trained after the first run: the second run acted with other weights
+        first, second = result["acted_with"][v]
+        assert any(np.abs(first[k] - second[k]).max() > 0 for k in first)
+
+
+@pytest.mark.standalone
+def test_surrogate_transitions_link_each_step_to_the_next_across_runs(surrogate_compiled):
+    """Every acted step but the last is one stored transition whose next state is the
+    following presentation; the one left pending at the end of run 0 ends at run 1's
+    first presentation (the same observation, shown again)."""
+    c = surrogate_compiled["controllers"]["dendritic"]
+    assert len(c.transitions) == ROLLOUT_STEPS - 1
+    acted = ROLLOUT_STEPS // 2
+    for (state, action, reward, done, following), taken in zip(c.transitions, c.actions):
+        run, sample = state
+        assert following == ((run, sample + 1) if sample < acted - 1 else (run + 1, 0))
+        assert action == taken and reward in (-1.0, 0.0, 1.0)
+
+
 def test_cuda_closed_loop_is_refused_with_the_reason():
     from mtspark_bio.agent import AgentConfig
     from mtspark_bio.closed_loop import ClosedLoop
@@ -291,6 +369,35 @@ def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monk
     np.testing.assert_array_equal(result["dendritic"]["w"], resumed["dendritic"]["w"])
 
 
+def test_protocol_with_the_surrogate_readout_resumes_exactly(tmp_path, monkeypatch):
+    """--readout surrogate end to end (runtime device): the head's weights are saved per
+    block and a resumed run equals an uninterrupted one."""
+    from protocols import atari
+
+    # shorter than TINY: the runtime device runs ~10 agent steps per second
+    args = TINY + ["--frames", "80", "--switch-every", "40", "--eval-max-frames", "40", "--readout", "surrogate",
+                   "--device", "runtime", "--agents", "dendritic"]
+    full = tmp_path / "full.h5"
+    assert cli.main(["atari", "--out", str(full)] + args) == 0
+    with h5py.File(full, "r") as f:
+        state = {k: f["agents/dendritic/state"][k][...] for k in f["agents/dendritic/state"]}
+        assert f.attrs["complete"] and np.isfinite(f["agents/dendritic/score_matrix"][...]).all()
+    assert sorted(state) == ["W0", "W1", "b0", "b1"]
+
+    interrupted = tmp_path / "interrupted.h5"
+    original_train = atari.Runner.train
+    monkeypatch.setattr(atari.Runner, "train", lambda self, block: (_ for _ in ()).throw(KeyboardInterrupt)
+                        if block == 2 else original_train(self, block))
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["atari", "--out", str(interrupted)] + args)
+    monkeypatch.setattr(atari.Runner, "train", original_train)
+    assert cli.main(["atari", "--out", str(interrupted), "--resume"] + args) == 0
+    with h5py.File(full, "r") as a, h5py.File(interrupted, "r") as b:
+        np.testing.assert_array_equal(a["agents/dendritic/episode_scores"][...], b["agents/dendritic/episode_scores"][...])
+        for k in state:
+            np.testing.assert_array_equal(state[k], b["agents/dendritic/state"][k][...])
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--games", "pong,tetris"], "unknown game"),
     (["--agents", "dendritic,monkey"], "unknown agent"),
@@ -298,6 +405,8 @@ def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monk
     (["--frames", "0"], "--frames must be >= 1"),
     (["--agent", '{"n_hiden": 3}'], "unknown keys"),
     (["--agent", "{not json"], "not valid JSON"),
+    (["--agent", '{"readout": "surrogate"}'], "--readout"),
+    (["--agent", '{"n_stream": -1}'], "n_stream"),
 ])
 def test_bad_input_fails_before_simulating(tmp_path, capsys, extra, message):
     out = tmp_path / "bad.h5"
