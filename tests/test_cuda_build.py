@@ -1,6 +1,7 @@
-"""brian2cuda build of a small dendritic R-STDP network (compile only; run needs a GPU).
-
-A clean build takes about 3-4 minutes on 2 CPU cores (nvcc, sm_90).
+"""brian2cuda: one project holding a small dendritic R-STDP network and the surrogate
+readouts (classification and dueling Q) on replayed spike trains, generated and
+compiled for sm_90 (H100/H200) with nvcc; run and compared with NumPy only where a GPU
+exists. One build for both, because a clean nvcc build takes minutes on 2 cores.
 """
 
 import os
@@ -8,14 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from mtspark_bio.cuda_device import (
-    compile_only,
-    configure_cuda,
-    executable_path,
-    gpu_available,
-    nvcc_available,
-    reset_cuda,
-)
+from mtspark_bio.cuda_device import executable_path, gpu_available, nvcc_available
 
 pytestmark = [
     pytest.mark.cuda,
@@ -24,24 +18,11 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def cuda_device(tmp_path):
-    """Yield a project directory with cuda_standalone active; reset everything after.
-
-    reset_cuda() reinitialises all devices, restores the preferences configure_cuda
-    changed (brian2's own prefs._restore() does not know brian2cuda's prefs) and goes
-    back to the previous device, as brian2's test-suite does with reset_device().
-    """
-    directory = tmp_path / "cuda_project"
-    yield directory
-    reset_cuda()
-
-
 def build_network(duration_ms=100.0, n_neurons=20, n_inputs=40):
     """Two-compartment neurons with a dendritic plateau event, Poisson input through
     reward-modulated STDP synapses, TimedArray drive and reward, SpikeMonitor.
 
-    Call after configure_cuda(). Returns every object: they must stay referenced until
+    Call on the cuda device. Returns every object: they must stay referenced until
     the build (brian2cuda's build reads owners through weak references and fails with
     "ReferenceError: weakly-referenced object no longer exists"). Avoids what brian2cuda refuses
     (store/restore, two summed variables into one target, C++-only functions,
@@ -60,7 +41,6 @@ def build_network(duration_ms=100.0, n_neurons=20, n_inputs=40):
         nA,
         nS,
         pF,
-        run,
     )
 
     rng = np.random.default_rng(1)
@@ -121,33 +101,41 @@ def build_network(duration_ms=100.0, n_neurons=20, n_inputs=40):
 
     spikes = SpikeMonitor(neurons, name="spikes")
     plateaus = EventMonitor(neurons, "plateau", name="plateaus")
-    run(duration_ms * ms)
     return dict(neurons=neurons, inputs=inputs, syn=syn, spikes=spikes, plateaus=plateaus)
 
 
-def test_cuda_build_compiles_for_sm90(cuda_device):
-    """Generate and compile (no run) for an H100/H200 (sm_90), GPU or not."""
-    configure_cuda(cuda_device, compute_capability=9.0, gpu_id=0, detect_gpus=False)
-    net = build_network()  # noqa: F841  (kept alive until the build)
-    exe = compile_only(cuda_device)
-    assert exe == executable_path(cuda_device)
-    assert exe.is_file() and os.access(exe, os.X_OK)
-    makefile = (cuda_device / "makefile").read_text()
-    assert "-arch=sm_90" in makefile
-    assert "-std=c++17" in makefile
-    assert "-march=native" not in makefile
+def test_cuda_project_builds_for_sm90_and_on_a_gpu_matches_numpy(tmp_path):
+    """Generate and compile for an H100/H200 (sm_90), GPU or not; with a GPU, run it:
+    the network spikes within bounds and the readouts give the NumPy model's spikes
+    and Q values."""
+    from brian2 import ms
+    from test_surrogate import assert_brian2_matches_numpy, classification_readout, q_readout, random_trains
 
+    from mtspark_bio.devices import Simulation
+    from mtspark_bio.surrogate_brian2 import Brian2Readout, spike_source
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not gpu_available(), reason="no GPU (nvidia-smi -L lists none)")
-def test_cuda_build_runs_on_gpu(cuda_device):
-    """Build for the detected GPU and run the binary; the network must spike."""
-    from brian2 import device
-
-    configure_cuda(cuda_device)  # detect_gpus auto -> on
-    net = build_network()
-    device.build(directory=str(cuda_device), compile=True, run=True)
-    assert net["spikes"].num_spikes > 0
-    assert np.all(np.diff(net["spikes"].t[:]) >= 0)
-    assert net["plateaus"].num_events >= 0
-    assert np.all((net["syn"].w[:] >= 0) & (net["syn"].w[:] <= 1))
+    trains = random_trains()
+    cls, q = classification_readout(), q_readout()
+    dt = 0.5 * ms
+    duration = len(trains) * trains.n_steps * dt
+    project = tmp_path / "cuda_project"
+    with Simulation("cuda", directory=project, dt=dt, compute_capability=9.0) as sim:
+        net = build_network(duration_ms=float(duration / ms))
+        source = spike_source(trains, dt)
+        readouts = [Brian2Readout(m, source, trains.n_steps * dt, name=f"r{k}") for k, (m, _) in enumerate((cls, q))]
+        sim.add(*net.values(), source, *readouts[0].objects, *readouts[1].objects)
+        sim.build(duration)
+        exe = executable_path(project)
+        assert exe.is_file() and os.access(exe, os.X_OK)
+        makefile = (project / "makefile").read_text()
+        assert "-arch=sm_90" in makefile
+        assert "-std=c++17" in makefile
+        assert "-march=native" not in makefile
+        if not gpu_available():
+            pytest.skip("built for sm_90; no GPU here to run it (nvidia-smi -L lists none)")
+        sim.run({**readouts[0].inputs(cls[1]), **readouts[1].inputs(q[1])})
+        assert net["spikes"].num_spikes > 0
+        assert np.all(np.diff(net["spikes"].t[:]) >= 0)
+        assert np.all((net["syn"].w[:] >= 0) & (net["syn"].w[:] <= 1))
+        result = {"y": [r.readout(len(trains)) for r in readouts], "spikes": [readouts[0].output_spikes(len(trains))]}
+        assert_brian2_matches_numpy(result, trains, cls, q)

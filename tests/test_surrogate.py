@@ -223,32 +223,3 @@ def test_dueling_dqn_converges_to_the_analytic_q_values(n_stream):
     q = dueling_q(model.predict(params, pattern_trains(np.repeat([0, 1], 50), seed=3)))
     learned = np.array([q[:50].mean(axis=0), q[50:].mean(axis=0)])
     np.testing.assert_allclose(learned, [[0.9, 0.5], [1.0, 0.81]], atol=0.07)
-
-
-@pytest.mark.cuda
-@pytest.mark.slow
-def test_brian2cuda_builds_the_readout_and_on_a_gpu_gives_the_numpy_spikes(tmp_path):
-    """Compiles for sm_90 where nvcc exists (minutes on 2 cores); runs and compares
-    only where a GPU exists."""
-    from brian2 import ms
-
-    from mtspark_bio.cuda_device import executable_path, gpu_available, nvcc_available
-    from mtspark_bio.devices import Simulation
-    from mtspark_bio.surrogate_brian2 import Brian2Readout, spike_source
-
-    if not nvcc_available():
-        pytest.skip("nvcc (CUDA toolkit) not on PATH")
-    trains = random_trains()
-    cls, q = classification_readout(), q_readout()
-    dt = 0.5 * ms
-    with Simulation("cuda", directory=tmp_path / "cuda", dt=dt) as sim:
-        source = spike_source(trains, dt)
-        readouts = [Brian2Readout(m, source, trains.n_steps * dt, name=f"r{k}") for k, (m, _) in enumerate((cls, q))]
-        sim.add(source, *readouts[0].objects, *readouts[1].objects)
-        sim.build(len(trains) * trains.n_steps * dt)
-        assert executable_path(tmp_path / "cuda").is_file()
-        if not gpu_available():
-            return
-        sim.run({**readouts[0].inputs(cls[1]), **readouts[1].inputs(q[1])})
-        result = {"y": [r.readout(len(trains)) for r in readouts], "spikes": [readouts[0].output_spikes(len(trains))]}
-        assert_brian2_matches_numpy(result, trains, cls, q)
