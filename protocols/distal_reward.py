@@ -116,7 +116,8 @@ def measure(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 120
                                         weight=f"{g_background_nS}*nS"))
 
         # the reward loop: pairing detector + delayed dopamine release
-        vta = NeuronGroup(1, "t_reward : second\nt_pre_spike : second\nn_pairings : integer\nn_rewards : integer",
+        vta = NeuronGroup(1, "t_reward : second\nt_pre_spike : second\nt_pairing : second\n"
+                          "n_pairings : integer\nn_rewards : integer",
                           events={"reward": "t >= t_reward"}, name="vta")
         vta.t_reward = NEVER_S * second
         vta.t_pre_spike = -NEVER_S * second
@@ -126,6 +127,7 @@ def measure(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 120
         trigger = Synapses(exc, vta, on_pre=f"""
 paired = int(t - t_pre_spike_post <= 10*ms)*int(t_reward_post > {NEVER_S / 2}*second)
 n_pairings_post += paired
+t_pairing_post = paired*t + (1 - paired)*t_pairing_post
 t_reward_post = paired*(t + 1*second + 2*second*rand()) + (1 - paired)*t_reward_post""", name="trigger")
         trigger.connect(i=b, j=0)
         release = Synapses(vta, exc, on_pre="d_post += dopamine_pulse", on_event={"pre": "reward"},
@@ -134,7 +136,7 @@ t_reward_post = paired*(t + 1*second + 2*second*rand()) + (1 - paired)*t_reward_
         objects += [vta, stamp, trigger, release]
 
         weights = StateMonitor(ee, "w", record=True, dt=sample_s * second, name="weights")
-        rewards = EventMonitor(vta, "reward", name="rewards")
+        rewards = EventMonitor(vta, "reward", variables=["t_pairing"], name="rewards")
         exc_spikes = SpikeMonitor(exc, name="exc_spikes")
         inh_spikes = SpikeMonitor(inh, name="inh_spikes")
         sim.add(*objects, weights, rewards, exc_spikes, inh_spikes)
@@ -143,6 +145,7 @@ t_reward_post = paired*(t + 1*second + 2*second*rand()) + (1 - paired)*t_reward_
         w_t = np.clip(np.asarray(weights.w), 0, params.w_max)  # (synapses, samples); w drifts between spikes
         t_w = np.asarray(weights.t / second)
         reward_times = np.asarray(rewards.t / second)
+        rewarded_pairings = np.asarray(rewards.t_pairing / second)  # the pairing each reward answers
         n_pairings = int(vta.n_pairings[0])
         spikes = {label: (np.asarray(m.t / second), np.asarray(m.i[:])) for label, m in
                   (("exc", exc_spikes), ("inh", inh_spikes))}
@@ -170,6 +173,7 @@ t_reward_post = paired*(t + 1*second + 2*second*rand()) + (1 - paired)*t_reward_
         "rate_chosen_post_hz": len(post_s) / duration_s,
     }
     arrays = {"time_s": t_w, "chosen_w": w_t[chosen], "other_w": others, "reward_times_s": reward_times,
+              "rewarded_pairing_times_s": rewarded_pairings,
               "raster": raster, "chosen_pair": np.array([a, b])}
     config = {"device": device, "seed": seed, "duration_s": duration_s, "n_exc": n_exc, "n_inh": n_inh, "p": p,
               "eta": eta, "g_max_nS": g_max_nS, "w_init": w_init, "background_hz": background_hz,
