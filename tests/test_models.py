@@ -1,9 +1,9 @@
 """Behaviour of the neuron and synapse models (runtime device, numpy target, dt = 0.1 ms).
 
 Every assertion compares a measured quantity with an expectation derived from the model
-parameters (a linear steady state, a passive twin of the neuron, the STDP window, the
-eligibility decay), never with a number copied from an earlier run. Run with ``-s`` to
-see the measured figures.
+parameters (a linear steady state, a passive twin of the neuron, the eligibility decay),
+never with a number copied from an earlier run; the STDP window is fitted in
+test_physiology_protocols.py. Run with ``-s`` to see the measured figures.
 """
 
 import numpy as np
@@ -27,7 +27,6 @@ from models.neurons import DendriticNeuron, SegmentParams
 from models.plasticity import (
     ContextParams,
     RSTDPParams,
-    STDPParams,
     context_plasticity,
     delayed_credit_rstdp,
     reward_modulated_stdp,
@@ -282,22 +281,8 @@ def test_only_the_segment_above_threshold_plateaus():
 
 
 # ------------------------------------------------------------------------ 4. STDP window
-
-def test_stdp_window():
-    """The STDP window of the synapse model, measured by the stdp-window protocol
-    (protocols/stdp_window.py: scheduled pairs, exponential fits) with one pairing."""
-    from protocols.stdp_window import measure
-
-    params = STDPParams()
-    n = measure(pairings=1, period_s=0.25, max_delay_ms=60.0, params=params).numbers
-    assert n["potentiated_fraction"] == 1 and n["depressed_fraction"] == 1
-    print(f"\n[STDP] fit A_plus = {n['A_plus']:.5f} (param {params.A_plus}), tau_plus = {n['tau_plus_ms']:.3f} ms "
-          f"(param {float(params.tau_plus / ms)}), A_minus = {n['A_minus']:.5f} (param {params.A_minus}), "
-          f"tau_minus = {n['tau_minus_ms']:.3f} ms (param {float(params.tau_minus / ms)})")
-    assert n["A_plus"] == pytest.approx(params.A_plus, rel=0.05)
-    assert n["A_minus"] == pytest.approx(params.A_minus, rel=0.05)
-    assert n["tau_plus_ms"] == pytest.approx(float(params.tau_plus / ms), rel=0.05)
-    assert n["tau_minus_ms"] == pytest.approx(float(params.tau_minus / ms), rel=0.05)
+# Fitted to 2 % of STDPParams by tests/test_physiology_protocols.py
+# (test_stdp_window_recovers_the_model_window, the stdp-window protocol).
 
 
 # ---------------------------------------------------------------------------- 5. R-STDP
