@@ -11,8 +11,7 @@ import pytest
 
 from mtspark_bio.devices import Simulation, binary_mtime
 
-pytestmark = [pytest.mark.standalone,
-              pytest.mark.filterwarnings("ignore:'parseAll' argument is deprecated")]
+pytestmark = pytest.mark.filterwarnings("ignore:'parseAll' argument is deprecated")
 
 N_CELLS, N_INPUTS = 20, 30
 DURATION_MS = 300.0
@@ -143,6 +142,9 @@ def assert_same_spikes(a, b, dt_ms=DT_MS):
     assert np.all(np.abs(a["t_ms"][order_a] - b["t_ms"][order_b]) < dt_ms / 2)
 
 
+@pytest.mark.standalone
+@pytest.mark.runtime
+@pytest.mark.slow
 @pytest.mark.parametrize("run", ["base", "doubled"])
 def test_runtime_and_cpp_give_the_same_spikes(results, run):
     rt, cpp = results[f"runtime_{run}"], results[f"cpp_{run}"]
@@ -156,6 +158,8 @@ def test_runtime_and_cpp_give_the_same_spikes(results, run):
     np.testing.assert_allclose(cpp["w"], rt["w"], rtol=0, atol=1e-9)
 
 
+@pytest.mark.standalone
+@pytest.mark.slow
 def test_cpp_reruns_with_new_inputs_without_recompiling(results):
     timings = results["cpp_timings"]
     print(f"\n[cpp] build {timings['build_s']:.1f} s; runs " + ", ".join(f"{s:.2f}" for s in timings["run_s"])
@@ -187,12 +191,20 @@ def test_cpp_reruns_with_new_inputs_without_recompiling(results):
 
 def test_two_cpp_simulations_in_one_process(tmp_path):
     """A protocol may build one network after another; the second Simulation must start
-    from a clean cpp device. Code generation only (compile=False), so this is cheap."""
+    from a clean cpp device: each project holds its own network's code and none of the
+    other's. Code generation only (compile=False), so this is cheap."""
     from brian2 import NeuronGroup, ms
 
     for k in range(2):
         with Simulation("cpp", directory=tmp_path / f"project{k}") as sim:
-            group = NeuronGroup(2, "dv/dt = -v/(10*ms) : 1", name="g")
+            group = NeuronGroup(2, "dv/dt = -v/(10*ms) : 1", name=f"group{k}")
             sim.add(group)
             sim.build(10 * ms, compile=False)
-            assert (tmp_path / f"project{k}" / "main.cpp").exists()
+    for k, other in ((0, 1), (1, 0)):
+        project = tmp_path / f"project{k}"
+        code_objects = sorted(p.name for p in (project / "code_objects").iterdir())
+        main = (project / "main.cpp").read_text()
+        assert f"group{k}_stateupdater_codeobject.cpp" in code_objects, code_objects
+        assert f"group{k}_stateupdater_codeobject" in main
+        assert not [name for name in code_objects if f"group{other}" in name], code_objects
+        assert f"group{other}" not in main
