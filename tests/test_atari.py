@@ -76,7 +76,7 @@ def test_environment_settings():
         check_games(["pong", "tetris"])
 
 
-
+@pytest.mark.runtime
 def test_encoder_fires_regularly_at_the_feature_rate():
     """Input neurons fire at x * input_rate, regularly (deterministic phase
     oscillators), so a feature of 0 is silent and 1 gives the full rate."""
@@ -199,6 +199,7 @@ def runtime(tmp_path_factory):
 
 @pytest.mark.standalone
 @pytest.mark.runtime
+@pytest.mark.slow
 def test_compiled_and_runtime_loops_take_the_same_actions(compiled, runtime):
     for v in ("dendritic", "point"):
         assert len(compiled["actions"][v]) == ROLLOUT_STEPS
@@ -211,6 +212,7 @@ def test_compiled_and_runtime_loops_take_the_same_actions(compiled, runtime):
 
 @pytest.mark.standalone
 @pytest.mark.runtime
+@pytest.mark.slow
 def test_training_moves_the_output_weights_and_spans_several_compiled_runs(compiled, runtime):
     assert compiled["runs"] >= 2  # ROLLOUT_STEPS needed more than one run of the binary
     for v in ("dendritic", "point"):
@@ -220,6 +222,7 @@ def test_training_moves_the_output_weights_and_spans_several_compiled_runs(compi
 
 
 @pytest.mark.standalone
+@pytest.mark.slow
 def test_a_short_closed_loop_rollout_on_each_game(compiled):
     for game, result in compiled["games"].items():
         assert result["steps"] == 20, game  # 80-frame episode cap at frame skip 4
@@ -265,6 +268,7 @@ def surrogate_compiled(tmp_path_factory):
 
 
 @pytest.mark.standalone
+@pytest.mark.slow
 def test_surrogate_head_in_the_compiled_network_is_the_numpy_model(surrogate_compiled):
     """What the loop read from the compiled Brian2 head at every step equals the NumPy
     forward pass on the hidden spike trains recorded in the same run, with the weights
@@ -292,6 +296,7 @@ def test_surrogate_head_in_the_compiled_network_is_the_numpy_model(surrogate_com
 
 
 @pytest.mark.standalone
+@pytest.mark.slow
 def test_surrogate_transitions_link_each_step_to_the_next_across_runs(surrogate_compiled):
     """Every acted step but the last is one stored transition whose next state is the
     following presentation; the one left pending at the end of run 0 ends at run 1's
@@ -333,6 +338,7 @@ def read(path):
 
 
 @pytest.mark.standalone
+@pytest.mark.slow
 def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monkeypatch):
     from protocols import atari
 
@@ -369,6 +375,7 @@ def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monk
     np.testing.assert_array_equal(result["dendritic"]["w"], resumed["dendritic"]["w"])
 
 
+@pytest.mark.runtime
 def test_protocol_with_the_surrogate_readout_resumes_exactly(tmp_path, monkeypatch):
     """--readout surrogate end to end (runtime device): the head's weights are saved per
     block and a resumed run equals an uninterrupted one."""

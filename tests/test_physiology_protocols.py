@@ -280,6 +280,7 @@ def test_figure_from_result_file_alone(small_results, name, tmp_path):
     assert img[..., :3].std() > 0.05  # not blank
 
 
+@pytest.mark.runtime
 def test_figure_rejects_another_protocol(small_results, tmp_path):
     from figures import physiology as fig
 

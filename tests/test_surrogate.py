@@ -149,6 +149,7 @@ def test_brian2_runtime_gives_the_numpy_spikes():
 
 
 @pytest.mark.standalone
+@pytest.mark.slow
 def test_brian2_cpp_gives_the_numpy_spikes_and_takes_new_weights_without_recompiling(standalone_dir):
     from brian2 import ms
 
