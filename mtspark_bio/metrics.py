@@ -145,3 +145,26 @@ def summarise_over_seeds(results: Sequence[Mapping[str, float]]) -> dict[str, tu
         mean = float(v.mean()) if np.all(np.isfinite(v)) else float("nan")
         summary[k] = (mean, std)
     return summary
+
+
+def active_set_overlap(mean_counts: np.ndarray, active_level: float = 0.2) -> np.ndarray:
+    """Jaccard overlap of the tasks' active sets.
+
+    ``mean_counts[t, i]`` is hidden neuron i's mean spike count per test presentation of
+    task t; neuron i is in task t's active set if it fires at least ``active_level``
+    spikes per presentation on average. Returns the (tasks x tasks) matrix
+    |A_s & A_t| / |A_s | A_t| (1 on the diagonal of a non-empty set; NaN where both
+    sets are empty).
+    """
+    active = np.asarray(mean_counts) >= active_level
+    inter = (active[:, None, :] & active[None, :, :]).sum(-1)
+    union = (active[:, None, :] | active[None, :, :]).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / np.maximum(union, 1), np.nan)
+
+
+def mean_off_diagonal(matrix: np.ndarray) -> float:
+    """Mean of a square matrix's off-diagonal entries (NaN for a 1 x 1 matrix)."""
+    matrix = np.asarray(matrix, dtype=float)
+    off = matrix[~np.eye(len(matrix), dtype=bool)]
+    return float(np.nanmean(off)) if off.size and np.isfinite(off).any() else float("nan")

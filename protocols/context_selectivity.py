@@ -11,8 +11,9 @@ Putra & Shafique 2024, arXiv 2412.04847) uses the same gate in a spiking network
 
 Here the hidden layer of the project's classifier (``mtspark_bio.circuit.Classifier``,
 dendritic variant: ``models.neurons.DendriticNeuron`` with one distal segment per task,
-context neurons per task wired at random onto segments, plateau-gated context
-plasticity) sees scikit-learn's digits as ``n_tasks`` permuted-pixel tasks
+plateau-gated context plasticity; by default the classifier's ``partition`` gating,
+each neuron's segments wired to one task's context neurons, or ``gating="random"``,
+each (segment, task) pair wired with a probability that gates ``gated_fraction``) sees scikit-learn's digits as ``n_tasks`` permuted-pixel tasks
 (``mtspark_bio.data.permuted_tasks``). It is tested before training, then trained on
 the tasks in turn (``n_train`` presentations each, context plasticity and readout
 R-STDP on), and tested again; every test presents ``n_test`` images of each task with
@@ -90,7 +91,8 @@ def selectivity(plateau_fraction, spikes_per_presentation, task_segment, gate_le
 
 
 def measure(device: str = "runtime", seed: int = 0, n_tasks: int = 3, n_hidden: int = 120, n_train: int = 30,
-            n_test: int = 10, gate_level: float = 0.2, active_level: float = 0.5, directory=None) -> Measurement:
+            n_test: int = 10, gate_level: float = 0.2, active_level: float = 0.5, directory=None,
+            gating: str = "partition") -> Measurement:
     from brian2 import StateMonitor, ms
 
     from mtspark_bio.circuit import Classifier, CircuitConfig, StimulusSchedule
@@ -99,7 +101,7 @@ def measure(device: str = "runtime", seed: int = 0, n_tasks: int = 3, n_hidden: 
     dataset = load_dataset("digits")
     tasks = [subsample(t, n_train, n_test, seed) for t in permuted_tasks(dataset, n_tasks, seed)]
     config = CircuitConfig(n_features=dataset.x_train.shape[1], n_classes=dataset.n_classes, n_tasks=n_tasks,
-                           n_hidden=n_hidden, seed=seed).validate()
+                           n_hidden=n_hidden, seed=seed, gating=gating).validate()
     chunk = max(n_train, n_tasks * n_test)
     sample_ms = 2.0
     sim = simulation(device, seed, dt=0.25 * ms, directory=directory)
@@ -167,7 +169,7 @@ def measure(device: str = "runtime", seed: int = 0, n_tasks: int = 3, n_hidden: 
     cfg = {"device": device, "seed": seed, "n_tasks": n_tasks, "n_hidden": n_hidden, "n_train": n_train,
            "n_test": n_test, "gate_level": gate_level, "active_level": active_level, "dataset": "digits",
            "tasks": "permuted", "dt_ms": 0.25, "plateau_sample_ms": sample_ms, "n_segments": K,
-           "gated_fraction_param": config.gated_fraction}
+           "gated_fraction_param": config.gated_fraction, "gating": gating}
     return Measurement(numbers, arrays, cfg, PUBLISHED)
 
 

@@ -15,20 +15,36 @@ every training block; the accuracies form the matrix R[block, task]
   alternation at a fixed switching interval; Devkota, Putra & Shafique 2024).
 * Variants, side by side in one simulation with the same wiring, seed and data:
   ``dendritic`` — the task context drives the distal segments, whose plateaus gate a
-  task-specific subset of neurons (Iyer et al. 2022); ``point`` — the same network with
-  point neurons and no context; ``shuffled`` — dendritic, with a random context per
-  presentation (control).
+  task-specific subset of neurons; ``point`` — the same network with point neurons and
+  no context; ``shuffled`` — dendritic, with a random context per presentation (control).
+* Gating (``CircuitConfig.gating``): by default the hidden neurons are dealt out to the
+  tasks in equal shares and each neuron's segments take one task's context only
+  (``partition``: disjoint gated sets, as one segment per task with exclusive k-winners
+  in Iyer et al. 2022, Front. Neurorobot. 16:846219); ``random`` gates a random 20 %
+  per task with chance overlaps (Masse, Grant & Freedman 2018, PNAS 115:E10467). The
+  hidden layer scales with the number of tasks, ``n_hidden = hidden_per_task * T``, so
+  each task gets the same number of neurons. The protocol reports the Jaccard overlap
+  of the tasks' active sets (neurons firing >= 0.2 spikes per test presentation).
 * Encoding: pixel intensities as Poisson rates during a presentation window that
-  follows a rest window; labels, contexts and the training flag are TimedArrays, the
-  reward is computed by the readout population at the end of each presentation, so
+  follows a rest window, the per-pixel rate set so the average training image has a
+  summed rate of 6 kHz whatever its size (``mtspark_bio.circuit.input_rate_for``);
+  labels, contexts and the training flag are TimedArrays and the teacher / reward
+  signal is computed by the readout population at the end of each presentation, so
   training runs entirely in compiled code (``mtspark_bio.circuit``).
-* Readout: ``rstdp`` (default) — one LIF neuron per class learning by reward-modulated
-  STDP inside the network; ``surrogate`` — the same network (R-STDP and context
-  plasticity still run), but decisions come from a current-based LIF readout trained
-  by backpropagation through time with a surrogate spike derivative
-  (``mtspark_bio.surrogate``; Neftci, Mostafa & Zenke 2019) on the hidden spike trains
-  of the block's own training presentations only, starting from the previous block's
-  weights, then loaded into Brian2 and evaluated in the simulator.
+* Readout (``--readout``): ``local`` (default) — one neuron per class inside the
+  network. Its synapses learn by the normalised instar rule
+  (``models.plasticity.normalised_instar``, a local three-factor rule: presynaptic
+  count x a neuron-specific teacher signal, toward the divisively normalised input),
+  and the readout neurons are perfect integrate-and-fire counters
+  (``models.neurons.CountingReadout``) with balanced feed-forward inhibition, so the
+  neuron with most spikes is the class with the largest weighted input.
+  ``CircuitConfig.readout_rule = "rstdp"`` selects the earlier reward-modulated STDP
+  readout. ``surrogate`` — the same network (its plasticity still runs), but decisions
+  come from a current-based LIF readout trained by backpropagation through time with a
+  surrogate spike derivative (``mtspark_bio.surrogate``; Neftci, Mostafa & Zenke 2019)
+  on the hidden spike trains of the block's own training presentations only, starting
+  from the previous block's weights, then loaded into Brian2 and evaluated in the
+  simulator.
 * Metrics: ACC, BWT, FWT and forgetting (``mtspark_bio.metrics``; Lopez-Paz & Ranzato
   2017; Chaudhry et al. 2018).
 
@@ -53,10 +69,10 @@ DEFAULTS = {
     "dataset": "digits", "data_dir": None, "tasks": "permuted", "n_tasks": 5,
     "schedule": "sequential", "cycles": 2, "variants": ["dendritic", "point"],
     "train_samples": 500, "test_samples": 100, "epochs": 1, "chunk": 100,
-    "device": "cpp", "seed": 0, "dt_ms": 0.25, "circuit": {}, "readout": "rstdp",
+    "device": "cpp", "seed": 0, "dt_ms": 0.25, "circuit": {}, "readout": "local",
     "surrogate_epochs": 10,
 }
-READOUTS = ("rstdp", "surrogate")
+READOUTS = ("local", "surrogate")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--device", default=DEFAULTS["device"], choices=["runtime", "cpp", "cuda"])
     add("--seed", type=int, default=DEFAULTS["seed"])
     add("--readout", default=DEFAULTS["readout"], choices=READOUTS,
-        help="rstdp: reward-modulated STDP in the network; surrogate: BPTT-trained LIF readout per block")
+        help="local: readout neurons in the network learning by a local rule (CircuitConfig.readout_rule: "
+             "instar or rstdp); surrogate: BPTT-trained LIF readout per block")
     add("--surrogate-epochs", type=int, default=DEFAULTS["surrogate_epochs"],
         help="passes over the block's recorded hidden activity when training the surrogate readout")
     add("--circuit", default="{}", help='JSON overrides of CircuitConfig, e.g. \'{"n_hidden": 400}\'')
@@ -106,10 +123,12 @@ class Plan:
     Plan validates the configuration, so bad input fails before any simulation."""
 
     def __init__(self, config: dict):
-        from mtspark_bio.circuit import VARIANTS, CircuitConfig
+        from mtspark_bio.circuit import VARIANTS, CircuitConfig, input_rate_for
         from mtspark_bio.data import load_dataset, permuted_tasks, split_tasks, subsample
 
         config = {**DEFAULTS, **config}  # result files written before a key existed
+        if config["readout"] == "rstdp":  # the name of "local" before the instar rule
+            config["readout"] = "local"
         self.config = config
         problems = []
         for key in ("n_tasks", "train_samples", "test_samples", "epochs", "chunk", "cycles", "surrogate_epochs"):
@@ -145,8 +164,10 @@ class Plan:
         bad = sorted(set(config["circuit"]) - fields)
         if bad:
             raise ValueError(f"--circuit has unknown keys {bad}; known: {sorted(fields)}")
+        # the input rate follows the data's summed intensity unless set by hand
+        rate = {"input_rate_hz": input_rate_for(dataset.x_train)}
         self.circuit = CircuitConfig(n_features=dataset.x_train.shape[1], n_classes=dataset.n_classes,
-                                     n_tasks=n, **{"seed": config["seed"], **config["circuit"]}).validate()
+                                     n_tasks=n, **{"seed": config["seed"], **rate, **config["circuit"]}).validate()
 
     def training_order(self, block: int) -> np.ndarray:
         """Indices into the block's training set, one permutation per epoch; a pure
@@ -202,10 +223,12 @@ class Runner:
         from mtspark_bio.circuit import predictions
 
         out = {}
+        self.hidden_counts = {}
         for name, classifier in self.variants.items():
             counts = (classifier.spike_counts(self.stimuli.n_presentations) if self.surrogate is None
                       else self.surrogate.counts(name, self.stimuli.n_presentations))
             out[name] = predictions(counts)[:n]
+            self.hidden_counts[name] = classifier.hidden_counts(self.stimuli.n_presentations)[:n]
             if plastic:
                 self.state[name] = classifier.read_state()
                 if self.surrogate is not None:
@@ -223,15 +246,24 @@ class Runner:
             self.surrogate.train(block)
 
     def evaluate(self) -> dict[str, np.ndarray]:
-        """Accuracy of every variant on every task's test set (plasticity off)."""
+        """Accuracy of every variant on every task's test set (plasticity off); also
+        sets ``active_overlap``, the Jaccard overlap of the tasks' active hidden sets
+        (:func:`mtspark_bio.metrics.active_set_overlap`)."""
+        from mtspark_bio.metrics import active_set_overlap
+
         x, y, task = self.plan.test_set()
         chunk = self.plan.config["chunk"]
         correct = {name: np.zeros(len(y), bool) for name in self.variants}
+        n_tasks = self.plan.circuit.n_tasks
+        hidden = {name: np.zeros((n_tasks, self.plan.circuit.n_hidden)) for name in self.variants}
         for start in range(0, len(y), chunk):
             sl = slice(start, start + chunk)
             for name, pred in self._run_chunk(x[sl], y[sl], task[sl], False).items():
                 correct[name][sl] = pred == y[sl]
-        n_tasks = self.plan.circuit.n_tasks
+                np.add.at(hidden[name], task[sl], self.hidden_counts[name])
+        per_task = np.bincount(task, minlength=n_tasks)[:, None]
+        # which hidden neurons each task uses, from this evaluation (the last one is saved)
+        self.active_overlap = {name: active_set_overlap(h / np.maximum(per_task, 1)) for name, h in hidden.items()}
         return {name: np.array([c[task == j].mean() for j in range(n_tasks)]) for name, c in correct.items()}
 
     def runs_per_block(self) -> int:
@@ -323,6 +355,8 @@ class ResultFile:
         self.baseline = {v: np.full(n_tasks, np.nan) for v in plan.config["variants"]}
         self.blocks_done = -1  # -1: not even the baseline evaluation
         self.runs = 0
+        # Jaccard overlap of the tasks' active hidden sets in the last evaluation
+        self.active_overlap = {v: np.full((n_tasks, n_tasks), np.nan) for v in plan.config["variants"]}
 
     def record(self, block: int, accuracies: dict):
         """Store an evaluation: block -1 is the untrained network."""
@@ -344,6 +378,7 @@ class ResultFile:
                 group = f["variants"][v]
                 self.R[v] = group["accuracy_matrix"][...]
                 self.baseline[v] = group["baseline_accuracy"][...]
+                self.active_overlap[v] = group["active_overlap"][...]
                 if "state" in group:
                     runner.state[v] = read_arrays(group["state"])
                 if runner.surrogate is not None and "surrogate_weights" in group:
@@ -351,7 +386,7 @@ class ResultFile:
         runner.sim.runs = self.runs
 
     def save(self, runner: Runner, final: bool = False):
-        from mtspark_bio.metrics import continual_metrics
+        from mtspark_bio.metrics import continual_metrics, mean_off_diagonal
         from mtspark_bio.results import atomic_h5, package_versions, write_arrays, write_json_attr
 
         self.runs = runner.sim.runs
@@ -373,6 +408,9 @@ class ResultFile:
                            else dict.fromkeys(("acc", "bwt", "fwt", "forgetting"), np.nan))
                 for key, value in metrics.items():
                     group.attrs[key] = value
+                overlap = self.active_overlap[v]
+                group.create_dataset("active_overlap", data=overlap)
+                group.attrs["mean_active_overlap"] = mean_off_diagonal(overlap)
                 if runner.state[v] is not None:
                     write_arrays(group.create_group("state"), runner.state[v])
                     weights = group.create_group("weights")
@@ -387,7 +425,7 @@ class ResultFile:
 
 
 def format_table(result: ResultFile) -> str:
-    from mtspark_bio.metrics import continual_metrics
+    from mtspark_bio.metrics import continual_metrics, mean_off_diagonal
 
     lines = []
     tasks = result.plan.tasks
@@ -398,10 +436,13 @@ def format_table(result: ResultFile) -> str:
         for b, row in enumerate(R):
             lines.append(f"  {b:2d} (T{result.plan.schedule[b]:<3d}) "
                          + " ".join(f"{a:7.3f}" for a in row))
-    lines.append(f"\n{'variant':<10} {'ACC':>7} {'BWT':>7} {'FWT':>7} {'F':>7}")
+    lines.append(f"\n{'variant':<10} {'ACC':>7} {'BWT':>7} {'FWT':>7} {'F':>7} {'overlap':>8}")
     for v, R in result.R.items():
         m = continual_metrics(R, result.plan.schedule, result.baseline[v])
-        lines.append(f"{v:<10} {m['acc']:7.3f} {m['bwt']:7.3f} {m['fwt']:7.3f} {m['forgetting']:7.3f}")
+        lines.append(f"{v:<10} {m['acc']:7.3f} {m['bwt']:7.3f} {m['fwt']:7.3f} {m['forgetting']:7.3f}"
+                     f" {mean_off_diagonal(result.active_overlap[v]):8.3f}")
+    lines.append("overlap: mean Jaccard overlap of the tasks' active hidden sets (>= 0.2 spikes per "
+                 "test presentation) in the last evaluation")
     return "\n".join(lines)
 
 
@@ -433,7 +474,12 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: b
             summary = "  ".join(f"{v} {np.nanmean(R[block]):.3f}" for v, R in result.R.items())
             return f"(task {plan.tasks[plan.schedule[block]].name}) mean test accuracy: {summary}"
 
-        run_blocks(result, runner, n_blocks, lambda block: runner.evaluate(), describe, log, resume)
+        def evaluate(block):
+            accuracies = runner.evaluate()
+            result.active_overlap = runner.active_overlap
+            return accuracies
+
+        run_blocks(result, runner, n_blocks, evaluate, describe, log, resume)
     finally:
         progress.close()
         runner.close()

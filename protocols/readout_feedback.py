@@ -36,8 +36,9 @@ N_CLASSES = 10
 
 
 def record_hidden_counts(n_tasks: int, n_train: int, n_test: int, seed: int, circuit: dict,
-                         build_dir=None, chunk: int = 250) -> dict:
-    """Hidden spike counts (presentations x neurons) per variant, task and split."""
+                         build_dir=None, chunk: int = 250, device: str = "cpp") -> dict:
+    """Hidden spike counts (presentations x neurons) per variant, task and split, and
+    ``dendritic/wired`` (neurons x tasks): which tasks' context reaches each neuron."""
     from brian2 import ms
 
     from mtspark_bio.circuit import CircuitConfig, Classifier, StimulusSchedule
@@ -46,9 +47,9 @@ def record_hidden_counts(n_tasks: int, n_train: int, n_test: int, seed: int, cir
 
     dataset = load_digits()
     tasks = [subsample(t, n_train, n_test, seed) for t in permuted_tasks(dataset, n_tasks, seed)]
-    config = CircuitConfig(n_features=dataset.n_features, n_classes=N_CLASSES, n_tasks=n_tasks,
+    config = CircuitConfig(n_features=dataset.x_train.shape[1], n_classes=N_CLASSES, n_tasks=n_tasks,
                            **{"seed": seed, **circuit, "context_learning": False}).validate()
-    sim = Simulation("cpp", directory=build_dir, seed=seed, dt=0.25 * ms)
+    sim = Simulation(device, directory=build_dir, seed=seed, dt=0.25 * ms)
     stimuli = StimulusSchedule(config, chunk)
     variants = {v: Classifier(config, v, stimuli) for v in ("dendritic", "point")}
     for classifier in variants.values():
@@ -68,6 +69,11 @@ def record_hidden_counts(n_tasks: int, n_train: int, n_test: int, seed: int, cir
                 for v in variants:
                     counts[f"{v}/{split}/{task.index}"] = np.concatenate(pieces[v])
                 counts[f"labels/{split}/{task.index}"] = np.asarray(y)
+        # which tasks' context neurons reach each dendritic neuron (readable after a run)
+        synapses = variants["dendritic"].context_synapses
+        wired = np.zeros((config.n_hidden, n_tasks), dtype=bool)
+        wired[np.asarray(synapses.j[:]), np.asarray(synapses.i[:]) // config.context_per_task] = True
+        counts["dendritic/wired"] = wired
     finally:
         sim.close()
     return counts

@@ -77,7 +77,7 @@ def test_readout_lateral_inhibition_follows_the_training_flag(flags, expected_w)
     prefs.codegen.target = "numpy"
     defaultclock.dt = 0.25 * ms
     config = CircuitConfig(n_features=4, n_classes=3, n_tasks=1, n_hidden=6, n_inhibitory=2,
-                           context_per_task=2, training_inhibition=0.25)
+                           context_per_task=2, training_inhibition=0.25, readout_rule="rstdp")
     stimuli = StimulusSchedule(config, 2)
     classifier = Classifier(config, "point", stimuli)
     for array, value in stimuli.values(np.zeros((2, 4)), [0, 1], [0, 0], flags).items():

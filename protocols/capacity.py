@@ -1,0 +1,158 @@
+"""Capacity: how average accuracy holds up as the number of tasks grows.
+
+Methods
+-------
+For each task count T (default 2, 5, 10, 20) the forgetting protocol
+(``protocols.forgetting``) runs T permuted-digit tasks in sequence with the same
+configuration otherwise, for the dendritic and the point network. The hidden layer
+scales with the number of tasks by one rule, ``n_hidden = hidden_per_task * T``
+(``mtspark_bio.circuit.CircuitConfig``), so every task gets the same number of gated
+neurons (``gating="partition"``: disjoint sets, one per task). Each T has its own
+forgetting result file in ``<out stem>-runs/`` (resumed if interrupted); the capacity
+file collects ACC and forgetting per variant and T.
+
+Reference: active dendrites trained by backpropagation on permuted MNIST reach 97.5,
+96.4, 94.6 and 92.1 % final accuracy after 2, 5, 10 and 25 tasks (Iyer et al. 2022,
+Front. Neurorobot. 16:846219; their figures notebook, 8 seeds; 2 x 2048 hidden units,
+full MNIST per task). Ours learns one pass of 500 digits per task with a local rule.
+
+    mtspark-bio capacity --out results/capacity.h5 --task-counts 2,5,10,20
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROTOCOL = "capacity"
+DEFAULTS = {"task_counts": [2, 5, 10, 20], "variants": ["dendritic", "point"], "train_samples": 500,
+            "test_samples": 50, "seed": 0, "device": "cpp", "circuit": {}}
+#: Iyer et al. 2022, final accuracy (%) on permuted MNIST after T tasks
+PUBLISHED_ACTIVE_DENDRITES = {2: 97.5, 5: 96.4, 10: 94.6, 25: 92.1, 50: 87.0, 100: 81.4}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--out", type=Path, default=Path("results/capacity.h5"), help="capacity result file (HDF5)")
+    add("--task-counts", default="2,5,10,20", help="comma list of task counts")
+    add("--variants", default="dendritic,point", help="comma list of dendritic,point,shuffled")
+    add("--train-samples", type=int, default=DEFAULTS["train_samples"], help="training images per block")
+    add("--test-samples", type=int, default=DEFAULTS["test_samples"], help="test images per task")
+    add("--seed", type=int, default=DEFAULTS["seed"])
+    add("--device", default="cpp", choices=["runtime", "cpp"])
+    add("--circuit", default="{}", help="JSON overrides of CircuitConfig, as for forgetting")
+    add("--resume", action="store_true", help="continue: finished task counts are read, unfinished ones resumed")
+    add("--no-figure", action="store_true", help="skip the figure")
+
+
+def config_from_args(args) -> dict:
+    import json
+
+    try:
+        counts = sorted({int(c) for c in args.task_counts.split(",") if c.strip()})
+    except ValueError:
+        raise ValueError(f"--task-counts must be a comma list of integers, got {args.task_counts!r}") from None
+    if not counts or counts[0] < 1:
+        raise ValueError(f"--task-counts needs task counts >= 1, got {args.task_counts!r}")
+    try:
+        circuit = json.loads(args.circuit)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--circuit is not valid JSON ({error})") from None
+    return {"task_counts": counts, "variants": [v.strip() for v in args.variants.split(",") if v.strip()],
+            "train_samples": args.train_samples, "test_samples": args.test_samples, "seed": args.seed,
+            "device": args.device, "circuit": circuit}
+
+
+def run_directory(out: Path) -> Path:
+    return out.with_name(out.stem + "-runs")
+
+
+def run(config: dict, out: Path, resume: bool = False, figure: bool = True, log=print) -> dict:
+    """Run (or resume) every task count; returns {variant: {"acc": [...], "forgetting": [...]}}."""
+    from mtspark_bio.results import atomic_h5, is_complete, package_versions, write_json_attr
+    from protocols import forgetting
+
+    out = Path(out)
+    if out.exists() and not resume:
+        raise ValueError(f"{out} exists; pass --resume to continue it or choose another --out")
+    folder = run_directory(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    per_count = {}
+    for n_tasks in config["task_counts"]:
+        path = folder / f"tasks-{n_tasks:03d}.h5"
+        if not (path.exists() and is_complete(path)):
+            log(f"--- {n_tasks} tasks -> {path}")
+            forgetting.run({**forgetting.DEFAULTS, "n_tasks": n_tasks, "variants": config["variants"],
+                            "train_samples": config["train_samples"], "test_samples": config["test_samples"],
+                            "seed": config["seed"], "device": config["device"], "circuit": config["circuit"]},
+                           path, resume=path.exists(), figure=False, log=log)
+        per_count[n_tasks] = read_metrics(path)
+    summary = {v: {key: np.array([per_count[n][v][key] for n in config["task_counts"]])
+                   for key in ("acc", "forgetting", "n_hidden")} for v in config["variants"]}
+    with atomic_h5(out) as f:
+        f.attrs["protocol"] = PROTOCOL
+        f.attrs["complete"] = True
+        write_json_attr(f, "config", config)
+        write_json_attr(f, "versions", package_versions())
+        f.create_dataset("task_counts", data=np.asarray(config["task_counts"], dtype=np.int64))
+        for v, values in summary.items():
+            group = f.create_group(f"variants/{v}")
+            for key, value in values.items():
+                group.create_dataset(key, data=value)
+        ref = f.create_group("published/active_dendrites_iyer2022")
+        ref.create_dataset("task_counts", data=np.array(list(PUBLISHED_ACTIVE_DENDRITES)))
+        ref.create_dataset("acc", data=np.array(list(PUBLISHED_ACTIVE_DENDRITES.values())) / 100)
+    log(format_table(config["task_counts"], summary))
+    log(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out}")
+    if figure:
+        from figures import render
+
+        for written in render(out):
+            log(f"figure: {written}")
+    return summary
+
+
+def read_metrics(path: Path) -> dict:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        from mtspark_bio.results import read_json_attr
+
+        n_hidden = read_json_attr(f, "circuit")["n_hidden"]
+        return {v: {"acc": float(g.attrs["acc"]), "forgetting": float(g.attrs["forgetting"]), "n_hidden": n_hidden}
+                for v, g in f["variants"].items()}
+
+
+def format_table(counts, summary) -> str:
+    lines = [f"\n{'tasks':>6} {'hidden':>7} " + " ".join(f"{v + ' ACC':>15} {'F':>6}" for v in summary)]
+    for k, n in enumerate(counts):
+        first = next(iter(summary.values()))
+        lines.append(f"{n:6d} {int(first['n_hidden'][k]):7d} "
+                     + " ".join(f"{s['acc'][k]:15.3f} {s['forgetting'][k]:6.3f}" for s in summary.values()))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="capacity", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
+
+
+def run_from_args(args) -> int:
+    from mtspark_bio.data import DataError
+
+    try:
+        run(config_from_args(args), args.out, resume=args.resume, figure=not args.no_figure)
+    except (DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
