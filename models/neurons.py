@@ -129,6 +129,10 @@ count : 1  # somatic spikes since the counter was last cleared
 
 SOMA_RESET = "v_s = V_reset; w_adapt += b_adapt; count += 1"
 
+# Whether the neuron's distal dendrite gated it (fired a plateau) since the gate was last
+# cleared (a protocol clears it per presentation); a point neuron has no gate and holds 1.
+GATE_EQUATION = "dendritic_gate : 1\n"
+
 
 def _soma_spec(equations: str, soma: SomaParams, synaptic: SynapticParams, extra_namespace,
                **kwds) -> NeuronSpec:
@@ -150,7 +154,7 @@ class PointNeuron:
 I_in = g_exc*(E_exc - v_s) : amp
 dg_exc/dt = -g_exc / tau_exc : siemens
 """
-        return _soma_spec(equations, self.soma, self.synaptic, {})
+        return _soma_spec(equations + GATE_EQUATION, self.soma, self.synaptic, {}, initial={"dendritic_gate": 1})
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ I_in = g_axial_basal*(v_b - v_s) + {coupling} : amp
 dv_b/dt = (g_leak_basal*(E_leak - v_b) + g_axial_basal*(v_s - v_b) + g_exc*(E_exc - v_b)) / C_basal : volt
 dg_exc/dt = -g_exc / tau_exc : siemens
 n_plateaus = {" + ".join(f"plateau{k}" for k in segments)} : 1
-"""
+""" + GATE_EQUATION
         for k in segments:
             equations += f"""
 dv_d{k}/dt = (g_leak_segment*(E_leak - v_d{k}) + g_axial_segment*(v_s - v_d{k}) + g_ctx{k}*(E_exc - v_d{k}) + g_plateau*plateau{k}*(E_plateau - v_d{k})) / C_segment : volt
@@ -190,8 +194,8 @@ t_plateau{k} : second
         action = "\n".join(
             f"onset{k} = int({can_start.format(k=k)})\n"
             f"t_plateau{k} = onset{k}*t + (1 - onset{k})*t_plateau{k}"
-            for k in segments)
-        initial = {"v_b": self.soma.E_leak}
+            for k in segments) + "\ndendritic_gate = 1"
+        initial = {"v_b": self.soma.E_leak, "dendritic_gate": 0}
         for k in segments:
             initial[f"v_d{k}"] = self.soma.E_leak
             initial[f"t_plateau{k}"] = -1 * second  # no plateau at the start

@@ -33,9 +33,11 @@ expected reward, or a TD error) turns it into weight change. Two forms:
 the end of each presentation every synapse from an active presynaptic neuron moves its
 weight toward that neuron's share of the presentation's input,
 
-    dw = eta * M_post * [n_pre > 0] * (n_pre / sqrt(sum_k n_k^2) - w)
+    dw = eta * M_post * G_pre * [n_pre > 0] * (n_pre / sqrt(sum_k n_k^2) - w)
 
-with n_pre the presynaptic spike count of the presentation, the sum over the
+with n_pre the presynaptic spike count of the presentation, G_pre the presynaptic
+neuron's dendritic gate (1 if its distal dendrite fired a plateau during the
+presentation; a point neuron has no gate and always passes), the sum over the
 postsynaptic neuron's inputs (divisive normalisation of its input; Heeger 1992, Vis.
 Neurosci. 9:181; Carandini & Heeger 2012, Nat. Rev. Neurosci. 13:51) and M_post a
 neuron-specific modulator, 1 for the readout neuron that codes the label and 0 for the
@@ -43,7 +45,10 @@ others (a vector-valued dopamine or teacher signal; Wärnberg & Kumar 2023, PNAS
 class's weights converge to the mean normalised response to that class: Grossberg's
 instar (1976, Biol. Cybern. 23:121) under a third factor. A synapse whose presynaptic
 neuron stays silent does not change, so what one task's presentations write is not
-overwritten by another task that uses other neurons.
+overwritten by another task that uses other neurons; and a neuron that fires without
+its dendritic gate (driven by strong feed-forward input alone, outside its own task)
+does not learn either, as plasticity in pyramidal cells needs the dendritic plateau
+(Golding, Staff & Spruston 2002, Nature 418:326; Bittner et al. 2017).
 
 **Context plasticity** (onto distal segments), gated by the segment's plateau: a context
 spike arriving while its segment is in plateau potentiates (soft bound), and at plateau
@@ -195,11 +200,13 @@ def delayed_credit_rstdp(target: str, g_max, params: RSTDPParams = RSTDPParams()
 
 
 def normalised_instar(target: str, g_max, eta: float, n_outputs: int, modulator: str = "M",
-                      learning: str = "1", w_max: float = 1.0, balance: float = 1.0) -> SynapseSpec:
+                      learning: str = "1", w_max: float = 1.0, balance: float = 1.0,
+                      presynaptic_gate: str = "dendritic_gate_pre") -> SynapseSpec:
     """The normalised instar rule (module docstring), consolidated at the end of each
     presentation. ``count`` is the presynaptic spike count of the presentation (the
     engine clears it after the consolidation); ``input_power`` is a summed variable of
-    the postsynaptic group, sum_k n_k^2 over its inputs."""
+    the postsynaptic group, sum_k n_k^2 over its inputs; ``presynaptic_gate`` is G_pre
+    (``models.neurons``: ``dendritic_gate``)."""
     return SynapseSpec(
         model="w : 1\ninput_power_post = count_pre**2 : 1 (summed)\n"
               "mean_w_out_pre = w/n_outputs : 1 (summed)\n",
@@ -208,7 +215,7 @@ def normalised_instar(target: str, g_max, eta: float, n_outputs: int, modulator:
         # outputs (Pouille & Scanziani 2001, Science 293:1159), so the readout integrates
         # only how much more this synapse carries than its siblings
         on_pre=f"{target}_post += (w - balance*mean_w_out_pre)*g_max",
-        consolidate=(f"w = clip(w + ({learning})*eta*{modulator}_post*int(count_pre > 0)"
+        consolidate=(f"w = clip(w + ({learning})*eta*{modulator}_post*({presynaptic_gate})*int(count_pre > 0)"
                      "*(count_pre/sqrt(input_power_post + 1e-12) - w), 0, w_max)"),
         namespace={"g_max": g_max, "eta": eta, "w_max": w_max, "n_outputs": n_outputs, "balance": balance},
     )

@@ -42,14 +42,10 @@ class CircuitConfig:
     n_features: int
     n_classes: int
     n_tasks: int
-    # Hidden-layer defaults measured on permuted-digits task 0 (plasticity off, 1437
-    # train / 360 test): a linear probe on hidden spike counts reaches ridge 0.82 /
-    # logistic 0.86 (dendritic, ~51 active neurons x 1.9 spikes per presentation; the
-    # task-0 and task-1 active sets, 99 and 102 neurons, share 29) and 0.90 / 0.92
-    # (point). The previous defaults (300 neurons, 100 Hz, p_ff 1, g_ff 0.6/0.3, strong
-    # inhibition) left the hidden layer nearly silent (probe 0.16 / 0.10).
+    # The hidden layer grows with the number of tasks, so every task's gated set keeps
+    # its size (the scaling rule of the capacity protocol).
     n_hidden: int = 0  # 0 = hidden_per_task * n_tasks
-    hidden_per_task: int = 100
+    hidden_per_task: int = 200
     n_segments: int = 0  # 0 = one segment per task (Iyer et al. 2022)
     # "partition": every hidden neuron's segments take the context of exactly one task,
     # so the tasks' gated sets are disjoint; "random": each (segment, task) pair is
@@ -60,7 +56,7 @@ class CircuitConfig:
     context_per_task: int = 10
     gated_fraction: float = 0.2  # expected fraction of hidden neurons a context gates
     t_rest_ms: float = 25.0
-    t_present_ms: float = 50.0
+    t_present_ms: float = 100.0
     input_rate_hz: float = 300.0  # Poisson rate of a pixel at intensity 1 (see input_rate_for)
     p_ff: float = 0.25  # fraction of pixels each hidden neuron samples
     context_rate_hz: float = 60.0
@@ -307,8 +303,9 @@ class Classifier:
             power = self.readout_synapses.summed_updaters["input_power_post"]
             power.when, power.order = "end", -1
             # the presynaptic counts are per presentation: clear them after the consolidation
-            self.hidden.run_regularly("count = 0", dt=ns["t_sample"], when="end", order=2,
-                                      name=name("hidden_count_clear"))
+            # ... and the dendritic gate, which stays open for a plateau still under way
+            self.hidden.run_regularly("count = 0" + ("\ndendritic_gate = int(n_plateaus > 0)" if dendritic else ""),
+                                      dt=ns["t_sample"], when="end", order=2, name=name("hidden_count_clear"))
             self.readout.run_regularly("v = 0", dt=ns["t_sample"], when="end", order=2,
                                        name=name("readout_clear"))
         if config.normalize_readout:

@@ -112,6 +112,7 @@ def results(tmp_path_factory):
             sim.build(DURATION_MS * ms)
             out["initial_w"] = np.linspace(0.2, 0.8, N_INPUTS * N_CELLS)
             out["mtime_build"] = binary_mtime(sim.directory)
+            out["makefile"] = (sim.directory / "makefile").read_text()
             for name, values, weights in (("base", base, None), ("zero", zero, None),
                                           ("doubled", doubled, None), ("carried", frozen, carried),
                                           ("base_again", base, None)):
@@ -156,6 +157,20 @@ def test_runtime_and_cpp_give_the_same_spikes(results, run):
     assert_same_spikes(rt, cpp)
     assert rt["n_plateaus"] == cpp["n_plateaus"]
     np.testing.assert_allclose(cpp["w"], rt["w"], rtol=0, atol=1e-9)
+
+
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_cpp_build_uses_the_vectorising_flags(results):
+    """The cpp project is compiled with glibc's vector maths allowed (no
+    -fno-finite-math-only) and a vectoriser alias-check budget large enough for the
+    dendritic update (mtspark_bio.devices.vectorising_gcc_flags); with them, runtime
+    and cpp still give the same spikes (test above)."""
+    from mtspark_bio.devices import VECTORISING_PARAM
+
+    flags = next(line for line in results["makefile"].splitlines() if line.startswith("OPTIMISATIONS"))
+    assert VECTORISING_PARAM in flags and "-ffast-math" in flags
+    assert "-fno-finite-math-only" not in flags
 
 
 @pytest.mark.standalone

@@ -27,7 +27,7 @@ def present(variant, chunks, seed=0):
     """Run ``chunks`` [(task, n_images, plastic)] through one variant on runtime; return
     per chunk the hidden counts, labels and the readout weights after the chunk, and
     the weights before the first chunk."""
-    from brian2 import ms
+    from brian2 import StateMonitor, ms
 
     from mtspark_bio.devices import Simulation
 
@@ -37,7 +37,10 @@ def present(variant, chunks, seed=0):
     sim = Simulation("runtime", seed=seed, dt=0.25 * ms)
     schedule = StimulusSchedule(config, n_max)
     net = Classifier(config, variant, schedule)
-    sim.add(*net.objects)
+    # the dendritic gate as the consolidation at the end of each presentation reads it
+    gate = StateMonitor(net.hidden, "dendritic_gate", record=True, when="end", order=1,
+                        dt=config.t_sample_ms * ms, name="gate_monitor")
+    sim.add(*net.objects, gate)
     sim.build(schedule.duration)
     syn = net.readout_synapses
     pre, post = np.asarray(syn.i[:]), np.asarray(syn.j[:])
@@ -51,7 +54,8 @@ def present(variant, chunks, seed=0):
         sim.run(inputs)
         state = net.read_state()
         out.append({"hidden": window_counts(net.hidden_spikes, n, config), "labels": y, "w": state["readout_w"].copy(),
-                    "readout": window_counts(net.readout_spikes, n, config)})
+                    "readout": window_counts(net.readout_spikes, n, config),
+                    "gate": np.asarray(gate.dendritic_gate[:, 1:n + 1]).T})
     wired = None
     if net.context is not None:
         wired = np.zeros((config.n_hidden, config.n_tasks), bool)
@@ -73,13 +77,13 @@ def window_counts(monitor, n, config, dt_ms=0.25):
     return counts
 
 
-def instar_by_hand(w, pre, post, counts, labels, eta):
+def instar_by_hand(w, pre, post, counts, labels, eta, gates):
     """The rule's equation applied presentation by presentation in NumPy."""
     w = w.copy()
-    for n, label in zip(counts.astype(float), labels):
+    for n, label, gate in zip(counts.astype(float), labels, gates):
         norm = np.sqrt((n ** 2).sum())
         M = (post == label).astype(float)
-        active = (n[pre] > 0).astype(float)
+        active = (n[pre] > 0) * gate[pre]
         w = np.clip(w + eta * M * active * (n[pre] / max(norm, 1e-300) - w), 0, 1)
     return w
 
@@ -89,20 +93,27 @@ def test_instar_changes_exactly_what_its_equation_says_and_spares_silent_inputs(
     config, pre, post, w0, out, wired = present("dendritic", [(0, 6, True), (1, 6, True)])
     first, second = out
     assert first["hidden"].sum() > 0, "the hidden layer must respond for the test to mean anything"
-    expected = instar_by_hand(w0, pre, post, first["hidden"], first["labels"], config.eta_instar)
+    expected = instar_by_hand(w0, pre, post, first["hidden"], first["labels"], config.eta_instar, first["gate"])
     assert np.abs(expected - w0).max() > 1e-3  # the chunk did change weights ...
     np.testing.assert_allclose(first["w"], expected, rtol=0, atol=1e-12)  # ... exactly as written
-    # only synapses onto the label's readout neuron, from hidden neurons that fired
+    # only synapses onto the label's readout neuron, from hidden neurons that fired with
+    # their dendritic gate open: task 0's own neurons
     changed = np.abs(first["w"] - w0) > 0
     fired = first["hidden"].sum(0) > 0
     assert np.all(fired[pre[changed]])
+    assert np.all(wired[pre[changed], 0])
     assert np.all(np.isin(post[changed], first["labels"]))
 
-    # block of task 1: weights from neurons that task 1 left silent are untouched
+    # block of task 1: weights from neurons that task 1 left silent are untouched, and
+    # so are those from task 0's neurons that fire in task 1 without their gate
     silent = second["hidden"].sum(0) == 0
     unchanged = silent[pre]
     assert unchanged.sum() > 0
     np.testing.assert_array_equal(second["w"][unchanged], first["w"][unchanged])
+    leaked = (second["hidden"].sum(0) > 0) & wired[:, 0] & ~wired[:, 1]
+    assert leaked.sum() > 0  # the small net leaks: the gate, not silence, protects these
+    assert not second["gate"][:, wired[:, 0]].any()
+    np.testing.assert_array_equal(second["w"][leaked[pre]], first["w"][leaked[pre]])
     # task 0's gated neurons are (nearly) silent under task 1's context: per image they
     # fire a small share of their task-0 spikes (measured 17 % in this 60-neuron net with
     # 10 interneurons; 2.5 % of all spikes come from ungated neurons at the default size)
@@ -111,7 +122,8 @@ def test_instar_changes_exactly_what_its_equation_says_and_spares_silent_inputs(
     rate_in_1 = second["hidden"][:, task0].sum() / len(second["labels"])
     assert rate_in_0 > 1
     assert rate_in_1 < 0.25 * rate_in_0
-    expected = instar_by_hand(first["w"], pre, post, second["hidden"], second["labels"], config.eta_instar)
+    expected = instar_by_hand(first["w"], pre, post, second["hidden"], second["labels"], config.eta_instar,
+                              second["gate"])
     np.testing.assert_allclose(second["w"], expected, rtol=0, atol=1e-12)
 
 
