@@ -21,7 +21,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, PoissonGroup, SpikeMonitor, Synapses, TimedArray, ms, nS, pA
+from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, TimedArray, ms, nS
 
 from models import neuromodulation
 from models.neurons import CountingReadout, DendriticNeuron, Interneuron, PointNeuron

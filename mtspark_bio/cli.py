@@ -15,6 +15,19 @@ import sys
 from pathlib import Path
 
 
+def exit_status(call) -> int:
+    """Run ``call()`` for a command: 0 when it returns, 2 with ``error: ...`` on stderr
+    when the input is bad (ValueError, or DataError for data sets)."""
+    from mtspark_bio.data import DataError
+
+    try:
+        call()
+    except (DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _figures(args) -> int:
     from figures import render
 

@@ -391,13 +391,10 @@ def main(argv=None) -> int:
 
 
 def run_from_args(args) -> int:
-    try:
-        run(config_from_args(args), args.out, resume=args.resume, build_dir=args.build_dir,
-            figure=not args.no_figure)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    from mtspark_bio.cli import exit_status
+
+    return exit_status(lambda: run(config_from_args(args), args.out, resume=args.resume,
+                                   build_dir=args.build_dir, figure=not args.no_figure))
 
 
 if __name__ == "__main__":

@@ -495,15 +495,10 @@ def main(argv=None) -> int:
 
 
 def run_from_args(args) -> int:
-    from mtspark_bio.data import DataError
+    from mtspark_bio.cli import exit_status
 
-    try:
-        run(config_from_args(args), args.out, resume=args.resume, build_dir=args.build_dir,
-            figure=not args.no_figure)
-    except (DataError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(lambda: run(config_from_args(args), args.out, resume=args.resume,
+                                   build_dir=args.build_dir, figure=not args.no_figure))
 
 
 if __name__ == "__main__":
