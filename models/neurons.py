@@ -33,8 +33,12 @@ is the biophysical counterpart of the active-dendrite gate of Iyer et al. 2022
 (Front. Neurorobot. 16:846219) and MTSpark (Devkota et al. 2024, arXiv 2412.04847),
 y = f(w.x) * sigmoid(max_k u_k.c).
 
-The point neuron is the same soma with the feed-forward conductance on the soma itself
-and no dendrites: the ablation.
+``dendritic_gate`` records whether a segment fired a plateau since a protocol last
+cleared it (per presentation): the presynaptic gate of the readout's learning rule
+(``models.plasticity.normalised_instar``). The point neuron is the same soma with the
+feed-forward conductance on the soma itself and no dendrites, the ablation; having no
+gate, its ``dendritic_gate`` is always 1. ``CountingReadout`` is the classifier's
+readout neuron, a perfect integrator that counts its weighted input.
 
 Parameter values lie within published ranges; each dataclass names its sources.
 """
