@@ -48,9 +48,13 @@ def render(h5_path, out_stem=None, **kwargs) -> list[Path]:
     """Draw the figure of a result file with its protocol's renderer; returns the written paths.
 
     Default output: next to the file, same name without ``.h5`` (``.pdf`` and ``.png``).
-    Raises ValueError for a protocol with no registered renderer.
+    Raises ValueError for a file with no ``protocol`` attribute or a protocol with no
+    registered renderer.
     """
     protocol = protocol_of(h5_path)
+    if protocol is None:
+        raise ValueError(f"{h5_path} has no root attribute 'protocol', so it is not a result file of "
+                         f"mtspark-bio; known protocols: {sorted(RENDERERS)}")
     try:
         renderer = RENDERERS[protocol]
     except KeyError:

@@ -24,8 +24,16 @@ def stored_config(path: Path, protocol: str) -> dict:
 
     try:
         with h5py.File(path, "r") as f:
-            if f.attrs.get("protocol") != protocol:
-                raise ValueError(f"{path} is not a {protocol}-protocol result file")
+            found = f.attrs.get("protocol")
+            found = found.decode() if isinstance(found, bytes) else found
+            if found != protocol:
+                what = (f"is a result file of the {found!r} protocol" if found is not None
+                        else "has no 'protocol' attribute, so it is not a result file")
+                raise ValueError(f"--resume: {path} {what}, not one of the {protocol!r} protocol; "
+                                 f"it was left as it is; choose another --out")
+            if "config" not in f.attrs:
+                raise ValueError(f"--resume: {path} stores no configuration (attribute 'config') to resume; "
+                                 f"it was left as it is; choose another --out")
             return read_json_attr(f, "config")
     except OSError as error:
         raise ValueError(f"cannot read {path} to resume ({error}); delete it or choose another --out")
@@ -47,10 +55,15 @@ def resolve_output(out: Path, resume: bool, protocol: str, config: dict, log) ->
 def run_blocks(result, runner, n_blocks: int, evaluate, describe, log, resume: bool) -> None:
     """Untrained evaluation (once), then train, evaluate and save each remaining block.
 
+    A fresh run saves its empty result first (``blocks_done`` -1), so even a run
+    interrupted during the untrained evaluation leaves a file to ``--resume``.
+
     ``evaluate(block)`` returns what ``result.record`` stores; ``describe(block)`` is the
     block's progress line.
     """
     if result.blocks_done < 0:
+        # a file to --resume from even if the untrained evaluation is interrupted
+        result.save(runner)
         result.record(-1, evaluate(-1))
         result.blocks_done = 0
         result.save(runner)

@@ -29,20 +29,29 @@ def exit_status(call) -> int:
 
 
 def _figures(args) -> int:
+    """Draw each result file; exit status 2 (and no figure for it) when a path is missing,
+    not an HDF5 file, or not a result file a renderer can draw."""
+    import h5py
+
     from figures import render
 
     status = 0
     for path in args.paths:
         if not path.exists():
-            print(f"error: {path} does not exist", file=sys.stderr)
-            status = 2
-            continue
-        try:
-            for written in render(path):
-                print(written)
-        except (OSError, ValueError, KeyError) as error:
-            print(f"error: cannot draw {path}: {error}", file=sys.stderr)
-            status = 2
+            problem = "does not exist"
+        elif not path.is_file():
+            problem = "is not a file"
+        elif not h5py.is_hdf5(path):
+            problem = "is not an HDF5 file, so not a result file of mtspark-bio"
+        else:
+            try:
+                for written in render(path):
+                    print(written)
+                continue
+            except (OSError, ValueError, KeyError) as error:
+                problem = f"cannot be drawn: {error}"
+        print(f"error: {path} {problem}", file=sys.stderr)
+        status = 2
     return status
 
 

@@ -22,6 +22,7 @@ the TD error of the previous transition as the modulator, episode bookkeeping.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import shutil
@@ -337,9 +338,21 @@ class PipeServer:
 
     Two FIFOs in a private temporary folder; their paths and the message sizes reach
     the binary through environment variables (the binary inherits ``os.environ``).
+
+    ``timeout_s``: the longest the binary may stay silent (from the start of the run
+    or from the last reply to its next message; also the longest it may take to open
+    the reply pipe) before :meth:`serve` gives up with a TimeoutError. A healthy binary
+    simulates one agent step between messages, far less than the default, which only
+    stops a binary that hangs. If the binary dies, :meth:`serve` raises its run's error
+    (or a RuntimeError when it died before reading a reply); it never waits forever.
     """
 
-    def __init__(self, n_out: int, n_in: int):
+    #: seconds to wait for a binary to exit once its pipes were closed on a failure
+    RELEASE_S = 5.0
+
+    def __init__(self, n_out: int, n_in: int, timeout_s: float = 300.0):
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
         root = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
         self.folder = Path(tempfile.mkdtemp(prefix="mtspark-bridge-", dir=root))
         self.to_python = self.folder / "to_python"
@@ -347,10 +360,32 @@ class PipeServer:
         os.mkfifo(self.to_python)
         os.mkfifo(self.from_python)
         self.n_out, self.n_in = n_out, n_in
+        self.timeout_s = float(timeout_s)
         os.environ.update({"MTSPARK_BRIDGE_TO_PY": str(self.to_python),
                            "MTSPARK_BRIDGE_FROM_PY": str(self.from_python),
                            "MTSPARK_BRIDGE_N_OUT": str(n_out), "MTSPARK_BRIDGE_N_IN": str(n_in)})
         self.seconds_in_handler = 0.0
+
+    def _check_silence(self, since: float, what: str):
+        if time.monotonic() - since > self.timeout_s:
+            raise TimeoutError(f"closed loop: the compiled network {what} for {self.timeout_s:g} s "
+                               "(PipeServer.timeout_s); it hangs, so the run was abandoned and its "
+                               "pipes closed")
+
+    def _open_writer(self, thread, since: float) -> int | None:
+        """The reply FIFO's write end, once the binary opens its read end; None if the
+        binary ended first (a blocking open would then wait forever)."""
+        while True:
+            try:
+                writer = os.open(self.from_python, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader yet
+                if not thread.is_alive():
+                    return None
+                self._check_silence(since, "did not open the reply pipe")
+                time.sleep(0.001)
+                continue
+            os.set_blocking(writer, True)
+            return writer
 
     def serve(self, run, handler):
         """Run ``run()`` (which executes the binary) in a thread and answer every
@@ -369,17 +404,20 @@ class PipeServer:
         thread = threading.Thread(target=target, name="brian2-binary", daemon=True)
         thread.start()
         buffer = bytearray()
-        completed = False
+        completed = ended_early = False
+        heard = time.monotonic()  # the run's start or the last reply
         try:
             while True:
                 try:
                     chunk = os.read(reader, message_size - len(buffer))
                 except BlockingIOError:  # the binary is connected but has not written
+                    self._check_silence(heard, "sent no message")
                     select.select([reader], [], [], 0.2)
                     continue
                 if not chunk:  # no writer: the binary has not started or has ended
                     if not thread.is_alive():
                         break
+                    self._check_silence(heard, "sent no message")
                     time.sleep(0.0005)
                     continue
                 buffer += chunk
@@ -391,32 +429,46 @@ class PipeServer:
                 modulator, drive, observation = handler(counts)
                 self.seconds_in_handler += time.perf_counter() - start
                 if writer is None:
-                    writer = os.open(self.from_python, os.O_WRONLY)
+                    writer = self._open_writer(thread, time.monotonic())
+                    if writer is None:
+                        ended_early = True
+                        break
                 payload = np.concatenate([modulator, drive, observation]).astype(np.float64).tobytes()
                 view = memoryview(payload)
-                while view:
-                    view = view[os.write(writer, view):]
+                try:
+                    while view:
+                        view = view[os.write(writer, view):]
+                except BrokenPipeError:  # the binary died waiting for this reply
+                    ended_early = True
+                    break
+                heard = time.monotonic()
             completed = True
         finally:
             os.close(reader)  # a binary still writing now gets SIGPIPE
             if writer is not None:
                 os.close(writer)  # a binary still waiting for a reply reads EOF and exits
-            elif not completed:
+            if not completed:
                 self._release_waiting_binary(thread)
-            thread.join()
+                thread.join(self.RELEASE_S)  # never wait forever for a binary that hangs
+            else:
+                thread.join()
         if failure:
             raise failure[0]
+        if ended_early:
+            raise RuntimeError("closed loop: the compiled network ended without reading the reply to its "
+                               "last message")
 
     def _release_waiting_binary(self, thread):
-        # the handler failed on the first message: the binary blocks opening the reply
-        # FIFO until a writer appears; open and close one so it reads EOF and exits
-        for _ in range(500):
-            if not thread.is_alive():
-                return
-            try:
+        # The serving loop failed (handler error, timeout, interrupt): a binary blocked
+        # opening a FIFO waits until the other end appears. Open and close the other end
+        # of each, so it reads EOF or gets SIGPIPE and exits (status 75).
+        deadline = time.monotonic() + self.RELEASE_S
+        while thread.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                os.close(os.open(self.to_python, os.O_RDONLY | os.O_NONBLOCK))
+            with contextlib.suppress(OSError):  # ENXIO: no reader (yet)
                 os.close(os.open(self.from_python, os.O_WRONLY | os.O_NONBLOCK))
-            except OSError:  # no reader yet
-                time.sleep(0.01)
+            time.sleep(0.01)
 
     def close(self):
         for key in ("MTSPARK_BRIDGE_TO_PY", "MTSPARK_BRIDGE_FROM_PY", "MTSPARK_BRIDGE_N_OUT", "MTSPARK_BRIDGE_N_IN"):

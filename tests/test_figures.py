@@ -45,14 +45,15 @@ def write_result(path, *, schedule=(0, 1, 2), n_tasks=3, variants=("dendritic", 
                 g.attrs[m] = math.nan if nan_metrics else v - 0.05 * k + 0.01 * seed
             if baseline:
                 g["baseline_accuracy"] = np.full(n_tasks, 0.1)
+            # group names and shapes as protocols/forgetting.py writes them (flat weight vectors)
             if spikes:
-                for pop, n in (("hidden", 40), ("output", 10)):
+                for pop, n in (("hidden", 40), ("readout", 10)):
                     n_spk = 300 if pop == "hidden" else 60
                     g[f"spikes/{pop}/t"] = np.sort(rng.uniform(0, 0.35, n_spk))
                     g[f"spikes/{pop}/i"] = rng.integers(0, n, n_spk)
             if weights:
-                g["weights/hidden_to_output"] = rng.normal(0.5 + 0.1 * k, 0.15, (40, 10))
-                g["weights/input_to_hidden"] = rng.normal(0.0, 1.0, (784, 40))
+                g["weights/hidden_to_readout"] = rng.normal(0.5 + 0.1 * k, 0.15, 40 * 10)
+                g["weights/context_to_segments"] = rng.normal(0.0, 1.0, 4 * n_tasks * 40)
     return path
 
 
@@ -159,6 +160,10 @@ def test_save_figure_is_atomic(tmp_path, monkeypatch):
 
 def test_sequential_with_spikes_and_weights(tmp_path):
     h5 = write_result(tmp_path / "seq.h5", spikes=True, weights=True)
+    variant = forgetting.load_forgetting(h5).variants["dendritic"]
+    assert list(variant.spikes) == ["hidden", "readout"]
+    # the histogram shows the readout weights, not the context weights (first by name)
+    assert forgetting._readout(variant.weights)[0] == "hidden_to_readout"
     paths = forgetting.plot_forgetting(h5, tmp_path / "out" / "seq_fig")
     assert {p.name for p in paths} == {"seq_fig.pdf", "seq_fig.png"}
     img_rows3 = check_outputs(paths)
