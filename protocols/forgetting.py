@@ -140,7 +140,8 @@ class Plan:
         if config["readout"] not in READOUTS:
             problems.append(f"unknown readout {config['readout']!r}; choose from {', '.join(READOUTS)}")
         if len(set(config["variants"])) != len(config["variants"]):
-            problems.append("--variants lists a variant twice")
+            twice = sorted({v for v in config["variants"] if config["variants"].count(v) > 1})
+            problems.append(f"--variants lists {', '.join(repr(v) for v in twice)} twice; give each variant once")
         if config["device"] == "cuda":
             from mtspark_bio.cuda_device import gpu_available, nvcc_available
 

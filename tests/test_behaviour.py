@@ -188,8 +188,6 @@ def test_a_duplicate_variant_is_refused_before_simulating(tmp_path, capsys, monk
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="protocols/forgetting.py (Plan) says '--variants lists a variant "
-                                       "twice' without naming the variant")
 def test_the_duplicate_variant_error_names_the_variant(tmp_path, capsys, monkeypatch):
     refuse_to_simulate(monkeypatch)
     assert cli.main(["forgetting", "--out", str(tmp_path / "r.h5"), "--variants", "point,dendritic,point"]
