@@ -48,7 +48,12 @@ neuron stays silent does not change, so what one task's presentations write is n
 overwritten by another task that uses other neurons; and a neuron that fires without
 its dendritic gate (driven by strong feed-forward input alone, outside its own task)
 does not learn either, as plasticity in pyramidal cells needs the dendritic plateau
-(Golding, Staff & Spruston 2002, Nature 418:326; Bittner et al. 2017).
+(Golding, Staff & Spruston 2002, Nature 418:326; Bittner et al. 2017). After each
+update the taught neuron's weights from the gated inputs are rescaled to unit L2 norm,
+a heterosynaptic normalisation that conserves the total strength of the active pathway
+(Royer & Paré 2003, Nature 422:518): every class then competes with a prototype of the
+same length, which matters when classes differ in how many neurons they drive (on
+Fashion-MNIST the unnormalised rule let one broad class win every decision).
 
 **Context plasticity** (onto distal segments), gated by the segment's plateau: a context
 spike arriving while its segment is in plateau potentiates (soft bound), and at plateau
@@ -207,9 +212,11 @@ def normalised_instar(target: str, g_max, eta: float, n_outputs: int, modulator:
     engine clears it after the consolidation); ``input_power`` is a summed variable of
     the postsynaptic group, sum_k n_k^2 over its inputs; ``presynaptic_gate`` is G_pre
     (``models.neurons``: ``dendritic_gate``)."""
+    gate = presynaptic_gate
     return SynapseSpec(
         model="w : 1\ninput_power_post = count_pre**2 : 1 (summed)\n"
-              "mean_w_out_pre = w/n_outputs : 1 (summed)\n",
+              "mean_w_out_pre = w/n_outputs : 1 (summed)\n"
+              f"gated_weight_power_post = w**2*({gate}) : 1 (summed)\n",
         # balanced feed-forward inhibition: each presynaptic spike also drives, through
         # interneurons, inhibition equal to the mean weight of the spiking neuron's
         # outputs (Pouille & Scanziani 2001, Science 293:1159), so the readout integrates
@@ -217,6 +224,12 @@ def normalised_instar(target: str, g_max, eta: float, n_outputs: int, modulator:
         on_pre=f"{target}_post += (w - balance*mean_w_out_pre)*g_max",
         consolidate=(f"w = clip(w + ({learning})*eta*{modulator}_post*({presynaptic_gate})*int(count_pre > 0)"
                      "*(count_pre/sqrt(input_power_post + 1e-12) - w), 0, w_max)"),
+        # heterosynaptic normalisation within the gated pathway: the taught neuron's
+        # weights from the neurons whose dendritic gate is open are rescaled to unit
+        # L2 norm, so every class competes with a prototype of the same length
+        after_consolidation=(f"w = w*(1 + int({modulator}_post > 0)*({gate})*int(gated_weight_power_post > 0)"
+                             "*(1/sqrt(gated_weight_power_post + 1e-12) - 1))"),
+        summed_after_consolidation=("gated_weight_power_post",),
         namespace={"g_max": g_max, "eta": eta, "w_max": w_max, "n_outputs": n_outputs, "balance": balance},
     )
 

@@ -40,6 +40,10 @@ class SynapseSpec:
     method: str = "exact"
     # code run at reward time (three-factor rules) or None
     consolidate: str | None = None
+    # code run right after ``consolidate``, once the summed variables named in
+    # ``summed_after_consolidation`` hold the consolidated weights (e.g. a normalisation)
+    after_consolidation: str | None = None
+    summed_after_consolidation: tuple[str, ...] = ()
     namespace: dict[str, object] = field(default_factory=dict)
 
 

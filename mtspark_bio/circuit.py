@@ -243,6 +243,7 @@ class Classifier:
                                            + "\nactivity : 1  # running mean of spikes per training presentation\n"
                                            + ("w_total : 1\n" if config.normalize_readout else "")
                                            + ("input_power : 1  # summed: sum of squared input counts\n"
+                                              "gated_weight_power : 1  # summed: squared weights from gated inputs\n"
                                               if instar else ""))
         self.readout = make_neurons(readout_spec, config.n_classes, name("readout"), namespace=ns)
         trial = f"plastic({SHOWN})*int(t > 0*second)"
@@ -305,8 +306,8 @@ class Classifier:
             # the presynaptic counts are per presentation: clear them after the consolidation
             # ... and the dendritic gate, which stays open for a plateau still under way
             self.hidden.run_regularly("count = 0" + ("\ndendritic_gate = int(n_plateaus > 0)" if dendritic else ""),
-                                      dt=ns["t_sample"], when="end", order=2, name=name("hidden_count_clear"))
-            self.readout.run_regularly("v = 0", dt=ns["t_sample"], when="end", order=2,
+                                      dt=ns["t_sample"], when="end", order=4, name=name("hidden_count_clear"))
+            self.readout.run_regularly("v = 0", dt=ns["t_sample"], when="end", order=4,
                                        name=name("readout_clear"))
         if config.normalize_readout:
             total = config.n_hidden * config.w_readout_init / 2

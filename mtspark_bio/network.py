@@ -46,8 +46,18 @@ def schedule_consolidation(synapses: Synapses, spec: SynapseSpec, every, name: s
     """Run a three-factor rule's reward step (``spec.consolidate``) every ``every``.
 
     Runs in the 'end' slot with order 1, after the reward computation that protocols
-    schedule in the same slot with order 0.
+    schedule in the same slot with order 0; a spec's ``after_consolidation`` step runs
+    at order 3 (protocols clear per-presentation state at order 4).
     """
     if spec.consolidate is None:
         raise ValueError("this synapse model has no consolidation step (continuous mode?)")
-    return synapses.run_regularly(spec.consolidate, dt=every, when="end", order=1, name=name)
+    step = synapses.run_regularly(spec.consolidate, dt=every, when="end", order=1, name=name)
+    if spec.after_consolidation:
+        # Brian2 sums summed variables in the 'groups' slot; these must see this step's
+        # consolidated weights, so they are summed between the two steps (order 2)
+        for variable in spec.summed_after_consolidation:
+            updater = synapses.summed_updaters[variable]
+            updater.when, updater.order = "end", 2
+        synapses.run_regularly(spec.after_consolidation, dt=every, when="end", order=3,
+                               name=None if name is None else f"{name}_after")
+    return step

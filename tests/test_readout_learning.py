@@ -78,13 +78,18 @@ def window_counts(monitor, n, config, dt_ms=0.25):
 
 
 def instar_by_hand(w, pre, post, counts, labels, eta, gates):
-    """The rule's equation applied presentation by presentation in NumPy."""
+    """The rule's equations applied presentation by presentation in NumPy: the instar
+    step, then the normalisation of the taught neuron's gated weights."""
     w = w.copy()
     for n, label, gate in zip(counts.astype(float), labels, gates):
-        norm = np.sqrt((n ** 2).sum())
+        norm = np.sqrt((n ** 2).sum() + 1e-12)  # the equations' guard against 0
         M = (post == label).astype(float)
         active = (n[pre] > 0) * gate[pre]
         w = np.clip(w + eta * M * active * (n[pre] / max(norm, 1e-300) - w), 0, 1)
+        # then the taught neuron's weights from gated inputs are rescaled to unit norm
+        taught = (M > 0) & (gate[pre] > 0)
+        if taught.any():
+            w[taught] /= np.sqrt((w[taught] ** 2).sum() + 1e-12)
     return w
 
 
@@ -96,17 +101,16 @@ def test_instar_changes_exactly_what_its_equation_says_and_spares_silent_inputs(
     expected = instar_by_hand(w0, pre, post, first["hidden"], first["labels"], config.eta_instar, first["gate"])
     assert np.abs(expected - w0).max() > 1e-3  # the chunk did change weights ...
     np.testing.assert_allclose(first["w"], expected, rtol=0, atol=1e-12)  # ... exactly as written
-    # only synapses onto the label's readout neuron, from hidden neurons that fired with
-    # their dendritic gate open: task 0's own neurons
+    # only synapses onto the label's readout neuron from hidden neurons whose dendritic
+    # gate was open: task 0's own neurons
     changed = np.abs(first["w"] - w0) > 0
-    fired = first["hidden"].sum(0) > 0
-    assert np.all(fired[pre[changed]])
     assert np.all(wired[pre[changed], 0])
     assert np.all(np.isin(post[changed], first["labels"]))
 
-    # block of task 1: weights from neurons that task 1 left silent are untouched, and
-    # so are those from task 0's neurons that fire in task 1 without their gate
-    silent = second["hidden"].sum(0) == 0
+    # block of task 1: weights from neurons that task 1 leaves silent and ungated (the
+    # other task's) are untouched, and so are those from task 0's neurons that fire in
+    # task 1 without their gate
+    silent = (second["hidden"].sum(0) == 0) & ~wired[:, 1]
     unchanged = silent[pre]
     assert unchanged.sum() > 0
     np.testing.assert_array_equal(second["w"][unchanged], first["w"][unchanged])
