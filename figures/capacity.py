@@ -53,7 +53,7 @@ def plot_capacity(h5_path, out_stem=None) -> list[Path]:
             ax_f.plot(counts, values["forgetting"], "o-", color=color, label=name)
         if result["published"] is not None:
             x, y = result["published"]
-            keep = x <= max(counts.max(), 25)
+            keep = x <= counts.max()
             ax_acc.plot(x[keep], y[keep], "--", color="0.5", label="Iyer et al. 2022 (backprop)")
         for ax, label in ((ax_acc, "ACC"), (ax_f, "forgetting")):
             ax.set_xscale("log")
@@ -63,7 +63,7 @@ def plot_capacity(h5_path, out_stem=None) -> list[Path]:
             ax.set_ylabel(label)
             ax.set_ylim(0, 1)
         ax_acc.axhline(0.1, color="0.7", lw=0.6, ls=":")
-        ax_acc.legend(frameon=False, fontsize="small")
+        ax_acc.legend(frameon=False, fontsize="small", loc="lower left")
         style.panel_label(ax_acc, "a")
         style.panel_label(ax_f, "b")
         return style.save_figure(fig, stem)
