@@ -80,7 +80,6 @@ def run(config: dict, out: Path, resume: bool = False, figure: bool = True, log=
     if out.exists() and not resume:
         raise ValueError(f"{out} exists; pass --resume to continue it or choose another --out")
     folder = run_directory(out)
-    folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     per_count = {}
     for n_tasks in config["task_counts"]:
