@@ -212,7 +212,7 @@ def normalised_instar(target: str, g_max, eta: float, n_outputs: int, modulator:
     engine clears it after the consolidation); ``input_power`` is a summed variable of
     the postsynaptic group, sum_k n_k^2 over its inputs; ``presynaptic_gate`` is G_pre
     (``models.neurons``: ``dendritic_gate``)."""
-    gate = presynaptic_gate
+    gate = presynaptic_gate  # G_pre
     return SynapseSpec(
         model="w : 1\ninput_power_post = count_pre**2 : 1 (summed)\n"
               "mean_w_out_pre = w/n_outputs : 1 (summed)\n"
@@ -222,13 +222,14 @@ def normalised_instar(target: str, g_max, eta: float, n_outputs: int, modulator:
         # outputs (Pouille & Scanziani 2001, Science 293:1159), so the readout integrates
         # only how much more this synapse carries than its siblings
         on_pre=f"{target}_post += (w - balance*mean_w_out_pre)*g_max",
-        consolidate=(f"w = clip(w + ({learning})*eta*{modulator}_post*({presynaptic_gate})*int(count_pre > 0)"
+        consolidate=(f"w = clip(w + ({learning})*eta*{modulator}_post*({gate})*int(count_pre > 0)"
                      "*(count_pre/sqrt(input_power_post + 1e-12) - w), 0, w_max)"),
         # heterosynaptic normalisation within the gated pathway: the taught neuron's
         # weights from the neurons whose dendritic gate is open are rescaled to unit
         # L2 norm, so every class competes with a prototype of the same length
         after_consolidation=(f"w = w*(1 + int({modulator}_post > 0)*({gate})*int(gated_weight_power_post > 0)"
                              "*(1/sqrt(gated_weight_power_post + 1e-12) - 1))"),
+        summed_at_consolidation=("input_power_post",),
         summed_after_consolidation=("gated_weight_power_post",),
         namespace={"g_max": g_max, "eta": eta, "w_max": w_max, "n_outputs": n_outputs, "balance": balance},
     )

@@ -40,6 +40,9 @@ class SynapseSpec:
     method: str = "exact"
     # code run at reward time (three-factor rules) or None
     consolidate: str | None = None
+    # summed variables ``consolidate`` reads, summed at the end of the step so they
+    # count that step's spikes as the presynaptic counters do
+    summed_at_consolidation: tuple[str, ...] = ()
     # code run right after ``consolidate``, once the summed variables named in
     # ``summed_after_consolidation`` hold the consolidated weights (e.g. a normalisation)
     after_consolidation: str | None = None

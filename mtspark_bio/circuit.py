@@ -298,11 +298,6 @@ class Classifier:
         self.readout_synapses.w = (rng.random(config.n_hidden * config.n_classes) * w_init)
         schedule_consolidation(self.readout_synapses, learn_readout, ns["t_sample"], name=name("consolidate"))
         if instar:
-            # Brian2 sums summed variables in the 'groups' slot, before the step's spikes;
-            # summed at the end of the step instead, the input power counts the same spikes
-            # as count_pre at the consolidation
-            power = self.readout_synapses.summed_updaters["input_power_post"]
-            power.when, power.order = "end", -1
             # the presynaptic counts are per presentation: clear them after the consolidation
             # ... and the dendritic gate, which stays open for a plateau still under way
             self.hidden.run_regularly("count = 0" + ("\ndendritic_gate = int(n_plateaus > 0)" if dendritic else ""),

@@ -51,13 +51,15 @@ def schedule_consolidation(synapses: Synapses, spec: SynapseSpec, every, name: s
     """
     if spec.consolidate is None:
         raise ValueError("this synapse model has no consolidation step (continuous mode?)")
+    # Brian2 sums summed variables in the 'groups' slot, before the step's spikes and
+    # weight changes; the ones these steps read are summed in the 'end' slot instead,
+    # just before the step that reads them
+    for variables, order in ((spec.summed_at_consolidation, -1), (spec.summed_after_consolidation, 2)):
+        for variable in variables:
+            updater = synapses.summed_updaters[variable]
+            updater.when, updater.order = "end", order
     step = synapses.run_regularly(spec.consolidate, dt=every, when="end", order=1, name=name)
     if spec.after_consolidation:
-        # Brian2 sums summed variables in the 'groups' slot; these must see this step's
-        # consolidated weights, so they are summed between the two steps (order 2)
-        for variable in spec.summed_after_consolidation:
-            updater = synapses.summed_updaters[variable]
-            updater.when, updater.order = "end", 2
         synapses.run_regularly(spec.after_consolidation, dt=every, when="end", order=3,
                                name=None if name is None else f"{name}_after")
     return step

@@ -224,12 +224,10 @@ class Runner:
         from mtspark_bio.circuit import predictions
 
         out = {}
-        self.hidden_counts = {}
         for name, classifier in self.variants.items():
             counts = (classifier.spike_counts(self.stimuli.n_presentations) if self.surrogate is None
                       else self.surrogate.counts(name, self.stimuli.n_presentations))
             out[name] = predictions(counts)[:n]
-            self.hidden_counts[name] = classifier.hidden_counts(self.stimuli.n_presentations)[:n]
             if plastic:
                 self.state[name] = classifier.read_state()
                 if self.surrogate is not None:
@@ -261,7 +259,8 @@ class Runner:
             sl = slice(start, start + chunk)
             for name, pred in self._run_chunk(x[sl], y[sl], task[sl], False).items():
                 correct[name][sl] = pred == y[sl]
-                np.add.at(hidden[name], task[sl], self.hidden_counts[name])
+                counts = self.variants[name].hidden_counts(self.stimuli.n_presentations)[:len(pred)]
+                np.add.at(hidden[name], task[sl], counts)
         per_task = np.bincount(task, minlength=n_tasks)[:, None]
         # which hidden neurons each task uses, from this evaluation (the last one is saved)
         self.active_overlap = {name: active_set_overlap(h / np.maximum(per_task, 1)) for name, h in hidden.items()}
