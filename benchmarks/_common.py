@@ -122,7 +122,7 @@ def forgetting_plan(overrides: dict | None = None):
     The device in the plan stays 'cpp' (Plan refuses 'cuda' without a GPU); the device a
     benchmark runs on is chosen by :func:`forgetting_runner`.
     """
-    from protocols.forgetting import DEFAULTS, Plan
+    from mtspark_bio.protocols.forgetting import DEFAULTS, Plan
 
     config = {**DEFAULTS, **(overrides or {}), "device": "cpp"}
     return Plan(config)
@@ -138,7 +138,7 @@ def forgetting_runner(plan, device: str, build_dir=None, threads: int = 1, runti
     is the generation + compile time.
     """
     import mtspark_bio.devices as devices
-    from protocols.forgetting import Runner
+    from mtspark_bio.protocols.forgetting import Runner
 
     original = devices.Simulation
 

@@ -52,8 +52,8 @@ def build(sim, n_hidden: int, duration_ms: float, seed: int = 0) -> dict:
     """Add the network to ``sim``; return what is needed to count synaptic events."""
     from brian2 import Hz, PoissonGroup, SpikeMonitor, TimedArray, ms, nS
 
-    from models.neurons import DendriticNeuron, Interneuron, PointNeuron
-    from models.plasticity import ContextParams, RSTDPParams, context_plasticity, reward_modulated_stdp, static_synapse
+    from mtspark_bio.models.neurons import DendriticNeuron, Interneuron, PointNeuron
+    from mtspark_bio.models.plasticity import ContextParams, RSTDPParams, context_plasticity, reward_modulated_stdp, static_synapse
     from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
 
     rng = np.random.default_rng(seed)

@@ -3,7 +3,7 @@
 Nothing here touches matplotlib's global state at import. Use the style
 explicitly::
 
-    from figures import style
+    from mtspark_bio.figures import style
 
     with style.publication_style():
         fig = style.new_figure(columns=2, aspect=0.5)

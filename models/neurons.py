@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 
 from brian2 import mV, ms, nS, pA, pF, second
 
-from models.spec import NeuronSpec, as_namespace, param
+from mtspark_bio.models.spec import NeuronSpec, as_namespace, param
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ from dataclasses import dataclass
 
 from brian2 import ms, second
 
-from models.spec import SynapseSpec, as_namespace, param
+from mtspark_bio.models.spec import SynapseSpec, as_namespace, param
 
 
 @dataclass(frozen=True)

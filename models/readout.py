@@ -50,7 +50,7 @@ from dataclasses import dataclass
 
 from brian2 import mV, ms, nS, pF
 
-from models.spec import NeuronSpec, SynapseSpec, as_namespace, param
+from mtspark_bio.models.spec import NeuronSpec, SynapseSpec, as_namespace, param
 
 EQUATIONS = """
 dv/dt = (g_leak*(E_leak - v) + I_syn + I_bias) / C : volt

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import Hz, NeuronGroup, SpikeMonitor, amp, ms, nS
 
-from models.actor_critic import DuelingParams
-from models.neurons import DendriticNeuron, Interneuron, PointNeuron
-from models.plasticity import RSTDPParams, context_plasticity, delayed_credit_rstdp, static_synapse
+from mtspark_bio.models.actor_critic import DuelingParams
+from mtspark_bio.models.neurons import DendriticNeuron, Interneuron, PointNeuron
+from mtspark_bio.models.plasticity import RSTDPParams, context_plasticity, delayed_credit_rstdp, static_synapse
 from mtspark_bio.atari import N_ACTIONS
 from mtspark_bio.circuit import feedback_inhibition, random_receptive_fields, wire_context
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation

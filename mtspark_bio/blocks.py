@@ -83,7 +83,7 @@ def report(table: str, out: Path, started: float, figure: bool, log) -> None:
     log(table)
     log(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out}")
     if figure:
-        from figures import render
+        from mtspark_bio.figures import render
 
         for path in render(out):
             log(f"figure: {path}")

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, TimedArray, ms, nS
 
-from models import neuromodulation
-from models.neurons import CountingReadout, DendriticNeuron, Interneuron, PointNeuron
-from models.plasticity import (ContextParams, RSTDPParams, context_plasticity, normalised_instar,
+from mtspark_bio.models import neuromodulation
+from mtspark_bio.models.neurons import CountingReadout, DendriticNeuron, Interneuron, PointNeuron
+from mtspark_bio.models.plasticity import (ContextParams, RSTDPParams, context_plasticity, normalised_instar,
                                reward_modulated_stdp, static_synapse)
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
 

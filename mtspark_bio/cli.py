@@ -33,7 +33,7 @@ def _figures(args) -> int:
     not an HDF5 file, or not a result file a renderer can draw."""
     import h5py
 
-    from figures import render
+    from mtspark_bio.figures import render
 
     status = 0
     for path in args.paths:
@@ -56,7 +56,7 @@ def _figures(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from protocols import forgetting
+    from mtspark_bio.protocols import forgetting
 
     parser = argparse.ArgumentParser(prog="mtspark-bio", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -64,19 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
                             description=forgetting.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     forgetting.add_arguments(p)
     p.set_defaults(handler=forgetting.run_from_args)
-    from protocols import physiology
+    from mtspark_bio.protocols import physiology
 
     p = commands.add_parser("protocol", help="physiology protocols that validate the models",
                             description=physiology.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     physiology.add_arguments(p)
     p.set_defaults(handler=physiology.run_from_args)
-    from protocols import capacity
+    from mtspark_bio.protocols import capacity
 
     p = commands.add_parser("capacity", help="ACC and forgetting against the number of tasks",
                             description=capacity.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     capacity.add_arguments(p)
     p.set_defaults(handler=capacity.run_from_args)
-    from protocols import atari
+    from mtspark_bio.protocols import atari
 
     p = commands.add_parser("atari", help="multi-game Atari agent (closed loop on compiled code)",
                             description=atari.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.actor_critic import DuelingParams, greedy_action, modulator_vector, q_values, td_error
+from mtspark_bio.models.actor_critic import DuelingParams, greedy_action, modulator_vector, q_values, td_error
 from mtspark_bio.atari import FRAME_SKIP, N_ACTIONS, Preprocessor, make_env
 
 CPP_DIR = Path(__file__).parent / "cpp"

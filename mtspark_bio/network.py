@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from brian2 import NeuronGroup, Synapses
 
-from models.spec import NeuronSpec, SynapseSpec
+from mtspark_bio.models.spec import NeuronSpec, SynapseSpec
 
 
 def make_neurons(spec: NeuronSpec, n: int, name: str, namespace: dict | None = None) -> NeuronGroup:

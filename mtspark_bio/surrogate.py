@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from models.readout import Coefficients, ReadoutParams
+from mtspark_bio.models.readout import Coefficients, ReadoutParams
 
 # ---------------------------------------------------------------------------------------
 # recorded spike trains

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.readout import RESET_TO_REST, neuron_spec, synapse_spec
+from mtspark_bio.models.readout import RESET_TO_REST, neuron_spec, synapse_spec
 from mtspark_bio.network import make_neurons, make_synapses
 from mtspark_bio.surrogate import LIFReadout, SpikeTrains, record_spike_trains
 

@@ -74,7 +74,7 @@ def run_directory(out: Path) -> Path:
 def run(config: dict, out: Path, resume: bool = False, figure: bool = True, log=print) -> dict:
     """Run (or resume) every task count; returns {variant: {"acc": [...], "forgetting": [...]}}."""
     from mtspark_bio.results import atomic_h5, is_complete, package_versions, write_json_attr
-    from protocols import forgetting
+    from mtspark_bio.protocols import forgetting
 
     out = Path(out)
     if out.exists() and not resume:
@@ -109,7 +109,7 @@ def run(config: dict, out: Path, resume: bool = False, figure: bool = True, log=
     log(format_table(config["task_counts"], summary))
     log(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out}")
     if figure:
-        from figures import render
+        from mtspark_bio.figures import render
 
         for written in render(out):
             log(f"figure: {written}")

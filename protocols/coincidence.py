@@ -29,7 +29,7 @@ import sys
 
 import numpy as np
 
-from protocols.physiology import Measurement, main as _main, simulation
+from mtspark_bio.protocols.physiology import Measurement, main as _main, simulation
 
 NAME = "coincidence"
 PUBLISHED = {
@@ -45,8 +45,8 @@ def measure(device: str = "runtime", seed: int = 0, delays_ms=None, n_ctx: int =
             g_unit_nS: float = 0.5, directory=None) -> Measurement:
     from brian2 import SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms, nS
 
-    from models.neurons import DendriticNeuron
-    from models.plasticity import static_synapse
+    from mtspark_bio.models.neurons import DendriticNeuron
+    from mtspark_bio.models.plasticity import static_synapse
     from mtspark_bio.network import make_neurons, make_synapses
 
     delays = np.arange(-50.0, 151.0, 2.0) if delays_ms is None else np.asarray(delays_ms, dtype=float)

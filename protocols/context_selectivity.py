@@ -44,7 +44,7 @@ import sys
 
 import numpy as np
 
-from protocols.physiology import Measurement, main as _main, simulation
+from mtspark_bio.protocols.physiology import Measurement, main as _main, simulation
 
 NAME = "context-selectivity"
 PUBLISHED = {

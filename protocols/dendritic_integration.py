@@ -41,7 +41,7 @@ import sys
 
 import numpy as np
 
-from protocols.physiology import Measurement, crossing_index, main as _main, simulation
+from mtspark_bio.protocols.physiology import Measurement, crossing_index, main as _main, simulation
 
 NAME = "dendritic-integration"
 PUBLISHED = {
@@ -89,8 +89,8 @@ def measure(device: str = "runtime", seed: int = 0, n_max: int = 24, g_unit_nS: 
     from brian2 import (Hz, PoissonGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms, nS,
                         second)
 
-    from models.neurons import DendriticNeuron, SegmentParams
-    from models.plasticity import static_synapse
+    from mtspark_bio.models.neurons import DendriticNeuron, SegmentParams
+    from mtspark_bio.models.plasticity import static_synapse
     from mtspark_bio.network import make_neurons, make_synapses
 
     neuron = DendriticNeuron(n_segments=2)

@@ -51,7 +51,7 @@ import sys
 
 import numpy as np
 
-from protocols.physiology import Measurement, main as _main
+from mtspark_bio.protocols.physiology import Measurement, main as _main
 
 NAME = "distal-reward"
 DEFAULT_DEVICE = "cpp"
@@ -75,11 +75,11 @@ def measure(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 120
     from brian2 import (EventMonitor, Hz, NeuronGroup, PoissonInput, SpikeMonitor, StateMonitor, Synapses,
                         ms, nS, second)
 
-    from models.neurons import Interneuron, PointNeuron
-    from models.plasticity import RSTDPParams, reward_modulated_stdp, static_synapse
+    from mtspark_bio.models.neurons import Interneuron, PointNeuron
+    from mtspark_bio.models.plasticity import RSTDPParams, reward_modulated_stdp, static_synapse
     from mtspark_bio.devices import Simulation
     from mtspark_bio.network import make_neurons, make_synapses
-    from protocols.physiology import check_device
+    from mtspark_bio.protocols.physiology import check_device
 
     check_device(device)
     n_inh = n_exc // 4

@@ -16,7 +16,7 @@ plain float attribute) and draws the figure from that file alone
 (``figures.physiology``), exactly as ``mtspark-bio figures PATH`` does later.
 
     mtspark-bio protocol NAME --out PATH [--device runtime|cpp] [--seed N]
-    python -m protocols.stdp_window --out stdp.h5
+    python -m mtspark_bio.protocols.stdp_window --out stdp.h5
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ import numpy as np
 
 #: protocol name -> module
 PROTOCOLS = {
-    "stdp-window": "protocols.stdp_window",
-    "dendritic-integration": "protocols.dendritic_integration",
-    "coincidence": "protocols.coincidence",
-    "distal-reward": "protocols.distal_reward",
-    "context-selectivity": "protocols.context_selectivity",
+    "stdp-window": "mtspark_bio.protocols.stdp_window",
+    "dendritic-integration": "mtspark_bio.protocols.dendritic_integration",
+    "coincidence": "mtspark_bio.protocols.coincidence",
+    "distal-reward": "mtspark_bio.protocols.distal_reward",
+    "context-selectivity": "mtspark_bio.protocols.context_selectivity",
 }
 #: devices a physiology protocol runs on (cuda is the forgetting protocol's business)
 DEVICES = ("runtime", "cpp")
@@ -118,7 +118,7 @@ def run(name: str, out, device: str | None = None, seed: int = 0, figure: bool =
     log(measurement.summary())
     log(f"results in {out}")
     if figure:
-        from figures import render
+        from mtspark_bio.figures import render
 
         for path in render(out):
             log(f"figure: {path}")
@@ -147,7 +147,7 @@ def run_from_args(args) -> int:
 
 
 def main(name: str, doc: str, argv=None) -> int:
-    """``python -m protocols.<module>``: the same as ``mtspark-bio protocol NAME``."""
+    """``python -m mtspark_bio.protocols.<module>``: the same as ``mtspark-bio protocol NAME``."""
     parser = argparse.ArgumentParser(prog=f"python -m {PROTOCOLS[name]}", description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser, with_name=False)

@@ -20,7 +20,7 @@ feedback:
 The tasks are learned one after the other (sequential schedule); the accuracy matrix
 R[block, task] and ACC / forgetting come from :func:`mtspark_bio.metrics.continual_metrics`.
 
-    python -m protocols.readout_feedback --out results/readout_feedback.h5
+    python -m mtspark_bio.protocols.readout_feedback --out results/readout_feedback.h5
 """
 
 from __future__ import annotations

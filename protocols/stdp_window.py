@@ -34,7 +34,7 @@ import sys
 
 import numpy as np
 
-from protocols.physiology import Measurement, fit_exponential, main as _main, scheduled_group, simulation
+from mtspark_bio.protocols.physiology import Measurement, fit_exponential, main as _main, scheduled_group, simulation
 
 NAME = "stdp-window"
 PUBLISHED = {
@@ -54,7 +54,7 @@ def measure(device: str = "runtime", seed: int = 0, pairings: int = 40, period_s
     ``models.plasticity.STDPParams`` (the model's defaults if None)."""
     from brian2 import ms, nS, second
 
-    from models.plasticity import STDPParams, stdp
+    from mtspark_bio.models.plasticity import STDPParams, stdp
     from mtspark_bio.network import make_synapses
 
     params = params or STDPParams()

@@ -15,11 +15,11 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from figures import forgetting as forgetting_figure
+from mtspark_bio.figures import forgetting as forgetting_figure
 from mtspark_bio import cli, closed_loop
 from mtspark_bio.devices import Simulation
 from mtspark_bio.metrics import continual_metrics
-from protocols import forgetting
+from mtspark_bio.protocols import forgetting
 
 TINY = ["--n-tasks", "2", "--train-samples", "20", "--test-samples", "10", "--chunk", "10",
         "--circuit", json.dumps({"n_hidden": 24, "n_inhibitory": 6, "context_per_task": 4}),
@@ -420,7 +420,7 @@ class FakeLoop:
 
 
 def test_random_baseline_and_agent_are_evaluated_on_the_same_environment_seeds(monkeypatch):
-    from protocols import atari
+    from mtspark_bio.protocols import atari
 
     resets, player = [], ["agent"]
     make_env, play_random = closed_loop.make_env, closed_loop.play_random

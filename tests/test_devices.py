@@ -38,8 +38,8 @@ def build_network(sim):
     cell. All TimedArrays start at zero; every run passes its own values."""
     from brian2 import EventMonitor, NeuronGroup, SpikeMonitor, TimedArray, ms, nS, pA
 
-    from models.neurons import DendriticNeuron
-    from models.plasticity import static_synapse, stdp
+    from mtspark_bio.models.neurons import DendriticNeuron
+    from mtspark_bio.models.plasticity import static_synapse, stdp
     from mtspark_bio.network import make_neurons, make_synapses
 
     n_steps = int(round(DURATION_MS / DT_MS))

@@ -9,8 +9,8 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-import figures
-from figures import atari, forgetting, style
+from mtspark_bio import figures
+from mtspark_bio.figures import atari, forgetting, style
 
 PNG_WIDTH_DOUBLE = round(style.DOUBLE_COLUMN_MM / 25.4 * style.DPI)
 PNG_WIDTH_SINGLE = round(style.SINGLE_COLUMN_MM / 25.4 * style.DPI)

@@ -11,7 +11,7 @@ import pytest
 from mtspark_bio import cli
 from mtspark_bio.devices import Simulation
 from mtspark_bio.metrics import continual_metrics
-from protocols import forgetting
+from mtspark_bio.protocols import forgetting
 
 TINY = ["--n-tasks", "2", "--train-samples", "20", "--test-samples", "10", "--chunk", "10",
         "--circuit", json.dumps({"n_hidden": 24, "n_inhibitory": 6, "context_per_task": 4}),

@@ -23,8 +23,8 @@ from brian2 import (
     second,
 )
 
-from models.neurons import DendriticNeuron, SegmentParams
-from models.plasticity import (
+from mtspark_bio.models.neurons import DendriticNeuron, SegmentParams
+from mtspark_bio.models.plasticity import (
     ContextParams,
     RSTDPParams,
     context_plasticity,

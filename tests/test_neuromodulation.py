@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from brian2 import Network, NeuronGroup, Synapses, TimedArray, defaultclock, ms, prefs
 
-from models import neuromodulation
+from mtspark_bio.models import neuromodulation
 
 pytestmark = [pytest.mark.runtime,
               pytest.mark.filterwarnings("ignore:'parseAll' argument is deprecated")]

@@ -14,8 +14,8 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-import figures
-from protocols import coincidence, context_selectivity, dendritic_integration, distal_reward, physiology, stdp_window
+from mtspark_bio import figures
+from mtspark_bio.protocols import coincidence, context_selectivity, dendritic_integration, distal_reward, physiology, stdp_window
 
 pytestmark = pytest.mark.filterwarnings("ignore:'parseAll' argument is deprecated")
 
@@ -41,7 +41,7 @@ def test_stdp_window_recovers_the_model_window():
     pairs are exact (scheduled spikes on the dt grid) and only the 0.1 ms step and the
     2-pairing repetition (traces decay 12 time constants between pairings) separate
     the measurement from A exp(-|dt|/tau)."""
-    from models.plasticity import STDPParams
+    from mtspark_bio.models.plasticity import STDPParams
 
     params = STDPParams()
     m = stdp_window.measure(**SMALL["stdp-window"])
@@ -195,7 +195,7 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path):
 
 @pytest.mark.runtime
 def test_cli_protocol_writes_result_and_figure(tmp_path):
-    from figures.style import DPI, SINGLE_COLUMN_MM
+    from mtspark_bio.figures.style import DPI, SINGLE_COLUMN_MM
 
     out = tmp_path / "coincidence.h5"
     result = run_cli("protocol", "coincidence", "--out", str(out), "--seed", "3")
@@ -268,7 +268,7 @@ def synthetic_selectivity(n_tasks=3, n_hidden=50, seed=0):
 @pytest.mark.runtime
 @pytest.mark.parametrize("name", list(physiology.PROTOCOLS))
 def test_figure_from_result_file_alone(small_results, name, tmp_path):
-    from figures.style import DPI, DOUBLE_COLUMN_MM, SINGLE_COLUMN_MM
+    from mtspark_bio.figures.style import DPI, DOUBLE_COLUMN_MM, SINGLE_COLUMN_MM
 
     paths = figures.render(small_results[name], tmp_path / name)
     assert sorted(p.suffix for p in paths) == [".pdf", ".png"]
@@ -282,7 +282,7 @@ def test_figure_from_result_file_alone(small_results, name, tmp_path):
 
 @pytest.mark.runtime
 def test_figure_rejects_another_protocol(small_results, tmp_path):
-    from figures import physiology as fig
+    from mtspark_bio.figures import physiology as fig
 
     with pytest.raises(ValueError, match="coincidence"):
         fig.plot_stdp_window(small_results["coincidence"], tmp_path / "x")

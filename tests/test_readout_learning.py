@@ -180,7 +180,7 @@ def test_record_hidden_counts_gives_each_task_its_own_active_set():
     """protocols/readout_feedback.py's recorder (the tool for offline evidence on the
     hidden code): shapes, labels, the partition wiring, and gated sets that carry the
     spikes of their own task."""
-    from protocols.readout_feedback import learn_sequentially, record_hidden_counts
+    from mtspark_bio.protocols.readout_feedback import learn_sequentially, record_hidden_counts
 
     counts = record_hidden_counts(2, 8, 5, 0, {"hidden_per_task": 20, "n_inhibitory": 6, "context_per_task": 4},
                                   chunk=8, device="runtime")
