@@ -40,10 +40,24 @@ DEVICES = ("runtime", "cpp", "cuda")
 VECTORISING_PARAM = "--param=vect-max-version-for-alias-checks=200"
 
 
+# Brian2 2.10.1's default codegen.cpp.extra_compile_args_gcc (unix)
+BRIAN2_GCC_FLAGS = ("-w", "-O3", "-ffast-math", "-fno-finite-math-only", "-march=native", "-std=c++11")
+# "brian2" keeps Brian2's own flags, for side-by-side benchmarks and for checking that
+# the vectorised build gives the same spikes (tests/test_devices.py).
+COMPILER_FLAGS = ("vectorising", "brian2")
+
+
 def vectorising_gcc_flags() -> list[str]:
     """Brian2 2.10.1's default gcc flags without -fno-finite-math-only, plus a larger
     alias-check budget for the vectoriser."""
-    return ["-w", "-O3", "-ffast-math", "-march=native", "-std=c++11", VECTORISING_PARAM]
+    return [f for f in BRIAN2_GCC_FLAGS if f != "-fno-finite-math-only"] + [VECTORISING_PARAM]
+
+
+def gcc_flags(choice: str) -> list[str]:
+    """The gcc flags of a cpp build (and of the host side of a cuda build)."""
+    if choice not in COMPILER_FLAGS:
+        raise ValueError(f"compiler_flags must be one of {COMPILER_FLAGS} (got {choice!r})")
+    return vectorising_gcc_flags() if choice == "vectorising" else list(BRIAN2_GCC_FLAGS)
 
 
 class Simulation:
@@ -65,16 +79,19 @@ class Simulation:
     results_in_memory : standalone re-runs write their result files to a folder in
         ``/dev/shm`` (tmpfs) instead of the project's ``results/`` (see
         :meth:`_results_to_memory`); False keeps them in the project.
+    compiler_flags : 'vectorising' (:func:`vectorising_gcc_flags`) or 'brian2' (Brian2's
+        defaults) for cpp builds and the host code of cuda builds.
     """
 
     def __init__(self, device: str = "runtime", directory=None, seed: int = 0, dt=None,
                  threads: int = 1, runtime_target: str = "numpy", compute_capability: float = 9.0,
-                 results_in_memory: bool = True):
+                 results_in_memory: bool = True, compiler_flags: str = "vectorising"):
         import brian2
         from brian2.devices.device import reinit_devices
 
         if device not in DEVICES:
             raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+        flags = gcc_flags(compiler_flags)
         self.device = device
         self.seed = int(seed)
         self.runs = 0
@@ -94,7 +111,7 @@ class Simulation:
             brian2.prefs.codegen.target = runtime_target
         elif device == "cpp":
             brian2.set_device("cpp_standalone", directory=str(self.directory), build_on_run=False)
-            brian2.prefs.codegen.cpp.extra_compile_args_gcc = vectorising_gcc_flags()
+            brian2.prefs.codegen.cpp.extra_compile_args_gcc = flags
             if threads > 1:  # 1 thread: the plain (non-OpenMP) code path
                 brian2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
                 # libgomp's threads spin at each barrier (dozens per time step); when
@@ -108,6 +125,8 @@ class Simulation:
         else:
             from mtspark_bio.cuda_device import configure_cuda
 
+            # configure_cuda derives the host-compiler flags (-Xcompiler) from these
+            brian2.prefs.codegen.cpp.extra_compile_args_gcc = flags
             configure_cuda(str(self.directory), compute_capability=compute_capability)
         if dt is not None:
             brian2.defaultclock.dt = dt

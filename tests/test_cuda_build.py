@@ -199,6 +199,10 @@ def test_cuda_project_builds_for_sm90(cuda_project):
     assert "-arch=sm_90" in makefile
     assert "-std=c++17" in makefile
     assert "-march=native" not in makefile
+    # the host side gets the cpp build's vectorising flags (mtspark_bio.devices)
+    from mtspark_bio.devices import VECTORISING_PARAM
+
+    assert VECTORISING_PARAM in makefile and "-fno-finite-math-only" not in makefile
 
 
 @pytest.mark.gpu

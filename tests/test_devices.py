@@ -123,6 +123,16 @@ def results(tmp_path_factory):
             out["carried_w"] = carried
         reset_brian2()
 
+        # the same network built with Brian2's own gcc flags (no vector maths)
+        with Simulation("cpp", directory=tmp_path_factory.mktemp("cpp_brian2_flags"), dt=DT_MS * ms,
+                        compiler_flags="brian2") as sim:
+            objects = build_network(sim)
+            sim.build(DURATION_MS * ms)
+            out["brian2_flags_makefile"] = (sim.directory / "makefile").read_text()
+            sim.run(run_inputs(objects, base))
+            out["cpp_brian2_flags_base"] = collect(objects)
+        reset_brian2()
+
         with Simulation("runtime", dt=DT_MS * ms) as sim:
             objects = build_network(sim)
             sim.build(DURATION_MS * ms)
@@ -171,6 +181,22 @@ def test_cpp_build_uses_the_vectorising_flags(results):
     flags = next(line for line in results["makefile"].splitlines() if line.startswith("OPTIMISATIONS"))
     assert VECTORISING_PARAM in flags and "-ffast-math" in flags
     assert "-fno-finite-math-only" not in flags
+    brian2_flags = next(line for line in results["brian2_flags_makefile"].splitlines()
+                        if line.startswith("OPTIMISATIONS"))
+    assert "-fno-finite-math-only" in brian2_flags and VECTORISING_PARAM not in brian2_flags
+
+
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_vectorising_flags_keep_the_spike_trains(results):
+    """Vectorised exp (libmvec) and the vectorised state update give the same spike
+    trains, plateaus and learned weights as Brian2's own flags: the maths is unchanged."""
+    vectorised, plain = results["cpp_base"], results["cpp_brian2_flags_base"]
+    assert len(plain["i"]) > 20 and plain["n_plateaus"] > 0
+    np.testing.assert_array_equal(vectorised["i"], plain["i"])
+    np.testing.assert_array_equal(vectorised["t_ms"], plain["t_ms"])
+    assert vectorised["n_plateaus"] == plain["n_plateaus"]
+    np.testing.assert_allclose(vectorised["w"], plain["w"], rtol=0, atol=1e-9)
 
 
 @pytest.mark.standalone
