@@ -35,13 +35,10 @@ def register(protocol_name: str, function: Renderer) -> Renderer:
 
 def protocol_of(h5_path) -> str | None:
     """The root attribute ``protocol`` of a result file (None if it has none)."""
+    from mtspark_bio.results import read_text_attr
+
     with h5py.File(h5_path, "r") as f:
-        raw = f.attrs.get("protocol")
-    if raw is None:
-        return None
-    if hasattr(raw, "shape") and raw.shape == ():
-        raw = raw[()]
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
+        return read_text_attr(f, "protocol")
 
 
 def render(h5_path, out_stem=None, **kwargs) -> list[Path]:

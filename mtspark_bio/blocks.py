@@ -13,19 +13,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mtspark_bio.results import is_complete
-
 
 def stored_config(path: Path, protocol: str) -> dict:
     """The configuration a ``protocol`` result file was run with (to resume it)."""
     import h5py
 
-    from mtspark_bio.results import read_json_attr
+    from mtspark_bio.results import read_json_attr, read_text_attr
 
     try:
         with h5py.File(path, "r") as f:
-            found = f.attrs.get("protocol")
-            found = found.decode() if isinstance(found, bytes) else found
+            found = read_text_attr(f, "protocol")
             if found != protocol:
                 what = (f"is a result file of the {found!r} protocol" if found is not None
                         else "has no 'protocol' attribute, so it is not a result file")
@@ -39,20 +36,42 @@ def stored_config(path: Path, protocol: str) -> dict:
         raise ValueError(f"cannot read {path} to resume ({error}); delete it or choose another --out")
 
 
-def resolve_output(out: Path, resume: bool, protocol: str, config: dict, log) -> dict:
+def resolve_output(out: Path, resume: bool, protocol: str, config: dict, defaults: dict, log) -> dict:
     """Check ``--out`` / ``--resume`` before anything runs; returns the configuration
-    to run (the one stored in ``out`` when resuming)."""
+    to run (the one stored in ``out`` when resuming).
+
+    ``config`` is what was asked for and ``defaults`` what asking for nothing gives; a
+    resumed run refuses every option that was changed from its default to a value other
+    than the stored one, since it would otherwise be silently ignored.
+    """
     if resume:
         if not out.exists():
             raise ValueError(f"--resume: there is no {out} to resume; run without --resume")
+        stored = stored_config(out, protocol)
+        refuse_changed_options(out, stored, config, defaults)
         log(f"resuming {out} with its stored configuration")
-        return stored_config(out, protocol)
+        return stored
     if out.exists():
         raise ValueError(f"{out} exists; pass --resume to continue it or choose another --out")
     return config
 
 
-def run_blocks(result, runner, n_blocks: int, evaluate, describe, log, resume: bool) -> None:
+def refuse_changed_options(out: Path, stored: dict, config: dict, defaults: dict) -> None:
+    """ValueError naming each option of ``config`` that differs from its default and
+    from the configuration ``stored`` in ``out`` (values compared as stored, in JSON)."""
+    from mtspark_bio.results import json_roundtrip
+
+    as_stored = json_roundtrip(config)
+    as_default = json_roundtrip(defaults)
+    changed = [f"{key}: stored {stored.get(key)!r}, requested {value!r}"
+               for key, value in as_stored.items()
+               if value != as_default.get(key) and value != stored.get(key)]
+    if changed:
+        raise ValueError(f"--resume: {out} was run with other options ({'; '.join(changed)}); "
+                         f"resume it without them, or run them into another --out")
+
+
+def run_blocks(result, runner, n_blocks: int, evaluate, describe, log) -> None:
     """Untrained evaluation (once), then train, evaluate and save each remaining block.
 
     A fresh run saves its empty result first (``blocks_done`` -1), so even a run
@@ -74,16 +93,10 @@ def run_blocks(result, runner, n_blocks: int, evaluate, describe, log, resume: b
         result.blocks_done = block + 1
         result.save(runner, final=block + 1 == n_blocks)
         log(f"block {block + 1}/{n_blocks} {describe(block)}  [{time.perf_counter() - started:.0f} s]")
-    if resume and result.blocks_done == n_blocks and not is_complete(result.path):
-        result.save(runner, final=True)  # interrupted between the last save and the end
 
 
-def report(table: str, out: Path, started: float, figure: bool, log) -> None:
-    """Print the result table, the wall time and draw the figure from the HDF5 file."""
+def report(table: str, out: Path, started: float, log) -> None:
+    """Print the result table and the wall time (figures are the caller's business:
+    ``mtspark_bio.figures.render(out)``, which the command line calls)."""
     log(table)
     log(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out}")
-    if figure:
-        from mtspark_bio.figures import render
-
-        for path in render(out):
-            log(f"figure: {path}")

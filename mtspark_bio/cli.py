@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 
 
-def exit_status(call) -> int:
+def exit_status(call, figure_of: Path | None = None) -> int:
     """Run ``call()`` for a command: 0 when it returns, 2 with ``error: ...`` on stderr
-    when the input is bad (ValueError, or DataError for data sets)."""
+    when the input is bad (ValueError, or DataError for data sets). After a run that
+    returned, draw the figures of the result file ``figure_of`` (None: none)."""
     from mtspark_bio.data import DataError
 
     try:
@@ -25,6 +26,11 @@ def exit_status(call) -> int:
     except (DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if figure_of is not None:
+        from mtspark_bio.figures import render
+
+        for written in render(figure_of):
+            print(f"figure: {written}")
     return 0
 
 

@@ -94,10 +94,27 @@ def write_json_attr(obj, name: str, value) -> None:
     obj.attrs[name] = json.dumps(value, sort_keys=True, default=_json_default)
 
 
+def json_roundtrip(value):
+    """``value`` as :func:`read_json_attr` gives it back (tuples as lists, numpy as Python)."""
+    return json.loads(json.dumps(value, sort_keys=True, default=_json_default))
+
+
+def read_text_attr(obj, name: str, default=None) -> str | None:
+    """A text attribute as ``str`` whether h5py gives it as str, bytes or a 0-d array
+    (``default`` when ``obj`` has no attribute ``name``)."""
+    if name not in obj.attrs:
+        return default
+    raw = obj.attrs[name]
+    if isinstance(raw, np.ndarray) and raw.shape == ():
+        raw = raw[()]
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
 def read_json_attr(obj, name: str):
     """Read back an attribute written by :func:`write_json_attr`."""
-    raw = obj.attrs[name]
-    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    if name not in obj.attrs:
+        raise KeyError(f"{obj.file.filename} has no attribute {name!r}")
+    return json.loads(read_text_attr(obj, name))
 
 
 def write_arrays(group, mapping: Mapping) -> None:

@@ -265,7 +265,8 @@ class ResultFile:
     def matrix(self, agent: str) -> np.ndarray:
         return self.scores[agent].mean(axis=2)
 
-    def load(self, runner: Runner):
+    def load(self, runner: Runner | None = None):
+        """Read the scores so far and, given a ``runner``, restore its agents' state."""
         import h5py
 
         from mtspark_bio.results import read_arrays
@@ -276,6 +277,8 @@ class ResultFile:
                 group = f["agents"][a]
                 self.scores[a] = group["episode_scores"][...]
                 self.baseline[a] = group["baseline_episode_scores"][...]
+                if runner is None:
+                    continue
                 if a in runner.training_scores:
                     runner.training_scores[a] = list(zip(group["training_block"][...].tolist(),
                                                          group["training_scores"][...].tolist()))
@@ -347,16 +350,22 @@ def format_table(result: ResultFile) -> str:
     return "\n".join(lines)
 
 
-def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: bool = True,
-        log=print) -> ResultFile:
-    """Run (or resume) the protocol; returns the finished result file."""
+def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print) -> ResultFile:
+    """Run (or resume) the protocol; returns the finished result file (draws nothing:
+    ``mtspark_bio.figures.render(out)`` does)."""
     from tqdm import tqdm
 
     from mtspark_bio.blocks import report, resolve_output, run_blocks
+    from mtspark_bio.results import is_complete
 
     out = Path(out).absolute()  # the binary's thread changes the working directory
-    config = resolve_output(out, resume, "atari", config, log)
+    config = resolve_output(out, resume, "atari", config, DEFAULTS, log)
     plan = Plan(config)
+    if resume and is_complete(out):  # nothing to run: no network to build
+        result = ResultFile(out, plan)
+        result.load()
+        log(format_table(result))
+        return result
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     log(f"building the agents' network ({', '.join(plan.learners) or 'none'}) on {plan.config['device']} ...")
@@ -375,11 +384,11 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: b
             return (f"({plan.games[plan.schedule[block]]}, {plan.block_frames(block)} frames) "
                     f"scores {'/'.join(plan.games)}: {summary}")
 
-        run_blocks(result, runner, len(plan.schedule), runner.evaluate, describe, log, resume)
+        run_blocks(result, runner, len(plan.schedule), runner.evaluate, describe, log)
     finally:
         progress.close()
         runner.close()
-    report(format_table(result), out, started, figure, log)
+    report(format_table(result), out, started, log)
     return result
 
 
@@ -393,8 +402,8 @@ def main(argv=None) -> int:
 def run_from_args(args) -> int:
     from mtspark_bio.cli import exit_status
 
-    return exit_status(lambda: run(config_from_args(args), args.out, resume=args.resume,
-                                   build_dir=args.build_dir, figure=not args.no_figure))
+    return exit_status(lambda: run(config_from_args(args), args.out, resume=args.resume, build_dir=args.build_dir),
+                       figure_of=None if args.no_figure else args.out)
 
 
 if __name__ == "__main__":

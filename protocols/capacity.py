@@ -71,8 +71,9 @@ def run_directory(out: Path) -> Path:
     return out.with_name(out.stem + "-runs")
 
 
-def run(config: dict, out: Path, resume: bool = False, figure: bool = True, log=print) -> dict:
-    """Run (or resume) every task count; returns {variant: {"acc": [...], "forgetting": [...]}}."""
+def run(config: dict, out: Path, resume: bool = False, log=print) -> dict:
+    """Run (or resume) every task count; returns {variant: {"acc": [...], "forgetting": [...]}}
+    (draws nothing: ``mtspark_bio.figures.render(out)`` does)."""
     from mtspark_bio.results import atomic_h5, is_complete, package_versions, write_json_attr
     from mtspark_bio.protocols import forgetting
 
@@ -89,7 +90,7 @@ def run(config: dict, out: Path, resume: bool = False, figure: bool = True, log=
             forgetting.run({**forgetting.DEFAULTS, "n_tasks": n_tasks, "variants": config["variants"],
                             "train_samples": config["train_samples"], "test_samples": config["test_samples"],
                             "seed": config["seed"], "device": config["device"], "circuit": config["circuit"]},
-                           path, resume=path.exists(), figure=False, log=log)
+                           path, resume=path.exists(), log=log)
         per_count[n_tasks] = read_metrics(path)
     summary = {v: {key: np.array([per_count[n][v][key] for n in config["task_counts"]])
                    for key in ("acc", "forgetting", "n_hidden")} for v in config["variants"]}
@@ -108,11 +109,6 @@ def run(config: dict, out: Path, resume: bool = False, figure: bool = True, log=
         ref.create_dataset("acc", data=np.array(list(PUBLISHED_ACTIVE_DENDRITES.values())) / 100)
     log(format_table(config["task_counts"], summary))
     log(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out}")
-    if figure:
-        from mtspark_bio.figures import render
-
-        for written in render(out):
-            log(f"figure: {written}")
     return summary
 
 
@@ -145,8 +141,8 @@ def main(argv=None) -> int:
 def run_from_args(args) -> int:
     from mtspark_bio.cli import exit_status
 
-    return exit_status(lambda: run(config_from_args(args), args.out, resume=args.resume,
-                                   figure=not args.no_figure))
+    return exit_status(lambda: run(config_from_args(args), args.out, resume=args.resume),
+                       figure_of=None if args.no_figure else args.out)
 
 
 if __name__ == "__main__":

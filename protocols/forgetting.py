@@ -366,7 +366,8 @@ class ResultFile:
             else:
                 self.R[v][block] = acc
 
-    def load(self, runner: Runner):
+    def load(self, runner: Runner | None = None):
+        """Read the results so far and, given a ``runner``, restore its network state."""
         import h5py
 
         from mtspark_bio.results import read_arrays
@@ -379,11 +380,14 @@ class ResultFile:
                 self.R[v] = group["accuracy_matrix"][...]
                 self.baseline[v] = group["baseline_accuracy"][...]
                 self.active_overlap[v] = group["active_overlap"][...]
+                if runner is None:
+                    continue
                 if "state" in group:
                     runner.state[v] = read_arrays(group["state"])
                 if runner.surrogate is not None and "surrogate_weights" in group:
                     runner.surrogate.params[v] = read_arrays(group["surrogate_weights"])
-        runner.sim.runs = self.runs
+        if runner is not None:
+            runner.sim.runs = self.runs
 
     def save(self, runner: Runner, final: bool = False):
         from mtspark_bio.metrics import continual_metrics, mean_off_diagonal
@@ -446,16 +450,22 @@ def format_table(result: ResultFile) -> str:
     return "\n".join(lines)
 
 
-def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: bool = True,
-        log=print) -> ResultFile:
-    """Run (or resume) the protocol; returns the finished result file."""
+def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print) -> ResultFile:
+    """Run (or resume) the protocol; returns the finished result file (draws nothing:
+    ``mtspark_bio.figures.render(out)`` does)."""
     from tqdm import tqdm
 
     from mtspark_bio.blocks import report, resolve_output, run_blocks
+    from mtspark_bio.results import is_complete
 
     out = Path(out)
-    config = resolve_output(out, resume, "forgetting", config, log)
+    config = resolve_output(out, resume, "forgetting", config, DEFAULTS, log)
     plan = Plan(config)  # validates and loads data before any simulation
+    if resume and is_complete(out):  # nothing to run: no network to build
+        result = ResultFile(out, plan)
+        result.load()
+        log(format_table(result))
+        return result
     out.parent.mkdir(parents=True, exist_ok=True)
     n_blocks = len(plan.schedule)
     started = time.perf_counter()
@@ -479,11 +489,11 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, figure: b
             result.active_overlap = runner.active_overlap
             return accuracies
 
-        run_blocks(result, runner, n_blocks, evaluate, describe, log, resume)
+        run_blocks(result, runner, n_blocks, evaluate, describe, log)
     finally:
         progress.close()
         runner.close()
-    report(format_table(result), out, started, figure, log)
+    report(format_table(result), out, started, log)
     return result
 
 
@@ -497,8 +507,8 @@ def main(argv=None) -> int:
 def run_from_args(args) -> int:
     from mtspark_bio.cli import exit_status
 
-    return exit_status(lambda: run(config_from_args(args), args.out, resume=args.resume,
-                                   build_dir=args.build_dir, figure=not args.no_figure))
+    return exit_status(lambda: run(config_from_args(args), args.out, resume=args.resume, build_dir=args.build_dir),
+                       figure_of=None if args.no_figure else args.out)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ docstring is its methods section and which exposes
 :func:`run` measures, writes the HDF5 file atomically (root attributes ``protocol``,
 ``config`` and ``versions`` as JSON, ``published`` as JSON, and every key number as a
 plain float attribute) and draws the figure from that file alone
-(``figures.physiology``), exactly as ``mtspark-bio figures PATH`` does later.
+(``figures.physiology``) when the command line asks, exactly as ``mtspark-bio figures
+PATH`` does later.
 
     mtspark-bio protocol NAME --out PATH [--device runtime|cpp] [--seed N]
     python -m mtspark_bio.protocols.stdp_window --out stdp.h5
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,9 +103,9 @@ def default_device(name: str) -> str:
     return getattr(protocol_module(name), "DEFAULT_DEVICE", "runtime")
 
 
-def run(name: str, out, device: str | None = None, seed: int = 0, figure: bool = True, log=print,
-        **options) -> Measurement:
-    """Measure protocol ``name``, write ``out`` and (by default) its figure."""
+def run(name: str, out, device: str | None = None, seed: int = 0, log=print, **options) -> Measurement:
+    """Measure protocol ``name`` and write ``out`` (draws nothing:
+    ``mtspark_bio.figures.render(out)`` does)."""
     module = protocol_module(name)
     device = check_device(device or default_device(name))
     out = Path(out)
@@ -117,11 +117,6 @@ def run(name: str, out, device: str | None = None, seed: int = 0, figure: bool =
     log(f"{name} on {device} (seed {seed}): {time.perf_counter() - started:.1f} s")
     log(measurement.summary())
     log(f"results in {out}")
-    if figure:
-        from mtspark_bio.figures import render
-
-        for path in render(out):
-            log(f"figure: {path}")
     return measurement
 
 
@@ -137,13 +132,10 @@ def add_arguments(parser: argparse.ArgumentParser, with_name: bool = True) -> No
 
 
 def run_from_args(args) -> int:
-    try:
-        device = check_device(args.device or default_device(args.name))
-        run(args.name, args.out, device=device, seed=args.seed, figure=not args.no_figure)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    from mtspark_bio.cli import exit_status
+
+    return exit_status(lambda: run(args.name, args.out, device=args.device, seed=args.seed),
+                       figure_of=None if args.no_figure else args.out)
 
 
 def main(name: str, doc: str, argv=None) -> int:

@@ -235,6 +235,29 @@ def test_resume_after_interruption_in_the_untrained_evaluation(real_run, tmp_pat
     assert a["metrics"] == b["metrics"]
 
 
+@pytest.mark.runtime
+def test_resume_refuses_changed_options_and_returns_at_once_when_complete(real_run, tmp_path, capsys,
+                                                                          monkeypatch):
+    """A 2-task result resumed with --n-tasks 3 used to be rebuilt and printed as it was:
+    an option that differs from the stored configuration is now refused, naming each key
+    with both values; a complete file resumed as it was is printed without a network."""
+    out = tmp_path / "complete.h5"
+    out.write_bytes(real_run[0].read_bytes())
+    before = out.read_bytes()
+    refuse_to_simulate(monkeypatch)
+    args = ["forgetting", "--out", str(out), "--resume", "--no-figure", "--variants", "dendritic"] + TINY
+    capsys.readouterr()
+    assert cli.main(args + ["--n-tasks", "3", "--seed", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "n_tasks: stored 2, requested 3" in err and "seed: stored 0, requested 4" in err, err
+    assert "chunk" not in err  # options given as stored are not reported
+    assert cli.main(args) == 0  # Simulation is never built for a complete file
+    shown = capsys.readouterr().out
+    reference = read(real_run[0])["dendritic"]["R"]
+    assert " ".join(f"{a:7.3f}" for a in reference[-1]) in shown, shown
+    assert out.read_bytes() == before
+
+
 def _other_file(path, kind):
     if kind == "atari":
         with h5py.File(path, "w") as f:
