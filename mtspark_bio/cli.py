@@ -5,7 +5,8 @@
                                         coincidence, distal-reward, context-selectivity)
     mtspark-bio capacity [options]     ACC and forgetting against the number of tasks
     mtspark-bio atari [options]        one spiking agent learning alternating Atari games
-    mtspark-bio figures PATH...        regenerate the figures of result files from HDF5 alone
+    mtspark-bio sweep PROTOCOL --seeds 0-4 [--grid KEY=V1,V2]... --out DIR   runs in parallel on Dask
+    mtspark-bio figures PATH...        regenerate the figures of result files (or sweep folders)
 """
 
 from __future__ import annotations
@@ -45,6 +46,17 @@ def _figures(args) -> int:
     for path in args.paths:
         if not path.exists():
             problem = "does not exist"
+        elif path.is_dir() and (path / "runs.csv").is_file():  # a sweep folder
+            from mtspark_bio.figures.sweep import plot_sweep
+
+            try:
+                for written in plot_sweep(path):
+                    print(written)
+                continue
+            except (OSError, ValueError, KeyError) as error:
+                problem = f"cannot be drawn: {error}"
+        elif path.is_dir():
+            problem = "is a folder without runs.csv, so not a sweep folder"
         elif not path.is_file():
             problem = "is not a file"
         elif not h5py.is_hdf5(path):
@@ -88,7 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
                             description=atari.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     atari.add_arguments(p)
     p.set_defaults(handler=atari.run_from_args)
-    p = commands.add_parser("figures", help="regenerate figures from result files")
+    from mtspark_bio import sweep
+
+    p = commands.add_parser("sweep", help="seeds x settings of a protocol in parallel on Dask, with statistics",
+                            description=sweep.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sweep.add_arguments(p)
+    p.set_defaults(handler=sweep.run_from_args)
+    p = commands.add_parser("figures", help="regenerate figures from result files or sweep folders")
     p.add_argument("paths", nargs="+", type=Path)
     p.set_defaults(handler=_figures)
     return parser
