@@ -32,11 +32,12 @@ from matplotlib.colors import Normalize, to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from mtspark_bio.metrics import METRIC_NAMES as METRICS
+
 from . import style
 from .forgetting import _blocks_done, _float_attr, _json_attr, _metrics_text, _text_attr, _thin_ticks
 
 PROTOCOL = "atari"
-METRICS = ("acc", "bwt", "fwt", "forgetting")
 RANDOM = "random"
 #: Agents in this order first, any others after them alphabetically.
 AGENT_ORDER = ("dendritic", "point", RANDOM)

@@ -29,10 +29,11 @@ from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
+from mtspark_bio.metrics import METRIC_NAMES as METRICS
+
 from . import style
 
 PROTOCOL = "forgetting"
-METRICS = ("acc", "bwt", "fwt", "forgetting")
 METRIC_LABELS = {"acc": "ACC", "bwt": "BWT", "fwt": "FWT", "forgetting": "F"}
 #: Variants in this order first, any others after them alphabetically.
 VARIANT_ORDER = ("dendritic", "point", "shuffled")

@@ -36,8 +36,11 @@ READOUT_RULES = ("instar", "rstdp")
 
 @dataclass(frozen=True)
 class CircuitConfig:
-    """Sizes, rates and strengths of the classifier circuit (units as Brian2 quantities
-    are kept as plain floats in the stated unit so the config serialises to JSON)."""
+    """Sizes, rates and strengths of the classifier circuit.
+
+    Quantities with units are plain floats in the unit their name ends with (``_ms``,
+    ``_hz``, ``_nS``, ``_pA``), so the configuration serialises to JSON and is stored in
+    every result file."""
 
     n_features: int
     n_classes: int
@@ -86,11 +89,7 @@ class CircuitConfig:
     modulator: str = "reward"  # or "reward_prediction_error" (population scope only)
     # "population": one reward for the margin of the whole readout (bandit feedback);
     # "neuron": each readout neuron is rewarded for its own response (see
-    # models.neuromodulation). On the recorded hidden layer of permuted digits (500
-    # training presentations per task; protocols/readout_feedback.py) an idealised
-    # learner given population-scope reward stays at 0.1-0.3 accuracy however it is
-    # tuned: one scalar per trial carries too little information to sort 10 classes in
-    # 500 trials. Neuron scope reaches 0.3-0.5 (dendritic) and 0.65-0.8 (point).
+    # models.neuromodulation and the README on why population scope cannot sort 10 classes).
     reward_scope: str = "neuron"
     # Fraction of the readout's lateral inhibition left on during training
     # presentations (1 = always on). Lowering it lets every readout neuron respond and
@@ -120,8 +119,7 @@ class CircuitConfig:
     # n_hidden * w_readout_init / 2), so learning redistributes weight between hidden
     # neurons instead of making one readout neuron stronger than the others.
     # Off by default: rescaling a neuron's whole row moves the weights of hidden
-    # neurons that the current task does not use, which is itself a cause of forgetting
-    # (measured with protocols/readout_feedback.py).
+    # neurons that the current task does not use, which is itself a cause of forgetting.
     normalize_readout: bool = False
     homeostasis_target: float = 0.5
     homeostasis_average: float = 50.0

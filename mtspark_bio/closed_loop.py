@@ -74,9 +74,10 @@ def bridge_functions(project: Path) -> dict:
 class Exchange:
     """What the network's output layer is answered with, once per agent step.
 
-    ``segments`` maps each agent to its slice of the output layer and of the input
-    layer (agents side by side in one network); each agent's controller answers its
-    part. Idle agents (finished, or none set) get zero modulator, drive and input.
+    ``out_slices`` and ``in_slices`` map each agent to its slice of the output layer and
+    of the input layer (agents side by side in one network); each agent's controller
+    answers its part. Idle agents (finished, or none set) get zero modulator, drive and
+    input.
     """
 
     def __init__(self, out_slices: dict[str, slice], in_slices: dict[str, slice]):

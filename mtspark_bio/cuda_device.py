@@ -19,7 +19,7 @@ What was needed on CUDA 13 without a GPU (measured with brian2cuda 1.0b1):
   ``-Wl,``);
 * host code defaults to ``-march=native`` (a binary built here may not run elsewhere).
 
-Brian2CUDA limitations met in this project (see reference.md): no store/restore, no two
+Brian2CUDA 1.0b1 limitations met while building this project: no store/restore, no two
 summed variables into one target, user functions need a CUDA implementation, and
 ``network_operation`` is silently dropped. Also: keep every Brian object referenced
 until the build (otherwise "ReferenceError: weakly-referenced object no longer

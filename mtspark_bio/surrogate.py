@@ -9,7 +9,7 @@ Neural Comput. 33:899), in NumPy.
 
 The NumPy model is the discrete map of the Brian2 readout (``models.readout``), with
 Brian2's order of operations inside a time step, so weights trained here and loaded
-into the Brian2 synapses (``mtspark_bio.readout_brian2``) give the same spikes there.
+into the Brian2 synapses (``mtspark_bio.surrogate_brian2``) give the same spikes there.
 
 Pieces
 ------

@@ -85,12 +85,10 @@ class Brian2Readout:
             pre, n_pre = group, n
         output = self.groups[-1]
         self.output = output
-        self.monitor = None
-        if closed_loop:
-            pass
-        elif model.output == "spikes":
+        self.monitor = None  # a closed-loop head is read through the bridge, not a monitor
+        if not closed_loop and model.output == "spikes":
             self.monitor = SpikeMonitor(output, name=f"{name}_spikes")
-        else:  # after the state update, before any threshold/reset: the u~[n] of the model
+        elif not closed_loop:  # after the state update, before any threshold/reset: the u~[n] of the model
             self.monitor = StateMonitor(output, "v", record=True, when="thresholds", name=f"{name}_v")
         self.objects = [*self.groups, *self.synapses] + ([self.monitor] if self.monitor is not None else [])
         if params is not None:

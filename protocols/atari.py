@@ -83,7 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--device", default=DEFAULTS["device"], choices=["runtime", "cpp", "cuda"])
     add("--seed", type=int, default=DEFAULTS["seed"])
     add("--chunk-steps", type=int, default=DEFAULTS["chunk_steps"], help="agent steps per compiled run")
-    add("--readout", default=DEFAULTS["readout"], choices=["rstdp", "surrogate"],
+    from mtspark_bio.agent import READOUTS
+
+    add("--readout", default=DEFAULTS["readout"], choices=READOUTS,
         help="rstdp: R-STDP output layer; surrogate: BPTT-trained dueling LIF head, DQN on each block's transitions")
     add("--agent", default="{}", help='JSON overrides of AgentConfig, e.g. \'{"n_hidden": 300}\'')
     add("--build-dir", type=Path, default=None, help="where the compiled project goes (temporary if unset)")
@@ -286,7 +288,7 @@ class ResultFile:
                     runner.loop.state[a] = read_arrays(group["state"])
 
     def save(self, runner: Runner, final: bool = False):
-        from mtspark_bio.metrics import continual_metrics
+        from mtspark_bio.metrics import METRIC_NAMES, continual_metrics
         from mtspark_bio.results import atomic_h5, package_versions, write_arrays, write_json_attr
 
         with atomic_h5(self.path) as f:
@@ -310,7 +312,7 @@ class ResultFile:
                 group.create_dataset("training_block", data=np.array([b for b, _ in played], dtype=np.int64))
                 group.create_dataset("training_scores", data=np.array([s for _, s in played], dtype=float))
                 metrics = (continual_metrics(self.matrix(a), self.plan.schedule, self.baseline[a].mean(axis=1))
-                           if final else dict.fromkeys(("acc", "bwt", "fwt", "forgetting"), np.nan))
+                           if final else dict.fromkeys(METRIC_NAMES, np.nan))
                 for key, value in metrics.items():
                     group.attrs[key] = value
                 state = runner.loop.state.get(a) if runner.loop is not None else None

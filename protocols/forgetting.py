@@ -390,7 +390,7 @@ class ResultFile:
             runner.sim.runs = self.runs
 
     def save(self, runner: Runner, final: bool = False):
-        from mtspark_bio.metrics import continual_metrics, mean_off_diagonal
+        from mtspark_bio.metrics import METRIC_NAMES, continual_metrics, mean_off_diagonal
         from mtspark_bio.results import atomic_h5, package_versions, write_arrays, write_json_attr
 
         self.runs = runner.sim.runs
@@ -409,7 +409,7 @@ class ResultFile:
                 group.create_dataset("accuracy_matrix", data=R)
                 group.create_dataset("baseline_accuracy", data=self.baseline[v])
                 metrics = (continual_metrics(R, self.plan.schedule, self.baseline[v]) if final
-                           else dict.fromkeys(("acc", "bwt", "fwt", "forgetting"), np.nan))
+                           else dict.fromkeys(METRIC_NAMES, np.nan))
                 for key, value in metrics.items():
                     group.attrs[key] = value
                 overlap = self.active_overlap[v]
