@@ -73,31 +73,79 @@ def _figures(args) -> int:
     return status
 
 
+#: What ``mtspark-bio --help`` and each command's ``--help`` tell a user (the modules'
+#: docstrings are for developers: methods, citations, reST markup).
+USER_HELP = {
+    "mtspark-bio": """Spiking networks with active dendrites that learn several tasks one after another,
+simulated with Brian2. Each command runs an experiment, writes its results to one HDF5
+file and draws its figure next to it. Run "mtspark-bio COMMAND --help" for a command's
+options.
+
+example: mtspark-bio forgetting --out results/forgetting.h5""",
+    "forgetting": """The main experiment: a network of dendritic neurons and the same network of point
+neurons learn five image-classification tasks one after another (permuted digits by
+default) and are tested on every task after every block. Prints and stores the accuracy
+matrices and the continual-learning metrics (ACC, BWT, FWT, forgetting); an interrupted
+run continues with --resume.
+
+example: mtspark-bio forgetting --seed 1 --n-tasks 5 --out results/forgetting-seed1.h5""",
+    "protocol": """A physiology experiment that checks one property of the neuron and synapse models
+against published measurements; prints the measured and the published numbers.
+
+example: mtspark-bio protocol stdp-window --out results/stdp.h5""",
+    "capacity": """Runs the main experiment for several numbers of tasks (the hidden layer grows with
+them) and shows how accuracy and forgetting change with the number of tasks.
+
+example: mtspark-bio capacity --task-counts 2,5,10 --out results/capacity.h5""",
+    "atari": """Spiking agents learn to play Atari games in alternation (a dendritic agent, a point
+agent, a random baseline); each game's score is measured after every block. The network
+runs compiled, talking to the games in this process.
+
+example: mtspark-bio atari --games pong,breakout --frames 20000 --out results/atari.h5""",
+    "figures": """Draws the figures of result files again from the files alone (PDF and PNG next to
+each file), e.g. after changing the figure code.
+
+example: mtspark-bio figures results/forgetting.h5 results/stdp.h5""",
+}
+
+
+def _version() -> str:
+    import importlib.metadata
+
+    return importlib.metadata.version("mtspark-bio")
+
+
+def _user_parser(commands, name: str, help: str):
+    return commands.add_parser(name, help=help, description=USER_HELP[name],
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mtspark_bio.protocols import forgetting
 
-    parser = argparse.ArgumentParser(prog="mtspark-bio", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("forgetting", help="alternating-task forgetting protocol (main job)",
-                            description=forgetting.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="mtspark-bio", description=USER_HELP["mtspark-bio"],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = _user_parser(commands, "forgetting", "learn tasks one after another, measure forgetting (main experiment)")
     forgetting.add_arguments(p)
     p.set_defaults(handler=forgetting.run_from_args)
     from mtspark_bio.protocols import physiology
 
     p = commands.add_parser("protocol", help="physiology protocols that validate the models",
-                            description=physiology.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                            description=USER_HELP["protocol"] + "\n\nprotocols:\n" + "\n".join(
+                                f"  {name:<23} {measures}" for name, measures in physiology.measures().items()),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     physiology.add_arguments(p)
     p.set_defaults(handler=physiology.run_from_args)
     from mtspark_bio.protocols import capacity
 
-    p = commands.add_parser("capacity", help="ACC and forgetting against the number of tasks",
-                            description=capacity.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _user_parser(commands, "capacity", "accuracy and forgetting against the number of tasks")
     capacity.add_arguments(p)
     p.set_defaults(handler=capacity.run_from_args)
     from mtspark_bio.protocols import atari
 
-    p = commands.add_parser("atari", help="multi-game Atari agent (closed loop on compiled code)",
-                            description=atari.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _user_parser(commands, "atari", "spiking agents learning alternating Atari games")
     atari.add_arguments(p)
     p.set_defaults(handler=atari.run_from_args)
     from mtspark_bio import sweep
@@ -106,8 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
                             description=sweep.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sweep.add_arguments(p)
     p.set_defaults(handler=sweep.run_from_args)
-    p = commands.add_parser("figures", help="regenerate figures from result files or sweep folders")
-    p.add_argument("paths", nargs="+", type=Path)
+    p = _user_parser(commands, "figures", "regenerate figures from result files or sweep folders")
+    p.add_argument("paths", nargs="+", type=Path, help="result files (.h5) or sweep folders")
     p.set_defaults(handler=_figures)
     return parser
 

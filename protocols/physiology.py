@@ -59,6 +59,12 @@ class Measurement:
         return "\n".join(lines)
 
 
+def measures() -> dict[str, str]:
+    """Protocol name -> what it measures (its module docstring's title, "Name: what")."""
+    titles = {name: " ".join(protocol_module(name).__doc__.strip().split("\n\n")[0].split()) for name in PROTOCOLS}
+    return {name: title.split(": ", 1)[-1].rstrip(".") for name, title in titles.items()}
+
+
 def protocol_module(name: str):
     """The module of protocol ``name``; ValueError naming the choices if unknown."""
     if name not in PROTOCOLS:
@@ -123,7 +129,7 @@ def run(name: str, out, device: str | None = None, seed: int = 0, log=print, **o
 def add_arguments(parser: argparse.ArgumentParser, with_name: bool = True) -> None:
     if with_name:
         # validated in run_from_args, so an unknown name gives our message and exit 2
-        parser.add_argument("name", help=f"one of {', '.join(PROTOCOLS)}")
+        parser.add_argument("name", help=f"one of {', '.join(PROTOCOLS)} (listed above)")
     parser.add_argument("--out", type=Path, required=True, help="result file (.h5)")
     parser.add_argument("--device", default=None,
                         help="runtime or cpp (default: runtime; cpp for distal-reward)")
