@@ -38,7 +38,7 @@ def installed(tmp_path_factory):
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", root / "dist", source)
     wheel, = (root / "dist").glob("mtspark_bio-*.whl")
     venv = root / "venv"
-    run("python3.12", "-m", "venv", "--without-pip", venv)
+    run(sys.executable, "-m", "venv", "--without-pip", venv)  # on the base interpreter of this venv
     python = venv / "bin" / "python"
     run(sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index", wheel)
     site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip())
