@@ -314,7 +314,7 @@ class Classifier:
         if not instar:
             self._build_rstdp_readout_extras(ns, name)
 
-        self.context = None
+        self.context = self.context_wiring = None
         if dendritic:
             self._build_context(ns, rng, name, n_seg)
 
@@ -358,8 +358,9 @@ class Classifier:
         learning = "plastic(t)" if config.context_learning else "0"
         spec = context_plasticity(n_seg, config.g_context_nS * nS, ContextParams(), learning=learning)
         self.context_synapses = make_synapses(spec, self.context, self.hidden, name("context_syn"), namespace=ns)
-        wire_context(rng, self.context_synapses, config.n_hidden, n_seg, config.n_tasks,
-                     config.context_per_task, config.gated_fraction, config.gating)
+        # (neuron, segment, task) of each wired pair, for the record (mtspark_bio.spike_record)
+        self.context_wiring = wire_context(rng, self.context_synapses, config.n_hidden, n_seg, config.n_tasks,
+                                           config.context_per_task, config.gated_fraction, config.gating)
         self.objects += [self.context, self.context_synapses]
 
     def carried(self) -> dict:
@@ -432,7 +433,8 @@ def feedback_inhibition(rng, cells, pool, g_to_pool, g_from_pool, p: float, name
 def wire_context(rng, synapses, n_cells: int, n_segments: int, n_tasks: int, per_task: int,
                  gated_fraction: float, gating: str = "random"):
     """Context -> distal segments; a wired (segment, task) pair receives all of that
-    task's ``per_task`` context neurons.
+    task's ``per_task`` context neurons. Returns the wired (segment, task) pairs as
+    arrays ``neuron``, ``segment``, ``task``.
 
     * ``random``: each (segment, task) pair is wired with probability q chosen so a task
       gates ``gated_fraction`` of the cells; tasks' gated sets overlap by chance, as the
@@ -455,6 +457,7 @@ def wire_context(rng, synapses, n_cells: int, n_segments: int, n_tasks: int, per
     synapses.connect(i=pre, j=np.repeat(neuron, per_task))
     synapses.segment = np.repeat(segment, per_task)
     synapses.w = rng.uniform(0.5, 1.0, size=len(pre))
+    return {"neuron": neuron, "segment": segment, "task": task}
 
 
 def _bin_spikes(monitor, n_presentations, n_neurons, t_sample_s):

@@ -7,6 +7,7 @@
     mtspark-bio atari [options]        one spiking agent learning alternating Atari games
     mtspark-bio sweep PROTOCOL --seeds 0-4 [--grid KEY=V1,V2]... --out DIR   runs in parallel on Dask
     mtspark-bio figures PATH...        regenerate the figures of result files (or sweep folders)
+    mtspark-bio nwb RESULT.h5 --out FILE.nwb   a result file's spikes and presentations as NWB
 """
 
 from __future__ import annotations
@@ -106,6 +107,13 @@ example: mtspark-bio atari --games pong,breakout --frames 20000 --out results/at
 each file), e.g. after changing the figure code.
 
 example: mtspark-bio figures results/forgetting.h5 results/stdp.h5""",
+    "nwb": """Writes the spikes of a forgetting run as a Neurodata Without Borders (NWB) file, the
+format neuroscience tools read and archives such as DANDI take: every neuron's spike
+times, and with --record-spikes all every presentation (task, label, train or test,
+each network's answer) and the task switches. Run the experiment with
+--record-spikes all to keep every spike; the default keeps a 2 s sample.
+
+example: mtspark-bio nwb results/forgetting.h5 --out results/forgetting.nwb""",
 }
 
 
@@ -154,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
                             description=sweep.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sweep.add_arguments(p)
     p.set_defaults(handler=sweep.run_from_args)
+    from mtspark_bio import nwb
+
+    p = _user_parser(commands, "nwb", "a result file's spikes and presentations as an NWB file")
+    p.add_argument("result", type=Path, help="result file of mtspark-bio forgetting (HDF5) that holds spikes")
+    p.add_argument("--out", type=Path, required=True, help="NWB file to write (must not exist)")
+    p.set_defaults(handler=lambda args: exit_status(lambda: print(nwb.convert(args.result, args.out))))
     p = _user_parser(commands, "figures", "regenerate figures from result files or sweep folders")
     p.add_argument("paths", nargs="+", type=Path, help="result files (.h5) or sweep folders")
     p.set_defaults(handler=_figures)

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import json
 import sys
 import time
@@ -65,12 +66,14 @@ from pathlib import Path
 
 import numpy as np
 
+from mtspark_bio.spike_record import DEFAULT_MAX_SPIKE_MB, RECORD_SPIKES
+
 DEFAULTS = {
     "dataset": "digits", "data_dir": None, "tasks": "permuted", "n_tasks": 5,
     "schedule": "sequential", "cycles": 2, "variants": ["dendritic", "point"],
     "train_samples": 500, "test_samples": 100, "epochs": 1, "chunk": 100,
     "device": "cpp", "seed": 0, "dt_ms": 0.25, "circuit": {}, "readout": "local",
-    "surrogate_epochs": 10,
+    "surrogate_epochs": 10, "record_spikes": "sample", "max_spike_mb": DEFAULT_MAX_SPIKE_MB,
 }
 READOUTS = ("local", "surrogate")
 
@@ -100,6 +103,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--build-dir", type=Path, default=None, help="where the compiled project goes (temporary if unset)")
     add("--resume", action="store_true", help="continue an interrupted run from its last finished block")
     add("--no-figure", action="store_true", help="skip the figure")
+    add("--record-spikes", default=DEFAULTS["record_spikes"], choices=RECORD_SPIKES,
+        help="none; sample: the first 2 s of the last run; all: every spike of every run with its "
+             "presentations (for mtspark-bio nwb; see README for its size)")
+    add("--max-spike-mb", type=float, default=DEFAULTS["max_spike_mb"],
+        help="refuse --record-spikes all when its spikes are expected to pass this size")
 
 
 def config_from_args(args) -> dict:
@@ -114,7 +122,8 @@ def config_from_args(args) -> dict:
         "train_samples": args.train_samples, "test_samples": args.test_samples,
         "epochs": args.epochs, "chunk": args.chunk, "device": args.device, "seed": args.seed,
         "dt_ms": DEFAULTS["dt_ms"], "circuit": circuit, "readout": args.readout,
-        "surrogate_epochs": args.surrogate_epochs,
+        "surrogate_epochs": args.surrogate_epochs, "record_spikes": args.record_spikes,
+        "max_spike_mb": args.max_spike_mb,
     }
 
 
@@ -137,6 +146,10 @@ class Plan:
         unknown = [v for v in config["variants"] if v not in VARIANTS]
         if unknown or not config["variants"]:
             problems.append(f"unknown variant(s) {unknown}; choose from {', '.join(VARIANTS)}")
+        if config["record_spikes"] not in RECORD_SPIKES:
+            problems.append(f"unknown --record-spikes {config['record_spikes']!r}; choose from {', '.join(RECORD_SPIKES)}")
+        if not float(config["max_spike_mb"]) > 0:
+            problems.append(f"--max-spike-mb must be > 0 (got {config['max_spike_mb']})")
         if config["readout"] not in READOUTS:
             problems.append(f"unknown readout {config['readout']!r}; choose from {', '.join(READOUTS)}")
         if len(set(config["variants"])) != len(config["variants"]):
@@ -177,6 +190,24 @@ class Plan:
         n = len(self.tasks[self.schedule[block]].y_train)
         return np.concatenate([rng.permutation(n) for _ in range(self.config["epochs"])])
 
+    def runs_per_block(self) -> tuple[int, int]:
+        """Compiled runs of one block's training and of one evaluation."""
+        chunk = self.config["chunk"]
+        return -(-len(self.training_order(0)) // chunk), -(-len(self.test_set()[1]) // chunk)
+
+    def spike_bytes(self) -> tuple[float, float]:
+        """Expected bytes of ``--record-spikes all``: the whole run and its largest part
+        (a block's training and evaluation; :mod:`mtspark_bio.spike_record`)."""
+        from mtspark_bio.spike_record import expected_spike_bytes
+
+        circuit = self.circuit
+        run_s = (self.config["chunk"] * circuit.t_sample_ms + circuit.t_rest_ms) * 1e-3
+        train, test = self.runs_per_block()
+        n_blocks = len(self.schedule)
+        sizes = {"hidden": circuit.n_hidden, "readout": circuit.n_classes}
+        per_run = expected_spike_bytes(run_s, sizes, len(self.config["variants"]))
+        return per_run * (n_blocks * (train + test) + test), per_run * (train + test)
+
     def test_set(self):
         """All tasks' test images in one sequence: (images, labels, task ids)."""
         x = np.concatenate([t.x_test for t in self.tasks])
@@ -207,6 +238,14 @@ class Runner:
         self.state = {v: None for v in self.variants}  # None = the built initial state
         self.context_rng_seed = config["seed"]
         self.progress = progress
+        self.recorder = None  # every spike, with --record-spikes all
+        self.part = 0  # 0: the untrained evaluation, b + 1: block b
+        if config["record_spikes"] == "all":
+            from mtspark_bio.spike_record import SpikeRecorder
+
+            circuit = plan.circuit
+            self.recorder = SpikeRecorder(config["dt_ms"] * 1e-3, float(self.stimuli.duration),
+                                          circuit.t_sample_ms * 1e-3, circuit.t_rest_ms * 1e-3)
 
     def _run_chunk(self, x, y, task, plastic: bool):
         n = len(y)
@@ -232,9 +271,16 @@ class Runner:
                 self.state[name] = classifier.read_state()
                 if self.surrogate is not None:
                     self.surrogate.record(name, n, y)
+        if self.recorder is not None:
+            monitors = {(name, population): getattr(c, f"{population}_spikes")
+                        for name, c in self.variants.items() for population in ("hidden", "readout")}
+            self.recorder.add_run(self.part, self.sim.runs - 1, monitors, {
+                "task": np.asarray(task, dtype=np.int64), "shuffled_context": shuffled[:n].astype(np.int64),
+                "label": np.asarray(y, dtype=np.int64), "train": np.full(n, plastic), "prediction": out})
         return out
 
     def train(self, block: int):
+        self.part = block + 1
         task = self.plan.tasks[self.plan.schedule[block]]
         order = self.plan.training_order(block)
         chunk = self.plan.config["chunk"]
@@ -267,10 +313,7 @@ class Runner:
         return {name: np.array([c[task == j].mean() for j in range(n_tasks)]) for name, c in correct.items()}
 
     def runs_per_block(self) -> int:
-        chunk = self.plan.config["chunk"]
-        n_test = len(self.plan.test_set()[1])
-        n_train = len(self.plan.training_order(0))
-        return -(-n_train // chunk) + -(-n_test // chunk)
+        return sum(self.plan.runs_per_block())
 
     def spike_sample(self, seconds: float = 2.0) -> dict:
         """The last run's spike trains (first ``seconds``) of hidden and readout."""
@@ -357,6 +400,8 @@ class ResultFile:
         self.runs = 0
         # Jaccard overlap of the tasks' active hidden sets in the last evaluation
         self.active_overlap = {v: np.full((n_tasks, n_tasks), np.nan) for v in plan.config["variants"]}
+        # when the run began (UTC), kept across --resume: NWB's session_start_time
+        self.started_utc = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
     def record(self, block: int, accuracies: dict):
         """Store an evaluation: block -1 is the untrained network."""
@@ -375,6 +420,7 @@ class ResultFile:
         with h5py.File(self.path, "r") as f:
             self.blocks_done = int(f.attrs["blocks_done"])
             self.runs = int(f.attrs["runs"])
+            self.started_utc = f.attrs.get("started_utc", self.started_utc)
             for v in self.R:
                 group = f["variants"][v]
                 self.R[v] = group["accuracy_matrix"][...]
@@ -403,6 +449,7 @@ class ResultFile:
             f.attrs["runs"] = self.runs
             f.attrs["complete"] = final
             f.attrs["build_s"] = runner.sim.timings["build_s"]
+            f.attrs["started_utc"] = self.started_utc
             f.create_dataset("schedule", data=np.asarray(self.plan.schedule, dtype=np.int64))
             for v, R in self.R.items():
                 group = f.create_group(f"variants/{v}")
@@ -423,9 +470,16 @@ class ResultFile:
                         weights.create_dataset("context_to_segments", data=runner.state[v]["context_w"])
                 if runner.surrogate is not None:
                     write_arrays(group.create_group("surrogate_weights"), runner.surrogate.params[v])
-            if final:
+                wiring = runner.variants[v].context_wiring
+                if self.plan.config["record_spikes"] != "none" and wiring is not None:
+                    write_arrays(group.create_group("context_wiring"), wiring)
+            if final and self.plan.config["record_spikes"] != "none":
                 for v, populations in runner.spike_sample().items():
                     write_arrays(f.create_group(f"variants/{v}/spikes"), populations)
+            if runner.recorder is not None:
+                runner.recorder.write(f, self.path)
+        if runner.recorder is not None:
+            runner.recorder.written()
 
 
 def format_table(result: ResultFile) -> str:
@@ -466,6 +520,10 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print
         result.load()
         log(format_table(result))
         return result
+    if config["record_spikes"] == "all":
+        from mtspark_bio.spike_record import check_fits
+
+        check_fits(*plan.spike_bytes(), float(config["max_spike_mb"]), out)
     out.parent.mkdir(parents=True, exist_ok=True)
     n_blocks = len(plan.schedule)
     started = time.perf_counter()
@@ -485,6 +543,7 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print
             return f"(task {plan.tasks[plan.schedule[block]].name}) mean test accuracy: {summary}"
 
         def evaluate(block):
+            runner.part = block + 1
             accuracies = runner.evaluate()
             result.active_overlap = runner.active_overlap
             return accuracies
