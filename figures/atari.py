@@ -23,24 +23,19 @@ The ``random`` agent does not learn: it is drawn as the chance reference
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 from matplotlib.colors import Normalize, to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from mtspark_bio.metrics import METRIC_NAMES as METRICS
+from mtspark_bio.readers import RANDOM, Agent, AtariResult, load_atari
 
 from . import style
-from .forgetting import _blocks_done, _float_attr, _json_attr, _metrics_text, _text_attr, _thin_ticks
+from .style import metrics_text, thin_ticks
 
 PROTOCOL = "atari"
-RANDOM = "random"
-#: Agents in this order first, any others after them alphabetically.
-AGENT_ORDER = ("dendritic", "point", RANDOM)
 #: Learning agents' colours: dendritic and point as in the forgetting figure; no sky blue
 #: (the trained-block shading) and no yellow (faint on white).
 AGENT_COLORS = tuple(style.OKABE_ITO[k] for k in (
@@ -53,130 +48,6 @@ TRAINED_SHADE = to_rgba(style.OKABE_ITO["sky_blue"], 0.2)
 TITLE_CHARS = 105
 #: Widest heatmap cell (mm): fewer cells leave the rest of the row empty.
 MAX_CELL_MM = 32.0
-
-
-# --- reading -----------------------------------------------------------------
-
-@dataclass
-class Agent:
-    name: str
-    score: np.ndarray                        # (n_blocks, n_games), NaN = not run yet
-    std: np.ndarray | None                   # (n_blocks, n_games)
-    baseline: np.ndarray | None              # (n_games,)
-    metrics: dict[str, float]
-    training_scores: np.ndarray              # (n,) raw score per training episode
-    training_block: np.ndarray               # (n,) 0-based block of each episode
-
-    @property
-    def learns(self) -> bool:
-        return self.name != RANDOM
-
-
-@dataclass
-class AtariResult:
-    path: Path
-    config: dict
-    versions: dict
-    schedule: np.ndarray
-    games: list[str]
-    agents: dict[str, Agent]
-    blocks_done: int
-    complete: bool
-
-    @property
-    def n_blocks(self) -> int:
-        return len(self.schedule)
-
-    @property
-    def n_games(self) -> int:
-        return len(self.games)
-
-    @property
-    def learners(self) -> list[Agent]:
-        return [a for a in self.agents.values() if a.learns]
-
-
-def _order_agents(names) -> list[str]:
-    known = [n for n in AGENT_ORDER if n in names]
-    return known + sorted(n for n in names if n not in AGENT_ORDER)
-
-
-def _vector(g, name, path, agent, dtype=float) -> np.ndarray:
-    a = np.asarray(g[name][()], dtype=dtype)
-    if a.ndim > 1:
-        raise ValueError(f"{path}: agent {agent!r} {name} must be 1-D, got shape {a.shape}")
-    return a.ravel()
-
-
-def load_atari(h5_path) -> AtariResult:
-    """Read and check one Atari result file (ValueError on a malformed one)."""
-    path = Path(h5_path)
-    with h5py.File(path, "r") as f:
-        protocol = _text_attr(f, "protocol")
-        if protocol != PROTOCOL:
-            raise ValueError(f"{path} holds protocol {protocol!r}, not {PROTOCOL!r}")
-        config, versions = _json_attr(f, "config"), _json_attr(f, "versions")
-        if "schedule" not in f:
-            raise ValueError(f"{path} has no /schedule dataset")
-        schedule = np.asarray(f["schedule"][()])
-        if schedule.ndim != 1 or not np.issubdtype(schedule.dtype, np.integer):
-            raise ValueError(f"{path}: /schedule must be a 1-D integer array, got {schedule.dtype} {schedule.shape}")
-        if "agents" not in f or not len(f["agents"]):
-            raise ValueError(f"{path} has no /agents/<name> groups")
-        n_blocks = len(schedule)
-        agents = {}
-        for name in _order_agents(list(f["agents"])):
-            g = f["agents"][name]
-            if "score_matrix" not in g:
-                raise ValueError(f"{path}: agent {name!r} has no score_matrix")
-            S = np.asarray(g["score_matrix"][()], dtype=float)
-            if S.ndim != 2 or S.shape[0] != n_blocks:
-                raise ValueError(f"{path}: agent {name!r} score_matrix has shape {S.shape}, "
-                                 f"expected ({n_blocks}, n_games) for {n_blocks} scheduled blocks")
-            std = None
-            if "score_std" in g:
-                std = np.asarray(g["score_std"][()], dtype=float)
-                if std.shape != S.shape:
-                    raise ValueError(f"{path}: agent {name!r} score_std has shape {std.shape}, expected {S.shape}")
-            baseline = None
-            if "baseline_score" in g:
-                baseline = _vector(g, "baseline_score", path, name)
-                if baseline.shape != (S.shape[1],):
-                    raise ValueError(f"{path}: agent {name!r} baseline_score has shape {baseline.shape}, "
-                                     f"expected ({S.shape[1]},)")
-            scores = _vector(g, "training_scores", path, name) if "training_scores" in g else np.zeros(0)
-            blocks = (_vector(g, "training_block", path, name, dtype=np.int64) if "training_block" in g
-                      else np.zeros(0, dtype=np.int64))
-            if scores.size and blocks.size != scores.size:
-                raise ValueError(f"{path}: agent {name!r} has {scores.size} training_scores but "
-                                 f"{blocks.size} training_block entries")
-            if blocks.size and scores.size and (blocks.min() < 0 or blocks.max() >= n_blocks):
-                raise ValueError(f"{path}: agent {name!r} training_block holds blocks outside 0..{n_blocks - 1}")
-            if not scores.size:
-                blocks = blocks[:0]
-            agents[name] = Agent(name, S, std, baseline, {m: _float_attr(g, m) for m in METRICS},
-                                 scores, blocks)
-        n_games = {a.score.shape[1] for a in agents.values()}
-        if len(n_games) != 1:
-            raise ValueError(f"{path}: agents disagree on the number of games: {sorted(n_games)}")
-        n_games = n_games.pop()
-        games = [str(g) for g in config.get("games") or []]
-        if games and len(games) != n_games:
-            raise ValueError(f"{path}: config lists {len(games)} games {games} but score matrices "
-                             f"have {n_games} columns")
-        games = games or [f"game {j + 1}" for j in range(n_games)]
-        if schedule.size and (schedule.min() < 0 or schedule.max() >= n_games):
-            raise ValueError(f"{path}: /schedule holds game indices outside 0..{n_games - 1}")
-        done_attr = f.attrs.get("blocks_done")
-        complete_attr = f.attrs.get("complete")
-    done = max(_blocks_done(a.score) for a in agents.values())
-    if done_attr is not None:
-        try:
-            done = int(np.clip(int(done_attr), 0, n_blocks))
-        except (TypeError, ValueError):
-            pass
-    complete = bool(complete_attr) if complete_attr is not None else done == n_blocks
-    return AtariResult(path, config, versions, schedule, games, agents, done, complete)
 
 
 # --- formatting helpers ------------------------------------------------------
@@ -247,7 +118,7 @@ def _block_axis(ax, result: AtariResult, has_init: bool, xlabel: bool = True):
     """x from "init" (0) to the last block; blocks thinned to about 10 labels."""
     n = result.n_blocks
     ax.set_xlim((-0.5 if has_init else 0.5), n + 0.5)
-    step = _thin_ticks(n, 10)
+    step = thin_ticks(n, 10)
     ticks = list(range(1, n + 1)) if step == 1 else list(range(step, n + 1, step))
     labels = [str(b) for b in ticks]
     if has_init:
@@ -360,7 +231,7 @@ def _score_heatmap(ax, result: AtariResult, agent: Agent, norm_matrix, annot_siz
                     fontweight="bold" if trained else "normal",
                     color=style.text_color_for(cmap(norm(shown[r, c]))))
     ax.set_xticks(range(n_games), [game_label(g) for g in result.games])
-    step = _thin_ticks(n_blocks, 14)
+    step = thin_ticks(n_blocks, 14)
     rows = list(range(0, n_blocks, step))
     ax.set_yticks(rows, [f"{b + 1} {game_label(result.games[result.schedule[b]])}" for b in rows])
     ax.set_xlabel("game evaluated")
@@ -372,7 +243,7 @@ def _score_heatmap(ax, result: AtariResult, agent: Agent, norm_matrix, annot_siz
                 color="0.4", fontstyle="italic")
     metrics = agent.metrics
     if any(np.isfinite(v) for v in metrics.values()):
-        text = _metrics_text(metrics)
+        text = metrics_text(metrics)
         ax.set_title(text if narrow else text.replace("\n", "   "), linespacing=1.3)
         ax.annotate(agent.name, xy=(0.5, 1.0), xycoords=ax.title, xytext=(0, 1), textcoords="offset points",
                     ha="center", va="bottom", fontweight="bold", annotation_clip=False)

@@ -12,32 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
-import numpy as np
+from mtspark_bio.readers import load_capacity
 
 from . import style
-from .forgetting import VARIANT_COLORS, _order_variants, _text_attr
+from .forgetting import VARIANT_COLORS
 
 PROTOCOL = "capacity"
-
-
-def load_capacity(h5_path) -> dict:
-    """Read a capacity result file (ValueError on a malformed one)."""
-    path = Path(h5_path)
-    with h5py.File(path, "r") as f:
-        if _text_attr(f, "protocol") != PROTOCOL:
-            raise ValueError(f"{path} holds protocol {_text_attr(f, 'protocol')!r}, not {PROTOCOL!r}")
-        if "task_counts" not in f or "variants" not in f:
-            raise ValueError(f"{path} lacks /task_counts or /variants")
-        counts = np.asarray(f["task_counts"][()])
-        variants = {name: {key: np.asarray(f["variants"][name][key][()], dtype=float)
-                           for key in ("acc", "forgetting")} for name in _order_variants(list(f["variants"]))}
-        for name, values in variants.items():
-            if any(len(v) != len(counts) for v in values.values()):
-                raise ValueError(f"{path}: variant {name!r} does not have one value per task count")
-        ref = f.get("published/active_dendrites_iyer2022")
-        published = (np.asarray(ref["task_counts"][()]), np.asarray(ref["acc"][()])) if ref is not None else None
-    return {"task_counts": counts, "variants": variants, "published": published}
 
 
 def plot_capacity(h5_path, out_stem=None) -> list[Path]:

@@ -16,149 +16,26 @@ sample spike trains and synaptic weights. Layout read here::
 
 from __future__ import annotations
 
-import json
-import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import h5py
 import numpy as np
 from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
-from mtspark_bio.metrics import METRIC_NAMES as METRICS
+from mtspark_bio.readers import METRICS, ForgettingResult, Variant, blocks_done, load_forgetting, order_variants
 
 from . import style
+from .style import metrics_text, thin_ticks
 
 PROTOCOL = "forgetting"
 METRIC_LABELS = {"acc": "ACC", "bwt": "BWT", "fwt": "FWT", "forgetting": "F"}
-#: Variants in this order first, any others after them alphabetically.
-VARIANT_ORDER = ("dendritic", "point", "shuffled")
 #: Variant colours, distinct from the task colours of the default cycle.
 VARIANT_COLORS = tuple(style.OKABE_ITO[k] for k in (
     "black", "orange", "sky_blue", "reddish_purple", "bluish_green", "yellow"))
 POPULATION_COLORS = tuple(style.OKABE_ITO[k] for k in ("black", "vermillion", "blue", "bluish_green"))
-
-
-# --- reading -----------------------------------------------------------------
-
-@dataclass
-class Variant:
-    name: str
-    accuracy: np.ndarray                      # (n_blocks, n_tasks), NaN = not run yet
-    metrics: dict[str, float]
-    baseline: np.ndarray | None = None        # (n_tasks,)
-    spikes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # pop -> (t [s], i)
-    weights: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-@dataclass
-class ForgettingResult:
-    path: Path
-    config: dict
-    versions: dict
-    schedule: np.ndarray
-    variants: dict[str, Variant]
-
-    @property
-    def n_blocks(self) -> int:
-        return len(self.schedule)
-
-    @property
-    def n_tasks(self) -> int:
-        return next(iter(self.variants.values())).accuracy.shape[1]
-
-
-def _text_attr(obj, name, default=None):
-    if name not in obj.attrs:
-        return default
-    raw = obj.attrs[name]
-    if isinstance(raw, np.ndarray) and raw.shape == ():
-        raw = raw[()]
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
-
-
-def _json_attr(obj, name) -> dict:
-    raw = _text_attr(obj, name)
-    if raw is None:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"attribute {name!r} of {obj.file.filename} is not valid JSON: {e}") from None
-    return value if isinstance(value, dict) else {}
-
-
-def _float_attr(obj, name) -> float:
-    try:
-        return float(obj.attrs[name])
-    except (KeyError, TypeError, ValueError):
-        return math.nan
-
-
-def _order_variants(names) -> list[str]:
-    known = [n for n in VARIANT_ORDER if n in names]
-    return known + sorted(n for n in names if n not in VARIANT_ORDER)
-
-
-def _datasets(group) -> dict[str, np.ndarray]:
-    out = {}
-    group.visititems(lambda name, item: out.__setitem__(name, np.asarray(item[()]))
-                     if isinstance(item, h5py.Dataset) else None)
-    return out
-
-
-def load_forgetting(h5_path) -> ForgettingResult:
-    """Read and check one forgetting result file (ValueError on a malformed one)."""
-    path = Path(h5_path)
-    with h5py.File(path, "r") as f:
-        protocol = _text_attr(f, "protocol")
-        if protocol != PROTOCOL:
-            raise ValueError(f"{path} holds protocol {protocol!r}, not {PROTOCOL!r}")
-        config, versions = _json_attr(f, "config"), _json_attr(f, "versions")
-        if "schedule" not in f:
-            raise ValueError(f"{path} has no /schedule dataset")
-        schedule = np.asarray(f["schedule"][()])
-        if schedule.ndim != 1 or not np.issubdtype(schedule.dtype, np.integer):
-            raise ValueError(f"{path}: /schedule must be a 1-D integer array, got {schedule.dtype} {schedule.shape}")
-        if "variants" not in f or not len(f["variants"]):
-            raise ValueError(f"{path} has no /variants/<name> groups")
-        variants = {}
-        for name in _order_variants(list(f["variants"])):
-            g = f["variants"][name]
-            if "accuracy_matrix" not in g:
-                raise ValueError(f"{path}: variant {name!r} has no accuracy_matrix")
-            R = np.asarray(g["accuracy_matrix"][()], dtype=float)
-            if R.ndim != 2 or R.shape[0] != len(schedule):
-                raise ValueError(f"{path}: variant {name!r} accuracy_matrix has shape {R.shape}, "
-                                 f"expected ({len(schedule)}, n_tasks) for {len(schedule)} scheduled blocks")
-            baseline = None
-            if "baseline_accuracy" in g:
-                baseline = np.asarray(g["baseline_accuracy"][()], dtype=float).ravel()
-                if baseline.shape != (R.shape[1],):
-                    raise ValueError(f"{path}: variant {name!r} baseline_accuracy has shape {baseline.shape}, "
-                                     f"expected ({R.shape[1]},)")
-            spikes = {}
-            if "spikes" in g:
-                for pop, pg in g["spikes"].items():
-                    if isinstance(pg, h5py.Group) and "t" in pg and "i" in pg:
-                        spikes[pop] = (np.asarray(pg["t"][()], dtype=float).ravel(),
-                                       np.asarray(pg["i"][()]).ravel())
-            weights = _datasets(g["weights"]) if "weights" in g else {}
-            variants[name] = Variant(name, R, {m: _float_attr(g, m) for m in METRICS},
-                                     baseline, spikes, weights)
-    n_tasks = {v.accuracy.shape[1] for v in variants.values()}
-    if len(n_tasks) != 1:
-        raise ValueError(f"{path}: variants disagree on the number of tasks: {sorted(n_tasks)}")
-    n_tasks = n_tasks.pop()
-    if "n_tasks" in config and int(config["n_tasks"]) != n_tasks:
-        raise ValueError(f"{path}: config says n_tasks={config['n_tasks']} but accuracy matrices have {n_tasks} columns")
-    if schedule.size and (schedule.min() < 0 or schedule.max() >= n_tasks):
-        raise ValueError(f"{path}: /schedule holds task indices outside 0..{n_tasks - 1}")
-    return ForgettingResult(path, config, versions, schedule, variants)
 
 
 # --- formatting helpers ------------------------------------------------------
@@ -170,26 +47,10 @@ def task_names(n_tasks: int) -> list[str]:
     return [str(j + 1) for j in range(n_tasks)]
 
 
-def _fmt(value: float, signed: bool = False) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    s = f"{value:+.2f}" if signed else f"{value:.2f}"
-    return s.replace("-", "\N{MINUS SIGN}")
-
-
-def _metrics_text(m: dict[str, float]) -> str:
-    return (f"ACC {_fmt(m['acc'])}   BWT {_fmt(m['bwt'], True)}\n"
-            f"FWT {_fmt(m['fwt'], True)}   F {_fmt(m['forgetting'])}")
-
-
 def _short_fmt(value: float) -> str:
     """Two decimals without the leading zero: 0.93 -> ".93", 1.0 -> "1.00"."""
     text = f"{value:.2f}"
     return text[1:] if text.startswith("0.") else text
-
-
-def _thin_ticks(n: int, max_labels: int) -> int:
-    return max(1, math.ceil(n / max_labels))
 
 
 def _title(result: ForgettingResult) -> str:
@@ -202,7 +63,7 @@ def _title(result: ForgettingResult) -> str:
         parts.append(f"{c['schedule']} schedule ({result.n_blocks} blocks)")
     if "seed" in c:
         parts.append(f"seed {c['seed']}")
-    done = max(_blocks_done(v.accuracy) for v in result.variants.values())
+    done = max(blocks_done(v.accuracy) for v in result.variants.values())
     if done < result.n_blocks:
         parts.append(f"incomplete: {done} of {result.n_blocks} blocks run")
     return "Forgetting: " + ", ".join(parts)
@@ -239,24 +100,18 @@ def _accuracy_heatmap(ax, result: ForgettingResult, variant: Variant, tasks, blo
     trained[np.arange(result.n_blocks), result.schedule] = True
     im = style.heatmap(ax, R, vmin=0.0, vmax=1.0, fontsize=annot_size, fmt=annot_fmt, bold=trained)
     ax.set_xticks(range(result.n_tasks), tasks)
-    step = _thin_ticks(result.n_blocks, 14)
+    step = thin_ticks(result.n_blocks, 14)
     rows = range(0, result.n_blocks, step)
     ax.set_yticks(list(rows), [block_labels[b] for b in rows])
     ax.set_xlabel("test task")
     if first:
         ax.set_ylabel("training block (task trained)")
-    done = _blocks_done(R)
+    done = blocks_done(R)
     if done < result.n_blocks:
         ax.text((result.n_tasks - 1) / 2, (done + result.n_blocks - 1) / 2, "not run yet",
                 ha="center", va="center", color="0.4", fontstyle="italic")
     ax.set_title(variant.name, fontweight="bold")
     return im
-
-
-def _blocks_done(R) -> int:
-    """Number of blocks before the trailing all-NaN rows (blocks not run yet)."""
-    finite_rows = np.flatnonzero(np.isfinite(R).any(axis=1))
-    return int(finite_rows[-1]) + 1 if finite_rows.size else 0
 
 
 def _accuracy_lines(ax, result: ForgettingResult, variant: Variant, tasks, first: bool, has_init: bool):
@@ -280,7 +135,7 @@ def _accuracy_lines(ax, result: ForgettingResult, variant: Variant, tasks, first
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "", "0.5", "", "1"])
     lo = 0 if has_init else 1
     ax.set_xlim(lo - 0.5, n_blocks + 0.5)
-    step = _thin_ticks(n_blocks + has_init, 12)
+    step = thin_ticks(n_blocks + has_init, 12)
     # thinned: multiples of step, so no label crowds "init" at 0
     ticks = list(range(1, n_blocks + 1)) if step == 1 else list(range(step, n_blocks + 1, step))
     labels = [f"{b}\n{tasks[result.schedule[b - 1]]}" for b in ticks]
@@ -290,7 +145,7 @@ def _accuracy_lines(ax, result: ForgettingResult, variant: Variant, tasks, first
     ax.set_xlabel("training block (task trained)")
     if first:
         ax.set_ylabel("test accuracy")
-    ax.set_title(_metrics_text(variant.metrics), linespacing=1.3)
+    ax.set_title(metrics_text(variant.metrics), linespacing=1.3)
 
 
 def _task_legend(ax, tasks, has_init: bool):
@@ -484,7 +339,7 @@ def plot_metrics_over_seeds(h5_paths: Sequence, out_stem, *,
     if len(set(map(str, known))) != len(known):
         warnings.warn(f"duplicate seeds among the result files: {seeds}", stacklevel=2)
 
-    names = _order_variants({n for r in results for n in r.variants})
+    names = order_variants({n for r in results for n in r.variants})
     values = {(n, m): np.array([r.variants[n].metrics[m] for r in results if n in r.variants], dtype=float)
               for n in names for m in metrics}
     colors = {n: VARIANT_COLORS[k % len(VARIANT_COLORS)] for k, n in enumerate(names)}

@@ -8,42 +8,15 @@ and writes ``<stem>.pdf`` and ``<stem>.png``; nothing else is needed, so
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 
+from mtspark_bio.readers import PhysiologyResult
+
 from . import style
-from .forgetting import _text_attr
 
 C = style.OKABE_ITO
-
-
-class Result:
-    """A physiology result file read into memory."""
-
-    def __init__(self, path, protocol: str):
-        self.path = Path(path)
-        with h5py.File(self.path, "r") as f:
-            found = _text_attr(f, "protocol")
-            if found != protocol:
-                raise ValueError(f"{path}: protocol is {found!r}, expected {protocol!r}")
-            self.config = json.loads(_text_attr(f, "config", "{}"))
-            self.published = json.loads(_text_attr(f, "published", "{}"))
-            self.numbers = {k: float(v) for k, v in f.attrs.items()
-                            if isinstance(v, (float, np.floating))}
-            self.data = _read(f)
-
-    def __getitem__(self, key):
-        node = self.data
-        for part in key.split("/"):
-            node = node[part]
-        return node
-
-
-def _read(group):
-    return {k: _read(v) if isinstance(v, h5py.Group) else np.asarray(v[()]) for k, v in group.items()}
 
 
 def _stem(h5_path, out_stem):
@@ -61,7 +34,7 @@ def _save(fig, axes, h5_path, out_stem):
 def plot_stdp_window(h5_path, out_stem=None) -> list[Path]:
     """a: weight change per pairing against the delay, with the exponential fits;
     b: the model's window and Bi & Poo's fit, each normalised to its LTP peak."""
-    r = Result(h5_path, "stdp-window")
+    r = PhysiologyResult(h5_path, "stdp-window")
     d, dw = r["delay_ms"], r["dw_per_pairing"]
     n = r.numbers
     x = np.linspace(d.min(), d.max(), 400)
@@ -104,7 +77,7 @@ def plot_dendritic_integration(h5_path, out_stem=None) -> list[Path]:
     """a, b: dendritic and somatic voltage for synapse counts around the plateau
     threshold; c: peak responses against the number of synapses (active and passive);
     d: the soma's input-output curve with the segment at rest and in plateau."""
-    r = Result(h5_path, "dendritic-integration")
+    r = PhysiologyResult(h5_path, "dendritic-integration")
     n = r.numbers
     t = r["time_ms"]
     n_star = int(n["threshold_synapses"])
@@ -156,7 +129,7 @@ def plot_dendritic_integration(h5_path, out_stem=None) -> list[Path]:
 def plot_coincidence(h5_path, out_stem=None) -> list[Path]:
     """Somatic spikes against the delay of the feed-forward volley after the context
     volley; the shaded band is the model's plateau duration."""
-    r = Result(h5_path, "coincidence")
+    r = PhysiologyResult(h5_path, "coincidence")
     d, spikes = r["delay_ms"], r["spikes"]
     n = r.numbers
     with style.publication_style():
@@ -182,7 +155,7 @@ def plot_coincidence(h5_path, out_stem=None) -> list[Path]:
 def plot_distal_reward(h5_path, out_stem=None) -> list[Path]:
     """a: the rewarded synapse's weight over time against percentiles of all others,
     rewards as ticks; b: final weight distribution; c: raster of the last seconds."""
-    r = Result(h5_path, "distal-reward")
+    r = PhysiologyResult(h5_path, "distal-reward")
     t_min = r["time_s"] / 60
     chosen, others = r["chosen_w"], r["other_w"]
     with style.publication_style():
@@ -229,7 +202,7 @@ def plot_context_selectivity(h5_path, out_stem=None) -> list[Path]:
     b: fraction of neurons gated and active per task; c: overlap between the tasks'
     sets against chance, before and after training; d: context weights onto segments
     wired to each task, after training."""
-    r = Result(h5_path, "context-selectivity")
+    r = PhysiologyResult(h5_path, "context-selectivity")
     n = r.numbers
     gated, winner = r["after/gated"].astype(bool), r["after/winner"]
     n_tasks, n_hidden = gated.shape

@@ -22,6 +22,7 @@ only when a figure is drawn. :func:`save_figure` re-enters the style itself.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -351,3 +352,24 @@ def heatmap(ax, matrix, *, vmin: float = 0.0, vmax: float = 1.0, cmap=SEQUENTIAL
             ax.text(c, r, label, ha="center", va="center", fontsize=fontsize,
                     fontweight=weight, color=text_color_for(cm(norm(v))))
     return im
+
+
+# --- text and ticks shared by the figures -----------------------------------------------
+
+def number_text(value: float, signed: bool = False) -> str:
+    """Two decimals with a true minus sign; "n/a" for NaN or inf."""
+    if not np.isfinite(value):
+        return "n/a"
+    s = f"{value:+.2f}" if signed else f"{value:.2f}"
+    return s.replace("-", "\N{MINUS SIGN}")
+
+
+def metrics_text(m: dict[str, float]) -> str:
+    """The four continual-learning metrics in two lines."""
+    return (f"ACC {number_text(m['acc'])}   BWT {number_text(m['bwt'], True)}\n"
+            f"FWT {number_text(m['fwt'], True)}   F {number_text(m['forgetting'])}")
+
+
+def thin_ticks(n: int, max_labels: int) -> int:
+    """Label every k-th of ``n`` ticks so at most ``max_labels`` are labelled."""
+    return max(1, math.ceil(n / max_labels))

@@ -1,0 +1,317 @@
+"""Result files read back into objects: one reader per schema, used by the figures.
+
+``load_forgetting`` (``mtspark-bio forgetting``), ``load_atari`` (``atari``),
+``load_capacity`` (``capacity``) and ``PhysiologyResult`` (``protocol NAME``) check the
+layout their protocol writes and raise ValueError naming what is wrong with a malformed
+file. The layouts are described in ``figures/forgetting.py`` and ``figures/atari.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from mtspark_bio.metrics import METRIC_NAMES as METRICS
+from mtspark_bio.results import read_arrays, read_text_attr
+
+#: Variants in this order first, any others after them alphabetically.
+VARIANT_ORDER = ("dendritic", "point", "shuffled")
+RANDOM = "random"
+#: Agents in this order first, any others after them alphabetically.
+AGENT_ORDER = ("dendritic", "point", RANDOM)
+
+
+# --- attributes and ordering -----------------------------------------------------------
+
+def json_attr(obj, name) -> dict:
+    """A JSON attribute as a dict ({} when absent or not an object; ValueError if not JSON)."""
+    raw = read_text_attr(obj, name)
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"attribute {name!r} of {obj.file.filename} is not valid JSON: {e}") from None
+    return value if isinstance(value, dict) else {}
+
+
+def float_attr(obj, name) -> float:
+    """A numeric attribute as float (NaN when absent or not a number)."""
+    try:
+        return float(obj.attrs[name])
+    except (KeyError, TypeError, ValueError):
+        return math.nan
+
+
+def order_variants(names) -> list[str]:
+    """Known variants in ``VARIANT_ORDER`` first, any others alphabetically."""
+    known = [n for n in VARIANT_ORDER if n in names]
+    return known + sorted(n for n in names if n not in VARIANT_ORDER)
+
+
+def _datasets(group) -> dict[str, np.ndarray]:
+    out = {}
+    group.visititems(lambda name, item: out.__setitem__(name, np.asarray(item[()]))
+                     if isinstance(item, h5py.Dataset) else None)
+    return out
+
+
+def blocks_done(R) -> int:
+    """Number of blocks before the trailing all-NaN rows (blocks not run yet)."""
+    finite_rows = np.flatnonzero(np.isfinite(R).any(axis=1))
+    return int(finite_rows[-1]) + 1 if finite_rows.size else 0
+
+
+# --- forgetting -------------------------------------------------------------------------
+
+@dataclass
+class Variant:
+    name: str
+    accuracy: np.ndarray                      # (n_blocks, n_tasks), NaN = not run yet
+    metrics: dict[str, float]
+    baseline: np.ndarray | None = None        # (n_tasks,)
+    spikes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # pop -> (t [s], i)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class ForgettingResult:
+    path: Path
+    config: dict
+    versions: dict
+    schedule: np.ndarray
+    variants: dict[str, Variant]
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.schedule)
+
+    @property
+    def n_tasks(self) -> int:
+        return next(iter(self.variants.values())).accuracy.shape[1]
+
+
+def load_forgetting(h5_path) -> ForgettingResult:
+    """Read and check one forgetting result file (ValueError on a malformed one)."""
+    path = Path(h5_path)
+    with h5py.File(path, "r") as f:
+        protocol = read_text_attr(f, "protocol")
+        if protocol != "forgetting":
+            raise ValueError(f"{path} holds protocol {protocol!r}, not 'forgetting'")
+        config, versions = json_attr(f, "config"), json_attr(f, "versions")
+        if "schedule" not in f:
+            raise ValueError(f"{path} has no /schedule dataset")
+        schedule = np.asarray(f["schedule"][()])
+        if schedule.ndim != 1 or not np.issubdtype(schedule.dtype, np.integer):
+            raise ValueError(f"{path}: /schedule must be a 1-D integer array, got {schedule.dtype} {schedule.shape}")
+        if "variants" not in f or not len(f["variants"]):
+            raise ValueError(f"{path} has no /variants/<name> groups")
+        variants = {}
+        for name in order_variants(list(f["variants"])):
+            g = f["variants"][name]
+            if "accuracy_matrix" not in g:
+                raise ValueError(f"{path}: variant {name!r} has no accuracy_matrix")
+            R = np.asarray(g["accuracy_matrix"][()], dtype=float)
+            if R.ndim != 2 or R.shape[0] != len(schedule):
+                raise ValueError(f"{path}: variant {name!r} accuracy_matrix has shape {R.shape}, "
+                                 f"expected ({len(schedule)}, n_tasks) for {len(schedule)} scheduled blocks")
+            baseline = None
+            if "baseline_accuracy" in g:
+                baseline = np.asarray(g["baseline_accuracy"][()], dtype=float).ravel()
+                if baseline.shape != (R.shape[1],):
+                    raise ValueError(f"{path}: variant {name!r} baseline_accuracy has shape {baseline.shape}, "
+                                     f"expected ({R.shape[1]},)")
+            spikes = {}
+            if "spikes" in g:
+                for pop, pg in g["spikes"].items():
+                    if isinstance(pg, h5py.Group) and "t" in pg and "i" in pg:
+                        spikes[pop] = (np.asarray(pg["t"][()], dtype=float).ravel(),
+                                       np.asarray(pg["i"][()]).ravel())
+            weights = _datasets(g["weights"]) if "weights" in g else {}
+            variants[name] = Variant(name, R, {m: float_attr(g, m) for m in METRICS},
+                                     baseline, spikes, weights)
+    n_tasks = {v.accuracy.shape[1] for v in variants.values()}
+    if len(n_tasks) != 1:
+        raise ValueError(f"{path}: variants disagree on the number of tasks: {sorted(n_tasks)}")
+    n_tasks = n_tasks.pop()
+    if "n_tasks" in config and int(config["n_tasks"]) != n_tasks:
+        raise ValueError(f"{path}: config says n_tasks={config['n_tasks']} but accuracy matrices have {n_tasks} columns")
+    if schedule.size and (schedule.min() < 0 or schedule.max() >= n_tasks):
+        raise ValueError(f"{path}: /schedule holds task indices outside 0..{n_tasks - 1}")
+    return ForgettingResult(path, config, versions, schedule, variants)
+
+
+# --- atari ------------------------------------------------------------------------------
+
+@dataclass
+class Agent:
+    name: str
+    score: np.ndarray                        # (n_blocks, n_games), NaN = not run yet
+    std: np.ndarray | None                   # (n_blocks, n_games)
+    baseline: np.ndarray | None              # (n_games,)
+    metrics: dict[str, float]
+    training_scores: np.ndarray              # (n,) raw score per training episode
+    training_block: np.ndarray               # (n,) 0-based block of each episode
+
+    @property
+    def learns(self) -> bool:
+        return self.name != RANDOM
+
+
+@dataclass
+class AtariResult:
+    path: Path
+    config: dict
+    versions: dict
+    schedule: np.ndarray
+    games: list[str]
+    agents: dict[str, Agent]
+    blocks_done: int
+    complete: bool
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.schedule)
+
+    @property
+    def n_games(self) -> int:
+        return len(self.games)
+
+    @property
+    def learners(self) -> list[Agent]:
+        return [a for a in self.agents.values() if a.learns]
+
+
+def order_agents(names) -> list[str]:
+    """Known agents in ``AGENT_ORDER`` first, any others alphabetically."""
+    known = [n for n in AGENT_ORDER if n in names]
+    return known + sorted(n for n in names if n not in AGENT_ORDER)
+
+
+def _vector(g, name, path, agent, dtype=float) -> np.ndarray:
+    a = np.asarray(g[name][()], dtype=dtype)
+    if a.ndim > 1:
+        raise ValueError(f"{path}: agent {agent!r} {name} must be 1-D, got shape {a.shape}")
+    return a.ravel()
+
+
+def load_atari(h5_path) -> AtariResult:
+    """Read and check one Atari result file (ValueError on a malformed one)."""
+    path = Path(h5_path)
+    with h5py.File(path, "r") as f:
+        protocol = read_text_attr(f, "protocol")
+        if protocol != "atari":
+            raise ValueError(f"{path} holds protocol {protocol!r}, not 'atari'")
+        config, versions = json_attr(f, "config"), json_attr(f, "versions")
+        if "schedule" not in f:
+            raise ValueError(f"{path} has no /schedule dataset")
+        schedule = np.asarray(f["schedule"][()])
+        if schedule.ndim != 1 or not np.issubdtype(schedule.dtype, np.integer):
+            raise ValueError(f"{path}: /schedule must be a 1-D integer array, got {schedule.dtype} {schedule.shape}")
+        if "agents" not in f or not len(f["agents"]):
+            raise ValueError(f"{path} has no /agents/<name> groups")
+        n_blocks = len(schedule)
+        agents = {}
+        for name in order_agents(list(f["agents"])):
+            g = f["agents"][name]
+            if "score_matrix" not in g:
+                raise ValueError(f"{path}: agent {name!r} has no score_matrix")
+            S = np.asarray(g["score_matrix"][()], dtype=float)
+            if S.ndim != 2 or S.shape[0] != n_blocks:
+                raise ValueError(f"{path}: agent {name!r} score_matrix has shape {S.shape}, "
+                                 f"expected ({n_blocks}, n_games) for {n_blocks} scheduled blocks")
+            std = None
+            if "score_std" in g:
+                std = np.asarray(g["score_std"][()], dtype=float)
+                if std.shape != S.shape:
+                    raise ValueError(f"{path}: agent {name!r} score_std has shape {std.shape}, expected {S.shape}")
+            baseline = None
+            if "baseline_score" in g:
+                baseline = _vector(g, "baseline_score", path, name)
+                if baseline.shape != (S.shape[1],):
+                    raise ValueError(f"{path}: agent {name!r} baseline_score has shape {baseline.shape}, "
+                                     f"expected ({S.shape[1]},)")
+            scores = _vector(g, "training_scores", path, name) if "training_scores" in g else np.zeros(0)
+            blocks = (_vector(g, "training_block", path, name, dtype=np.int64) if "training_block" in g
+                      else np.zeros(0, dtype=np.int64))
+            if scores.size and blocks.size != scores.size:
+                raise ValueError(f"{path}: agent {name!r} has {scores.size} training_scores but "
+                                 f"{blocks.size} training_block entries")
+            if blocks.size and scores.size and (blocks.min() < 0 or blocks.max() >= n_blocks):
+                raise ValueError(f"{path}: agent {name!r} training_block holds blocks outside 0..{n_blocks - 1}")
+            if not scores.size:
+                blocks = blocks[:0]
+            agents[name] = Agent(name, S, std, baseline, {m: float_attr(g, m) for m in METRICS},
+                                 scores, blocks)
+        n_games = {a.score.shape[1] for a in agents.values()}
+        if len(n_games) != 1:
+            raise ValueError(f"{path}: agents disagree on the number of games: {sorted(n_games)}")
+        n_games = n_games.pop()
+        games = [str(g) for g in config.get("games") or []]
+        if games and len(games) != n_games:
+            raise ValueError(f"{path}: config lists {len(games)} games {games} but score matrices "
+                             f"have {n_games} columns")
+        games = games or [f"game {j + 1}" for j in range(n_games)]
+        if schedule.size and (schedule.min() < 0 or schedule.max() >= n_games):
+            raise ValueError(f"{path}: /schedule holds game indices outside 0..{n_games - 1}")
+        done_attr = f.attrs.get("blocks_done")
+        complete_attr = f.attrs.get("complete")
+    done = max(blocks_done(a.score) for a in agents.values())
+    if done_attr is not None:
+        try:
+            done = int(np.clip(int(done_attr), 0, n_blocks))
+        except (TypeError, ValueError):
+            pass
+    complete = bool(complete_attr) if complete_attr is not None else done == n_blocks
+    return AtariResult(path, config, versions, schedule, games, agents, done, complete)
+
+
+# --- capacity ---------------------------------------------------------------------------
+
+def load_capacity(h5_path) -> dict:
+    """Read a capacity result file (ValueError on a malformed one)."""
+    path = Path(h5_path)
+    with h5py.File(path, "r") as f:
+        if read_text_attr(f, "protocol") != "capacity":
+            raise ValueError(f"{path} holds protocol {read_text_attr(f, 'protocol')!r}, not 'capacity'")
+        if "task_counts" not in f or "variants" not in f:
+            raise ValueError(f"{path} lacks /task_counts or /variants")
+        counts = np.asarray(f["task_counts"][()])
+        variants = {name: {key: np.asarray(f["variants"][name][key][()], dtype=float)
+                           for key in ("acc", "forgetting")} for name in order_variants(list(f["variants"]))}
+        for name, values in variants.items():
+            if any(len(v) != len(counts) for v in values.values()):
+                raise ValueError(f"{path}: variant {name!r} does not have one value per task count")
+        ref = f.get("published/active_dendrites_iyer2022")
+        published = (np.asarray(ref["task_counts"][()]), np.asarray(ref["acc"][()])) if ref is not None else None
+    return {"task_counts": counts, "variants": variants, "published": published}
+
+
+# --- physiology -------------------------------------------------------------------------
+
+class PhysiologyResult:
+    """A physiology protocol's result file read into memory (``protocols/physiology.py``
+    writes it): ``config``, ``published``, the key ``numbers`` and the ``data`` arrays."""
+
+    def __init__(self, path, protocol: str):
+        self.path = Path(path)
+        with h5py.File(self.path, "r") as f:
+            found = read_text_attr(f, "protocol")
+            if found != protocol:
+                raise ValueError(f"{path}: protocol is {found!r}, expected {protocol!r}")
+            self.config = json.loads(read_text_attr(f, "config", "{}"))
+            self.published = json.loads(read_text_attr(f, "published", "{}"))
+            self.numbers = {k: float(v) for k, v in f.attrs.items()
+                            if isinstance(v, (float, np.floating))}
+            self.data = read_arrays(f)
+
+    def __getitem__(self, key):
+        node = self.data
+        for part in key.split("/"):
+            node = node[part]
+        return node
