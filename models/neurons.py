@@ -138,12 +138,19 @@ SOMA_RESET = "v_s = V_reset; w_adapt += b_adapt; count += 1"
 GATE_EQUATION = "dendritic_gate : 1\n"
 
 
+# Integration method of the conductance-based neurons (soma, dendrites, interneurons);
+# the choice and its evidence are in benchmarks/integration_methods.py.
+INTEGRATION_METHODS = ("exponential_euler", "euler", "rk2", "rk4")
+SOMA_METHOD = "exponential_euler"
+
+
 def _soma_spec(equations: str, soma: SomaParams, synaptic: SynapticParams, extra_namespace,
                **kwds) -> NeuronSpec:
     namespace = {**as_namespace(soma), **as_namespace(synaptic), **extra_namespace}
     initial = {"v_s": soma.E_leak, **kwds.pop("initial", {})}
     return NeuronSpec(equations=equations, threshold="v_s > V_threshold", reset=SOMA_RESET,
-                      refractory=soma.t_refractory, initial=initial, namespace=namespace, **kwds)
+                      refractory=soma.t_refractory, initial=initial, namespace=namespace,
+                      method=SOMA_METHOD, **kwds)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import numpy as np
 from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, TimedArray, ms, nS
 
 from mtspark_bio.models import neuromodulation
-from mtspark_bio.models.neurons import CountingReadout, DendriticNeuron, Interneuron, PointNeuron
+from mtspark_bio.models.neurons import INTEGRATION_METHODS, CountingReadout, DendriticNeuron, Interneuron, PointNeuron
 from mtspark_bio.models.plasticity import (ContextParams, RSTDPParams, context_plasticity, normalised_instar,
                                reward_modulated_stdp, static_synapse)
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
@@ -124,6 +124,10 @@ class CircuitConfig:
     homeostasis_target: float = 0.5
     homeostasis_average: float = 50.0
     context_learning: bool = True
+    # Integration method of the conductance-based neurons (hidden, inhibitory and the
+    # rstdp readout): "" = the models' own (models.neurons.SOMA_METHOD); naming one,
+    # e.g. "exponential_euler", reproduces runs made before a default changed.
+    integration: str = ""
     seed: int = 0
 
     def __post_init__(self):
@@ -157,6 +161,9 @@ class CircuitConfig:
             problems.append(f"reward_scope must be one of {neuromodulation.SCOPES}")
         if not 0 <= self.training_inhibition <= 1:
             problems.append(f"training_inhibition must be in [0, 1] (got {self.training_inhibition})")
+        if self.integration and self.integration not in INTEGRATION_METHODS:
+            problems.append(f"integration must be '' (the models' own) or one of {INTEGRATION_METHODS} "
+                            f"(got {self.integration!r})")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -230,12 +237,14 @@ class Classifier:
         self.inputs = PoissonGroup(config.n_features, rates=f"stimulus(t, i)*input_rate*{PRESENTING}",
                                    namespace=ns, name=name("input"))
         neuron = DendriticNeuron(n_segments=n_seg) if dendritic else PointNeuron()
-        hidden_spec = neuron.spec()
+        integrated = lambda spec: (dataclasses.replace(spec, method=config.integration)  # noqa: E731
+                                   if config.integration else spec)
+        hidden_spec = integrated(neuron.spec())
         if instar:  # the hidden side of the readout's balanced feed-forward inhibition
             hidden_spec = dataclasses.replace(hidden_spec, equations=hidden_spec.equations + "mean_w_out : 1\n")
         self.hidden = make_neurons(hidden_spec, config.n_hidden, name("hidden"))
-        self.inhibitory = make_neurons(Interneuron().spec(), config.n_inhibitory, name("inhibitory"))
-        readout_spec = CountingReadout().spec() if instar else PointNeuron().spec()
+        self.inhibitory = make_neurons(integrated(Interneuron().spec()), config.n_inhibitory, name("inhibitory"))
+        readout_spec = CountingReadout().spec() if instar else integrated(PointNeuron().spec())
         readout_spec = dataclasses.replace(readout_spec,
                                            equations=readout_spec.equations + neuromodulation.READOUT_EQUATIONS
                                            + "\nactivity : 1  # running mean of spikes per training presentation\n"

@@ -86,6 +86,8 @@ def _idx(path, magic, array):
     pytest.param(["--dataset", "imagenet"], ["unknown dataset 'imagenet'"], id="dataset"),
     pytest.param(["--circuit", "{not json"], ["--circuit is not valid JSON"], id="json"),
     pytest.param(["--circuit", '{"n_hiden": 3}'], ["--circuit has unknown keys ['n_hiden']"], id="circuit-key"),
+    pytest.param(["--circuit", '{"integration": "rk9"}'], ["integration must be", "(got 'rk9')"],
+                 id="integration"),
     pytest.param(["--resume"], ["--resume: there is no", "to resume; run without --resume"], id="resume"),
     pytest.param(["--device", "cuda"], ["--device cuda needs", "use --device cpp"], id="cuda"),
 ])
