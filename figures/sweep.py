@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from . import style
-from .forgetting import VARIANT_COLORS, _order_variants
+from mtspark_bio.readers import order_variants as _order_variants
+
+from .forgetting import VARIANT_COLORS
 
 
 def _float(text) -> float:
@@ -79,8 +81,8 @@ def plot_sweep(directory, out_stem=None) -> list[Path]:
                 mean = np.array([_float(r[f"{metric}_mean"]) for r in rows])
                 low = np.array([_float(r[f"{metric}_ci_low"]) for r in rows])
                 high = np.array([_float(r[f"{metric}_ci_high"]) for r in rows])
-                ax.errorbar(xs, mean, yerr=[np.maximum(mean - low, 0), np.maximum(high - mean, 0)], fmt="_",
-                            ms=6, capsize=1.5, color=colors[v], label=v or sweep["protocol"],
+                ax.errorbar(xs, mean, yerr=[np.maximum(mean - low, 0), np.maximum(high - mean, 0)], fmt="s",
+                            ms=3, capsize=1.5, color=colors[v], label=v or sweep["protocol"],
                             linestyle="-" if numeric else "none")
             ax.set_ylabel(metric.replace("_", " "))
             if numeric:

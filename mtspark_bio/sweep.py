@@ -114,7 +114,6 @@ class BlockProtocol:
         after the last block (``final_<game>``)."""
         import h5py
 
-        from mtspark_bio.metrics import mean_off_diagonal
         from mtspark_bio.results import read_json_attr
 
         out = {}
@@ -123,8 +122,8 @@ class BlockProtocol:
             games = read_json_attr(f, "config").get("games", []) if root == "agents" else []
             for name, group in f[root].items():
                 values = {k: float(group.attrs[k]) for k in ("acc", "bwt", "fwt", "forgetting")}
-                if "active_overlap" in group:
-                    values["active_overlap"] = float(mean_off_diagonal(group["active_overlap"][...]))
+                if "mean_active_overlap" in group.attrs:
+                    values["active_overlap"] = float(group.attrs["mean_active_overlap"])
                 if "score_matrix" in group:
                     last = group["score_matrix"][-1]
                     values.update({f"final_{game}": float(score) for game, score in zip(games, last)})
@@ -150,13 +149,18 @@ class PhysiologyProtocol:
 
     def config(self, args) -> dict:
         device = self.physiology.check_device(args.device or self.physiology.default_device(self.name))
-        return {"device": device, "seed": args.seed}
+        options = {k: v for k, v in vars(args).items() if k not in (*RESERVED, "device") and v is not None}
+        return {"device": device, "seed": args.seed, **options}
 
     def validate(self, config: dict):
-        pass  # config() checked the device; the protocol has no other option
+        presets = getattr(self.physiology.protocol_module(self.name), "PRESETS", {})
+        if "preset" in config and config["preset"] not in presets:
+            raise ValueError(f"unknown preset {config['preset']!r} for {self.name}; choose one of "
+                             f"{', '.join(presets) or 'none (it has no presets)'}")
 
     def run(self, config: dict, out: Path, resume: bool, log):
-        self.physiology.run(self.name, out, device=config["device"], seed=config["seed"], log=log)
+        options = {k: v for k, v in config.items() if k not in ("device", "seed")}
+        self.physiology.run(self.name, out, device=config["device"], seed=config["seed"], log=log, **options)
 
     def is_complete(self, path: Path) -> bool:
         return path.exists()  # written atomically, once

@@ -203,3 +203,17 @@ def test_seeds_and_assignments_parse():
     assert sweep.parse_seeds("0-2,7,1") == [0, 1, 2, 7]
     assert sweep.parse_assignments(["a=1,2", "b=x"], "--grid", True) == {"a": ["1", "2"], "b": ["x"]}
     assert sweep.parse_assignments(["variants=dendritic,point"], "--set", False) == {"variants": ["dendritic,point"]}
+
+
+@pytest.mark.runtime
+@pytest.mark.slow
+def test_a_physiology_protocol_sweeps_with_its_key_numbers(tmp_path):
+    out = tmp_path / "coincidence"
+    assert cli.main(["sweep", "coincidence", "--seeds", "0-1", "--workers", "1", "--out", str(out)]) == 0
+    table = rows(out / "runs.csv")
+    assert [(r["seed"], r["status"]) for r in table] == [("0", "done"), ("1", "done")]
+    with h5py.File(out / "runs" / f"{table[0]['run']}.h5", "r") as f:  # the protocol's own file and numbers
+        assert f.attrs["protocol"] == "coincidence" and float(table[0]["window_ms"]) == f.attrs["window_ms"]
+    (summary,) = rows(out / "summary.csv")
+    assert summary["n"] == "2" and float(summary["window_ms_mean"]) == pytest.approx(
+        np.mean([float(r["window_ms"]) for r in table]))
