@@ -55,7 +55,12 @@ def _recorded_spikes(result):
                     g = part[f"{variant}/{population}"]
                     out.setdefault((variant, population), []).append(
                         np.stack([g["step"][...] * dt, g["i"][...]], axis=1))
-    return {key: np.unique(np.concatenate(v), axis=0) for key, v in out.items()}
+    return {key: _sorted_rows(np.concatenate(v)) for key, v in out.items()}
+
+
+def _sorted_rows(pairs):
+    """(time, neuron) rows in order, duplicates kept (np.unique would hide them)."""
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
 @pytest.mark.runtime
@@ -69,7 +74,8 @@ def test_spikes_and_presentations_read_back_from_nwb_equal_the_result_file(recor
         assert sorted(rows.neuron_index) == list(range(12 if population == "hidden" else 10))
         from_nwb = np.concatenate([np.stack([np.asarray(t), np.full(len(t), n)], axis=1)
                                    for t, n in zip(rows.spike_times, rows.neuron_index)])
-        np.testing.assert_array_equal(np.unique(from_nwb, axis=0), pairs)  # every spike, each once
+        assert len(np.unique(pairs, axis=0)) == len(pairs)  # no spike recorded twice
+        np.testing.assert_array_equal(_sorted_rows(from_nwb), pairs)  # every spike, each once
         for t in rows.spike_times:
             assert np.all(np.diff(t) > 0)
     # the context wiring: every dendritic hidden neuron gated by one task (partition gating)
@@ -236,3 +242,35 @@ def test_a_recording_that_would_not_fit_is_refused_before_simulating(tmp_path, c
     assert "--record-spikes all would store about" in err and "--max-spike-mb 0.01" in err
     assert "--record-spikes sample" in err  # the fix
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.runtime
+def test_a_resumed_recording_keeps_every_spike_once(recorded, tmp_path, monkeypatch):
+    """Interrupted in block 1 and resumed: the parts written before the interruption
+    are carried over by each atomic rewrite, the interrupted block is recorded once,
+    and the record equals the uninterrupted run's (runtime runs are seeded by run index)."""
+    from mtspark_bio.protocols import forgetting
+
+    out = tmp_path / "resumed.h5"
+    original_train = forgetting.Runner.train
+
+    def train_then_stop(self, block):
+        if block == 1:
+            raise KeyboardInterrupt
+        return original_train(self, block)
+
+    monkeypatch.setattr(forgetting.Runner, "train", train_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["forgetting", "--out", str(out), "--record-spikes", "all"] + TINY)
+    with h5py.File(out, "r") as f:
+        assert sorted(f["spikes/parts"]) == ["00", "01"]  # the untrained evaluation and block 0
+    monkeypatch.setattr(forgetting.Runner, "train", original_train)
+    assert cli.main(["forgetting", "--out", str(out), "--resume"] + TINY) == 0
+    full, resumed = _recorded_spikes(recorded[0]), _recorded_spikes(out)
+    for key, pairs in full.items():
+        np.testing.assert_array_equal(resumed[key], pairs)
+    with h5py.File(out, "r") as a, h5py.File(recorded[0], "r") as b:
+        for part in b["spikes/parts"]:
+            for name in ("run", "start_step", "label", "train"):
+                np.testing.assert_array_equal(a[f"spikes/parts/{part}/presentations/{name}"][...],
+                                              b[f"spikes/parts/{part}/presentations/{name}"][...])
