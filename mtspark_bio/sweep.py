@@ -110,25 +110,23 @@ class BlockProtocol:
         return is_complete(path)
 
     def metrics(self, path: Path) -> dict[str, dict[str, float]]:
-        """{variant or agent: {metric: value}}; the Atari file adds each game's mean score
-        after the last block (``final_<game>``)."""
+        """{variant or agent: {metric: value}} (``mtspark_bio.readers``); forgetting adds
+        the tasks' active-set overlap, Atari each game's mean score after the last block
+        (``final_<game>``)."""
         import h5py
 
-        from mtspark_bio.results import read_json_attr
+        from mtspark_bio import readers
 
-        out = {}
+        if self.name == "atari":
+            result = readers.load_atari(path)
+            return {name: {**agent.metrics, **{f"final_{game}": float(score)
+                                                for game, score in zip(result.games, agent.score[-1])}}
+                    for name, agent in result.agents.items()}
+        result = readers.load_forgetting(path)
         with h5py.File(path, "r") as f:
-            root = "variants" if "variants" in f else "agents"
-            games = read_json_attr(f, "config").get("games", []) if root == "agents" else []
-            for name, group in f[root].items():
-                values = {k: float(group.attrs[k]) for k in ("acc", "bwt", "fwt", "forgetting")}
-                if "mean_active_overlap" in group.attrs:
-                    values["active_overlap"] = float(group.attrs["mean_active_overlap"])
-                if "score_matrix" in group:
-                    last = group["score_matrix"][-1]
-                    values.update({f"final_{game}": float(score) for game, score in zip(games, last)})
-                out[name] = values
-        return out
+            return {name: {**variant.metrics,
+                           "active_overlap": float(f["variants"][name].attrs.get("mean_active_overlap", np.nan))}
+                    for name, variant in result.variants.items()}
 
 
 class PhysiologyProtocol:
@@ -166,11 +164,9 @@ class PhysiologyProtocol:
         return path.exists()  # written atomically, once
 
     def metrics(self, path: Path) -> dict[str, dict[str, float]]:
-        import h5py
+        from mtspark_bio.readers import PhysiologyResult
 
-        with h5py.File(path, "r") as f:
-            return {"": {k: float(v) for k, v in f.attrs.items()
-                         if isinstance(v, (float, np.floating)) and not isinstance(v, bool)}}
+        return {"": PhysiologyResult(path, self.name).numbers}
 
 
 def get_protocol(name: str):
