@@ -61,6 +61,23 @@ def _datasets(group) -> dict[str, np.ndarray]:
     return out
 
 
+def _block_file_header(f, path, protocol: str, group: str):
+    """(config, versions, schedule) of an alternating-task result file, checked: its
+    ``protocol``, a 1-D integer ``/schedule`` and at least one ``/<group>/<name>``."""
+    found = read_text_attr(f, "protocol")
+    if found != protocol:
+        raise ValueError(f"{path} holds protocol {found!r}, not {protocol!r}")
+    config, versions = json_attr(f, "config"), json_attr(f, "versions")
+    if "schedule" not in f:
+        raise ValueError(f"{path} has no /schedule dataset")
+    schedule = np.asarray(f["schedule"][()])
+    if schedule.ndim != 1 or not np.issubdtype(schedule.dtype, np.integer):
+        raise ValueError(f"{path}: /schedule must be a 1-D integer array, got {schedule.dtype} {schedule.shape}")
+    if group not in f or not len(f[group]):
+        raise ValueError(f"{path} has no /{group}/<name> groups")
+    return config, versions, schedule
+
+
 def blocks_done(R) -> int:
     """Number of blocks before the trailing all-NaN rows (blocks not run yet)."""
     finite_rows = np.flatnonzero(np.isfinite(R).any(axis=1))
@@ -100,17 +117,7 @@ def load_forgetting(h5_path) -> ForgettingResult:
     """Read and check one forgetting result file (ValueError on a malformed one)."""
     path = Path(h5_path)
     with h5py.File(path, "r") as f:
-        protocol = read_text_attr(f, "protocol")
-        if protocol != "forgetting":
-            raise ValueError(f"{path} holds protocol {protocol!r}, not 'forgetting'")
-        config, versions = json_attr(f, "config"), json_attr(f, "versions")
-        if "schedule" not in f:
-            raise ValueError(f"{path} has no /schedule dataset")
-        schedule = np.asarray(f["schedule"][()])
-        if schedule.ndim != 1 or not np.issubdtype(schedule.dtype, np.integer):
-            raise ValueError(f"{path}: /schedule must be a 1-D integer array, got {schedule.dtype} {schedule.shape}")
-        if "variants" not in f or not len(f["variants"]):
-            raise ValueError(f"{path} has no /variants/<name> groups")
+        config, versions, schedule = _block_file_header(f, path, "forgetting", "variants")
         variants = {}
         for name in order_variants(list(f["variants"])):
             g = f["variants"][name]
@@ -204,17 +211,7 @@ def load_atari(h5_path) -> AtariResult:
     """Read and check one Atari result file (ValueError on a malformed one)."""
     path = Path(h5_path)
     with h5py.File(path, "r") as f:
-        protocol = read_text_attr(f, "protocol")
-        if protocol != "atari":
-            raise ValueError(f"{path} holds protocol {protocol!r}, not 'atari'")
-        config, versions = json_attr(f, "config"), json_attr(f, "versions")
-        if "schedule" not in f:
-            raise ValueError(f"{path} has no /schedule dataset")
-        schedule = np.asarray(f["schedule"][()])
-        if schedule.ndim != 1 or not np.issubdtype(schedule.dtype, np.integer):
-            raise ValueError(f"{path}: /schedule must be a 1-D integer array, got {schedule.dtype} {schedule.shape}")
-        if "agents" not in f or not len(f["agents"]):
-            raise ValueError(f"{path} has no /agents/<name> groups")
+        config, versions, schedule = _block_file_header(f, path, "atari", "agents")
         n_blocks = len(schedule)
         agents = {}
         for name in order_agents(list(f["agents"])):
