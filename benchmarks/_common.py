@@ -128,9 +128,10 @@ def forgetting_plan(overrides: dict | None = None):
     return Plan(config)
 
 
-def forgetting_runner(plan, device: str, build_dir=None, threads: int = 1, runtime_target: str = "numpy"):
+def forgetting_runner(plan, device: str, build_dir=None, threads: int = 1, runtime_target: str = "numpy",
+                      compiler_flags: str = "vectorising"):
     """The protocol's own protocols.forgetting.Runner on any device / thread count /
-    runtime target.
+    runtime target / gcc flags (mtspark_bio.devices.COMPILER_FLAGS).
 
     Runner builds its Simulation from the plan's device alone, so while it is
     constructed ``mtspark_bio.devices.Simulation`` is replaced by a subclass that fixes
@@ -144,7 +145,8 @@ def forgetting_runner(plan, device: str, build_dir=None, threads: int = 1, runti
 
     class Configured(original):
         def __init__(self, _device, **kwds):
-            super().__init__(device, threads=threads, runtime_target=runtime_target, **kwds)
+            super().__init__(device, threads=threads, runtime_target=runtime_target,
+                             compiler_flags=compiler_flags, **kwds)
 
     devices.Simulation = Configured
     try:

@@ -15,20 +15,36 @@ fixed in-degrees so that the number of synapses grows linearly with size:
   STDP, consolidated every presentation with a +-1 reward from a TimedArray.
 
 Every device builds the same network (same wiring, from one numpy seed) and runs it for
-the same simulated time; each configuration is run twice and the second run is the
-one reported (the first one includes code generation on runtime), except on numpy,
-which runs once. On the standalone
-devices "sim" is the time the binary spent in the simulation loop; "run" is the whole
-Simulation.run call (process start, initialisation, result files).
+the same simulated time, each configuration in its own Python process (so that peak
+memory is its own). Each configuration runs twice and the second run is reported: on
+numpy the first run includes code generation, so the second is its steady state. On
+the standalone devices "sim" is the time the binary spent in the simulation loop; "run"
+is the whole Simulation.run call (process start, initialisation, result files).
+
+Reported per row: simulated seconds per wall second (of the run, and of the simulation
+loop), synaptic events per second and per second per core (events / (loop time x
+threads); numpy and cython: the run's wall time), and peak resident memory of the
+Python process (building the network; the whole simulation on runtime devices) and of
+the compiled binary (/usr/bin/time's maximum RSS).
+
+``cpp1_brian2`` is cpp on one thread with Brian2's own gcc flags and
+``cpp1_today`` additionally with the integration method used before issue 13
+(exponential_euler), so the effect of each change is measured side by side.
 
     python benchmarks/network_scaling.py                        # 1k and 10k neurons
     python benchmarks/network_scaling.py --sizes 1000,10000,100000 --devices cpp1,cpp2,cuda
+    python benchmarks/network_scaling.py --sizes 1000,10000,100000 --skip numpy@100000
+    python benchmarks/plot_scaling.py                           # the figure from the results file
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
+import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -36,20 +52,25 @@ import numpy as np
 
 import _common
 
-DEVICES = {  # name -> (Simulation device, threads, runtime target)
-    "numpy": ("runtime", 1, "numpy"),
-    "cython": ("runtime", 1, "cython"),
-    "cpp1": ("cpp", 1, "numpy"),
-    "cpp2": ("cpp", 2, "numpy"),
-    "cuda": ("cuda", 1, "numpy"),
+DEVICES = {  # name -> (Simulation device, threads, runtime target, gcc flags, integration method)
+    "numpy": ("runtime", 1, "numpy", "vectorising", ""),
+    "cython": ("runtime", 1, "cython", "vectorising", ""),
+    "cpp1": ("cpp", 1, "numpy", "vectorising", ""),
+    "cpp2": ("cpp", 2, "numpy", "vectorising", ""),
+    "cpp1_brian2": ("cpp", 1, "numpy", "brian2", ""),
+    "cpp1_today": ("cpp", 1, "numpy", "brian2", "exponential_euler"),
+    "cuda": ("cuda", 1, "numpy", "vectorising", ""),
 }
 N_INPUT, N_TASKS, CONTEXT_PER_TASK, N_SEGMENTS, N_READOUT = 784, 5, 10, 4, 10
 K_FF, K_INH_IN, K_INH_OUT = 100, 100, 50
 T_REST_MS, T_PRESENT_MS, DT_MS = 25.0, 50.0, 0.25
 
 
-def build(sim, n_hidden: int, duration_ms: float, seed: int = 0) -> dict:
-    """Add the network to ``sim``; return what is needed to count synaptic events."""
+def build(sim, n_hidden: int, duration_ms: float, seed: int = 0, integration: str = "") -> dict:
+    """Add the network to ``sim``; return what is needed to count synaptic events.
+    ``integration``: method of every neuron group ('' = the models' own)."""
+    import dataclasses
+
     from brian2 import Hz, PoissonGroup, SpikeMonitor, TimedArray, ms, nS
 
     from mtspark_bio.models.neurons import DendriticNeuron, Interneuron, PointNeuron
@@ -73,9 +94,12 @@ def build(sim, n_hidden: int, duration_ms: float, seed: int = 0) -> dict:
     context = PoissonGroup(N_TASKS * CONTEXT_PER_TASK,
                            rates="context_rate*int(floor(i/context_per_task) == task(t))", namespace=ns,
                            name="context")
-    hidden = make_neurons(DendriticNeuron(n_segments=N_SEGMENTS).spec(), n_hidden, "hidden")
-    inhibitory = make_neurons(Interneuron().spec(), n_inh, "inhibitory")
-    readout_spec = PointNeuron().spec()
+    def spec(model):
+        return dataclasses.replace(model.spec(), method=integration) if integration else model.spec()
+
+    hidden = make_neurons(spec(DendriticNeuron(n_segments=N_SEGMENTS)), n_hidden, "hidden")
+    inhibitory = make_neurons(spec(Interneuron()), n_inh, "inhibitory")
+    readout_spec = spec(PointNeuron())
     readout_spec = type(readout_spec)(**{**readout_spec.__dict__,
                                          "equations": readout_spec.equations + "M : 1\n"})
     readout = make_neurons(readout_spec, N_READOUT, "readout", namespace=ns)
@@ -137,14 +161,20 @@ def measure(device: str, n_hidden: int, duration_ms: float, build_dir: Path, rep
 
     from mtspark_bio.devices import Simulation
 
-    kind, threads, target = DEVICES[device]
+    import brian2
+
+    kind, threads, target, flags, integration = DEVICES[device]
     directory = build_dir / f"{device}-{n_hidden}" if kind != "runtime" else None
+    rss_file = build_dir / f"{device}-{n_hidden}.rss"
     with Simulation(kind, directory=directory, seed=0, dt=DT_MS * ms, threads=threads,
-                    runtime_target=target) as sim:
+                    runtime_target=target, compiler_flags=flags) as sim:
         t0 = time.perf_counter()
-        net = build(sim, n_hidden, duration_ms)
+        net = build(sim, n_hidden, duration_ms, integration=integration)
         setup_s = time.perf_counter() - t0
         sim.build(duration_ms * ms)
+        if kind != "runtime":  # the binary's peak RSS (kB) from GNU time
+            brian2.prefs.devices.cpp_standalone.run_cmd_unix = ["/usr/bin/time", "-f", "%M", "-o",
+                                                                str(rss_file), "./main"]
         sim_s, cpu_s = [], []
         for _ in range(repeats):
             cpu = _common.cpu_seconds()
@@ -152,6 +182,7 @@ def measure(device: str, n_hidden: int, duration_ms: float, build_dir: Path, rep
             cpu_s.append(_common.cpu_seconds() - cpu)
             sim_s.append(getattr(brian_device, "_last_run_time", None) if kind != "runtime" else None)
         counts = {name: np.asarray(m.count[:]) for name, m in net["monitors"].items()}
+    rss_binary_mb = int(rss_file.read_text().split()[-1]) / 1024 if rss_file.exists() else None
     events = int(sum((counts[src] * outdeg).sum() for src, outdeg in net["pathways"].values()))
     run_s = sim.timings["run_s"][-1]
     duration_s = duration_ms / 1000
@@ -161,11 +192,27 @@ def measure(device: str, n_hidden: int, duration_ms: float, build_dir: Path, rep
            "first_run_s": sim.timings["run_s"][0], "run_s": run_s, "sim_s": sim_s[-1],
            "cpu_s": cpu_s[-1], "realtime_cpu": duration_s / cpu_s[-1],
            "realtime": duration_s / run_s, "events": events, "events_per_s": events / run_s,
-           "hidden_rate_hz": hidden_rate, "spikes": {k: int(v.sum()) for k, v in counts.items()}}
-    if row["sim_s"]:
-        row["realtime_sim"] = duration_s / row["sim_s"]
+           "hidden_rate_hz": hidden_rate, "spikes": {k: int(v.sum()) for k, v in counts.items()},
+           "threads": threads, "compiler_flags": flags, "integration": integration or "model default",
+           "rss_python_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "rss_binary_mb": rss_binary_mb}
+    loop_s = row["sim_s"] or run_s
+    if row["sim_s"]:  # what a standalone run costs beyond simulating (start, load, write)
+        row["fixed_s"] = run_s - row["sim_s"]
+    row["realtime_sim"] = duration_s / loop_s
+    row["events_per_core_s"] = events / (loop_s * threads)
     gc.collect()
     return row
+
+
+def measure_in_subprocess(device: str, n_hidden: int, duration_ms: float, build_dir: Path) -> dict:
+    """:func:`measure` in a fresh Python process (its own peak RSS, nothing cached)."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    out = build_dir / f"{device}-{n_hidden}.json"
+    out.unlink(missing_ok=True)
+    subprocess.run([sys.executable, __file__, "--one", f"{device}:{n_hidden}", "--duration-ms", str(duration_ms),
+                    "--build-dir", str(build_dir), "--one-output", str(out)], check=True)
+    return json.loads(out.read_text())
 
 
 def main(argv=None) -> int:
@@ -176,7 +223,15 @@ def main(argv=None) -> int:
     parser.add_argument("--duration-ms", type=float, default=200.0, help="simulated time per run")
     parser.add_argument("--build-dir", type=Path, default=Path("/tmp/mtspark-bench/scaling"))
     parser.add_argument("--name", default="network_scaling", help="result file name stem")
+    parser.add_argument("--skip", default="", help="comma list of DEVICE@SIZE not to run (e.g. numpy@100000)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # DEVICE:SIZE, run by measure_in_subprocess
+    parser.add_argument("--one-output", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one:
+        device, n = args.one.split(":")
+        row = measure(device, int(n), args.duration_ms, args.build_dir)
+        args.one_output.write_text(json.dumps(row, default=_common._json_default))
+        return 0
 
     info = _common.machine()
     _common.header("dendritic network scaling", info)
@@ -185,25 +240,32 @@ def main(argv=None) -> int:
     rows, skipped = [], {}
     for n in (int(s) for s in args.sizes.split(",")):
         for device in args.devices.split(","):
+            if f"{device}@{n}" in args.skip.split(","):
+                skipped[f"{device}@{n}"] = "--skip"
+                continue
             if device == "cuda" and not (nvcc_available() and gpu_available()):
                 skipped["cuda"] = ("no GPU on this machine (nvidia-smi lists none); build-only check: "
                                    "benchmarks/cuda_build.py") if nvcc_available() else "nvcc not found"
                 continue
             print(f"  {device:>6} n_hidden={n} ...", flush=True)
-            # numpy: one run (its code generation, a few seconds, is then included; two
-            # runs of the 10k network would take ~10 min on 2 cores)
-            row = measure(device, n, args.duration_ms, args.build_dir, repeats=1 if device == "numpy" else 2)
-            row["load"] = _common.machine()["load"]
+            load_before = _common.machine()["load"]
+            row = measure_in_subprocess(device, n, args.duration_ms, args.build_dir)
+            row["load"] = load_before
+            row["load_after"] = _common.machine()["load"]
             rows.append(row)
             print(f"         build {row['build_s']:.1f} s, run {row['run_s']:.2f} s "
-                  f"({row['realtime']:.3g} x realtime), hidden {row['hidden_rate_hz']:.1f} Hz", flush=True)
+                  f"({row['realtime']:.3g} x realtime), hidden {row['hidden_rate_hz']:.1f} Hz, "
+                  f"load {row['load'][0]}", flush=True)
     for device, why in skipped.items():
         print(f"skipped {device}: {why}")
     print()
     print(_common.table(rows, [("device", "device", ""), ("n_hidden", "hidden", "d"), ("n_synapses", "synapses", "d"),
                                ("build_s", "build s", ".1f"), ("run_s", "run s", ".3f"), ("sim_s", "sim s", ".3f"),
-                               ("realtime", "sim s/wall s", ".3g"), ("events_per_s", "syn events/s", ".3g"),
+                               ("realtime", "sim s/wall s", ".3g"), ("realtime_sim", "loop", ".3g"),
+                               ("events_per_s", "syn events/s", ".3g"),
+                               ("events_per_core_s", "events/s/core (loop)", ".3g"),
                                ("cpu_s", "CPU s", ".3f"), ("realtime_cpu", "sim s/CPU s", ".3g"),
+                               ("fixed_s", "fixed s", ".3f"), ("rss_python_mb", "RSS py MB", ".0f"), ("rss_binary_mb", "RSS bin MB", ".0f"),
                                ("hidden_rate_hz", "hidden Hz", ".1f")]))
     ratios = {}
     sizes = sorted({r["n_hidden"] for r in rows})
@@ -211,13 +273,18 @@ def main(argv=None) -> int:
     print("\nratios (same size, this run; CPU time = this process + the binary, what counts on a loaded machine):")
     for n in sizes:
         for a, b in (("cpp1", "numpy"), ("cpp2", "numpy"), ("cython", "numpy"), ("cpp1", "cython"),
-                     ("cpp2", "cpp1"), ("cuda", "cpp1"), ("cuda", "cpp2")):
+                     ("cpp2", "cpp1"), ("cpp1", "cpp1_brian2"), ("cpp1", "cpp1_today"), ("cpp1_brian2", "cpp1_today"),
+                     ("cuda", "cpp1"), ("cuda", "cpp2")):
             if (a, n) in by and (b, n) in by:
                 ratio = by[(b, n)]["run_s"] / by[(a, n)]["run_s"]
                 ratio_cpu = by[(b, n)]["cpu_s"] / by[(a, n)]["cpu_s"]
                 ratios[f"{a}/{b}@{n}"] = ratio
                 ratios[f"{a}/{b}@{n} (CPU time)"] = ratio_cpu
-                print(f"  {a} vs {b} at {n}: {ratio:.1f}x faster in wall time, {ratio_cpu:.1f}x in CPU time")
+                line = f"  {a} vs {b} at {n}: {ratio:.1f}x faster in wall time, {ratio_cpu:.1f}x in CPU time"
+                if by[(a, n)]["sim_s"] and by[(b, n)]["sim_s"]:
+                    ratios[f"{a}/{b}@{n} (simulation loop)"] = by[(b, n)]["sim_s"] / by[(a, n)]["sim_s"]
+                    line += f", {ratios[f'{a}/{b}@{n} (simulation loop)']:.2f}x in the simulation loop"
+                print(line)
     print("\ngrowth of cost with size (run wall time relative to the smallest size):")
     growth = {}
     for device in dict.fromkeys(r["device"] for r in rows):

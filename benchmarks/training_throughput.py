@@ -17,6 +17,10 @@ back). Reported per device:
 * samples/s: training presentations per wall second over the re-runs, and including
   the build (what a user waits for a short protocol).
 
+``cpp1_today`` runs the protocol with the settings before issue 13 (Brian2's own gcc
+flags, exponential_euler), so ``cpp1 vs cpp1_today`` is the effect of those changes
+measured side by side.
+
 The runtime devices train on ``--runtime-samples`` (they are ~100x slower); rates are
 per sample, so rows compare.
 
@@ -36,8 +40,12 @@ import numpy as np
 
 import _common
 
-DEVICES = {"numpy": ("runtime", 1, "numpy"), "cython": ("runtime", 1, "cython"),
-           "cpp1": ("cpp", 1, "numpy"), "cpp2": ("cpp", 2, "numpy"), "cuda": ("cuda", 1, "numpy")}
+# name -> (Simulation device, threads, runtime target, gcc flags, integration method);
+# cpp1_today: the settings before issue 13 (Brian2's gcc flags, exponential_euler)
+DEVICES = {"numpy": ("runtime", 1, "numpy", "vectorising", ""), "cython": ("runtime", 1, "cython", "vectorising", ""),
+           "cpp1": ("cpp", 1, "numpy", "vectorising", ""), "cpp2": ("cpp", 2, "numpy", "vectorising", ""),
+           "cpp1_today": ("cpp", 1, "numpy", "brian2", "exponential_euler"),
+           "cuda": ("cuda", 1, "numpy", "vectorising", "")}
 
 
 def measure(device: str, samples: int, chunk: int, variants: list[str], circuit: dict, build_dir: Path,
@@ -48,14 +56,16 @@ def measure(device: str, samples: int, chunk: int, variants: list[str], circuit:
     with clean=False an unchanged project is regenerated but not recompiled (Brian2
     rewrites only files whose content changed, and make rebuilds nothing).
     """
-    kind, threads, target = DEVICES[device]
+    kind, threads, target, flags, integration = DEVICES[device]
     if clean and kind != "runtime":
         shutil.rmtree(build_dir / device, ignore_errors=True)
+    if integration:
+        circuit = {**circuit, "integration": integration}
     plan = _common.forgetting_plan({"variants": variants, "chunk": chunk, "circuit": circuit,
                                     "train_samples": max(samples, chunk)})
     t0 = time.perf_counter()
     runner = _common.forgetting_runner(plan, kind, build_dir=build_dir / device if kind != "runtime" else None,
-                                       threads=threads, runtime_target=target)
+                                       threads=threads, runtime_target=target, compiler_flags=flags)
     setup_s = time.perf_counter() - t0
     try:
         task = plan.tasks[0]
@@ -150,7 +160,7 @@ def main(argv=None) -> int:
     ratios = {}
     print("\nratios (samples/s, this run):")
     for a, b in (("cpp1", "numpy"), ("cpp2", "numpy"), ("cython", "numpy"), ("cpp1", "cython"), ("cpp2", "cpp1"),
-                 ("cuda", "cpp1"), ("cuda", "cpp2")):
+                 ("cpp1", "cpp1_today"), ("cuda", "cpp1"), ("cuda", "cpp2")):
         if a in by and b in by:
             ratios[f"{a}/{b}"] = by[a]["samples_per_s"] / by[b]["samples_per_s"]
             print(f"  {a} vs {b}: {ratios[f'{a}/{b}']:.1f}x")
