@@ -13,14 +13,14 @@ from pathlib import Path
 
 import h5py
 
-from . import atari, capacity, forgetting, physiology, style
+from . import atari, capacity, distal_reward, forgetting, physiology, style
 
 Renderer = Callable[..., list[Path]]
 
 #: protocol name (root attribute ``protocol`` of a result file) -> renderer
 RENDERERS: dict[str, Renderer] = {"forgetting": forgetting.plot_forgetting, "atari": atari.plot_atari,
                                   "capacity": capacity.plot_capacity,
-                                  **physiology.RENDERERS}
+                                  **physiology.RENDERERS, **distal_reward.RENDERERS}
 
 
 def register(protocol_name: str, function: Renderer) -> Renderer:
@@ -60,5 +60,5 @@ def render(h5_path, out_stem=None, **kwargs) -> list[Path]:
     return renderer(h5_path, out_stem, **kwargs)
 
 
-__all__ = ["RENDERERS", "register", "render", "protocol_of", "atari", "capacity", "forgetting", "physiology",
-           "style"]
+__all__ = ["RENDERERS", "register", "render", "protocol_of", "atari", "capacity", "distal_reward", "forgetting",
+           "physiology", "style"]

@@ -32,8 +32,9 @@ def _save(fig, axes, h5_path, out_stem):
 # --- STDP window -------------------------------------------------------------------
 
 def plot_stdp_window(h5_path, out_stem=None) -> list[Path]:
-    """a: weight change per pairing against the delay, with the exponential fits;
-    b: the model's window and Bi & Poo's fit, each normalised to its LTP peak."""
+    """a: weight change per pairing against the delay (the selected preset), with the
+    exponential fits; b: each preset's window and Bi & Poo's fit, each normalised to its
+    LTP peak."""
     r = PhysiologyResult(h5_path, "stdp-window")
     d, dw = r["delay_ms"], r["dw_per_pairing"]
     n = r.numbers
@@ -59,8 +60,12 @@ def plot_stdp_window(h5_path, out_stem=None) -> list[Path]:
               ("A_plus_relative", "tau_plus_ms", "A_minus_relative", "tau_minus_ms")}
         ax2.axhline(0, color="0.6", lw=0.5)
         ax2.axvline(0, color="0.6", lw=0.5)
-        ax2.plot(x, window(1.0, n["tau_plus_ms"], n["A_minus"] / n["A_plus"], n["tau_minus_ms"]),
-                 color=C["vermillion"], label="model")
+        presets = [(name, label) for name, label in (("song", "Song et al. preset"), ("bi_poo", "Bi & Poo preset"))
+                   if f"{name}_tau_plus_ms" in n] or [("", "model")]
+        for (name, label), color in zip(presets, (C["vermillion"], C["bluish_green"])):
+            key = f"{name}_" if name else ""
+            ax2.plot(x, window(1.0, n[key + "tau_plus_ms"], n[key + "A_minus"] / n[key + "A_plus"],
+                               n[key + "tau_minus_ms"]), color=color, label=label)
         if all(isinstance(v, (int, float)) for v in bp.values()):
             ax2.plot(x, window(1.0, bp["tau_plus_ms"], bp["A_minus_relative"] / bp["A_plus_relative"],
                                bp["tau_minus_ms"]), color=C["blue"], ls="--",
@@ -150,50 +155,7 @@ def plot_coincidence(h5_path, out_stem=None) -> list[Path]:
         return _save(fig, (ax,), h5_path, out_stem)
 
 
-# --- distal reward -----------------------------------------------------------------
-
-def plot_distal_reward(h5_path, out_stem=None) -> list[Path]:
-    """a: the rewarded synapse's weight over time against percentiles of all others,
-    rewards as ticks; b: final weight distribution; c: raster of the last seconds."""
-    r = PhysiologyResult(h5_path, "distal-reward")
-    t_min = r["time_s"] / 60
-    chosen, others = r["chosen_w"], r["other_w"]
-    with style.publication_style():
-        fig = style.new_figure(2, aspect=0.62)
-        grid = fig.add_gridspec(2, 2, width_ratios=[2, 1])
-        ax_w = fig.add_subplot(grid[0, :])
-        ax_h = fig.add_subplot(grid[1, 0])
-        ax_r = fig.add_subplot(grid[1, 1])
-        if others.size:
-            lo, med, hi, p99 = np.percentile(others, [5, 50, 95, 99], axis=0)
-            ax_w.fill_between(t_min, lo, hi, color="0.8", lw=0, label="others, 5-95 %")
-            ax_w.plot(t_min, med, color="0.4", lw=0.8, label="others, median")
-            ax_w.plot(t_min, p99, color="0.4", lw=0.6, ls=":", label="others, 99th percentile")
-        ax_w.plot(t_min, chosen, color=C["vermillion"], lw=1.2, label="rewarded synapse")
-        rewards = r["reward_times_s"] / 60
-        ax_w.plot(rewards, np.full(len(rewards), 1.06), "|", color=C["blue"], ms=3, label="dopamine pulses")
-        ax_w.set_ylim(-0.02, 1.12)
-        ax_w.set_xlabel("time (min)")
-        ax_w.set_ylabel(r"weight ($w_{max}$)")
-        ax_w.legend(loc="center right", ncol=1, fontsize=6)
-        bins = np.linspace(0, 1, 41)
-        style.weight_histogram(ax_h, others[:, -1], bins=bins, color="0.3", histtype="stepfilled",
-                               xlabel=r"final weight ($w_{max}$)")
-        ax_h.axvline(chosen[-1], color=C["vermillion"], lw=1.2)
-        ax_h.set_yscale("log")
-        ax_h.set_ylabel("synapses")
-        ax_h.text(chosen[-1], ax_h.get_ylim()[1], " rewarded", color=C["vermillion"], ha="right", va="top")
-        last = r.config.get("raster_last_s", 10)
-        n_exc = int(r.config.get("n_exc", 0))
-        t0 = float(r["time_s"][-1]) if len(r["time_s"]) else 0.0
-        t0 = float(r.config.get("duration_s", t0)) - last
-        style.raster(ax_r, r["raster/exc/t"] - t0, r["raster/exc/i"], color=C["black"], marker_size=1.0)
-        style.raster(ax_r, r["raster/inh/t"] - t0, r["raster/inh/i"], offset=n_exc, color=C["blue"],
-                     marker_size=1.0)
-        ax_r.set_xlabel(f"time in the last {last:.0f} s (ms)")
-        ax_r.set_ylabel("neuron (exc, then inh)")
-        return _save(fig, (ax_w, ax_h, ax_r), h5_path, out_stem)
-
+# --- distal reward: figures/distal_reward.py (one seed, and the time course over seeds)
 
 # --- context selectivity -----------------------------------------------------------
 
@@ -263,6 +225,5 @@ RENDERERS = {
     "stdp-window": plot_stdp_window,
     "dendritic-integration": plot_dendritic_integration,
     "coincidence": plot_coincidence,
-    "distal-reward": plot_distal_reward,
     "context-selectivity": plot_context_selectivity,
 }

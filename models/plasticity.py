@@ -27,7 +27,13 @@ expected reward, or a TD error) turns it into weight change. Two forms:
   changes w by eta * M * c(t_reward) (the delta-pulse limit of dw/dt = c d). Event-driven,
   so it costs nothing between spikes; the engine runs ``consolidate`` at reward times.
 * ``continuous`` — Izhikevich's form, dw/dt = eta * c * d with d the dopamine
-  concentration of the postsynaptic group (clock-driven, for the distal-reward protocol).
+  concentration of the postsynaptic group (clock-driven: every synapse every time step).
+* ``stepped`` — the same equations integrated as Izhikevich's own code does
+  (daspnet.m, ModelDB 84167): c changes only at spikes between steps, and every
+  ``update_interval`` (10 ms there) w += eta * c * d * update_interval, then
+  c *= exp(-update_interval / tau_c). The engine runs the step as the rule's
+  ``consolidate`` (``network.schedule_consolidation(..., every=update_interval)``), so a
+  network of 10^5 plastic synapses costs one pass over them per 10 ms, not per 0.1-1 ms.
 
 **Normalised instar** (three-factor, teacher-modulated; for a classifying readout): at
 the end of each presentation every synapse from an active presynaptic neuron moves its
@@ -75,13 +81,31 @@ from mtspark_bio.models.spec import SynapseSpec, as_namespace, param
 
 @dataclass(frozen=True)
 class STDPParams:
-    """Window and amplitudes; A_minus/A_plus = 1.05 as in Song et al. 2000."""
+    """Window and amplitudes; A_minus/A_plus = 1.05 as in Song et al. 2000 (the
+    default the learning protocols were tuned with: symmetric 20/20 ms)."""
 
     tau_plus: object = param(20 * ms)
     tau_minus: object = param(20 * ms)
     A_plus: float = 0.01
     A_minus: float = 0.0105
     w_max: float = 1.0
+
+    @classmethod
+    def bi_poo(cls) -> "STDPParams":
+        """The window fitted to Bi & Poo's data (1998, J. Neurosci. 18:10464, Fig. 7):
+        the exponential fits dw/w = 0.777 exp(-dt/16.8 ms) for dt > 0 and
+        -0.273 exp(dt/33.7 ms) for dt < 0 (Bi & Poo 2001, Annu. Rev. Neurosci.
+        24:139; values not checked against the paper here, see
+        ``protocols/stdp_window.py``). The time constants and the ratio
+        A_minus/A_plus = 0.273/0.777 are theirs; the scale A_plus = 0.01 w_max per
+        pairing is the project's, since an additive weight has no dw/w. Its balance
+        A_minus tau_minus / (A_plus tau_plus) = 0.70 < 1, so under uncorrelated firing
+        weights drift up (Song et al. 2000 need > 1 for stable competition)."""
+        return cls(tau_plus=16.8 * ms, tau_minus=33.7 * ms, A_plus=0.01, A_minus=0.01 * 0.273 / 0.777)
+
+
+#: STDP presets by name (``protocols/stdp_window.py --preset``)
+STDP_PRESETS = {"song": STDPParams, "bi-poo": STDPParams.bi_poo}
 
 
 @dataclass(frozen=True)
@@ -140,12 +164,12 @@ w = clip(w + ({learning})*A_plus*apre, 0, w_max)""",
 
 def reward_modulated_stdp(target: str, g_max, params: RSTDPParams = RSTDPParams(),
                           modulator: str = "M", mode: str = "pulsed", learning: str = "1",
-                          consume_eligibility: bool = True) -> SynapseSpec:
+                          consume_eligibility: bool = True, update_interval=10 * ms) -> SynapseSpec:
     """Three-factor STDP; ``modulator`` names a variable of the postsynaptic group.
 
     ``eligibility`` (a subexpression) is the trace's current value, so monitors and the
     consolidation step see c decayed to the present even though c itself is only
-    updated at spikes.
+    updated at spikes. ``update_interval`` is the step of the ``stepped`` mode.
     """
     if mode == "pulsed":
         model = "w : 1" + _TRACES + """
@@ -168,8 +192,15 @@ eligibility = c : 1
         clip_on_spike = "\nw = clip(w, 0, w_max)"
         # w drifts between spikes (dw/dt = eta c d); bound it before it is transmitted
         clip_before_transmit = "w = clip(w, 0, w_max)\n"
+    elif mode == "stepped":
+        # Izhikevich's daspnet.m: every 10 ms s += (0.002 + DA)*sd, clipped; sd *= 0.99
+        model = "w : 1\nc : 1\neligibility = c : 1\n" + _TRACES
+        consolidate = (f"w = clip(w + ({learning})*eta*c*{modulator}_post*update_interval/second, 0, w_max)\n"
+                       "c = c*exp(-update_interval/tau_c)")
+        method = "exact"
+        clip_on_spike = clip_before_transmit = ""
     else:
-        raise ValueError(f"mode must be 'pulsed' or 'continuous', got {mode!r}")
+        raise ValueError(f"mode must be 'pulsed', 'continuous' or 'stepped', got {mode!r}")
     return SynapseSpec(
         model=model,
         on_pre=f"""{clip_before_transmit}{_transmit(target)}
@@ -179,7 +210,7 @@ c += -A_minus*apost""",
 c += A_plus*apre{clip_on_spike}""",
         consolidate=consolidate,
         method=method,
-        namespace={"g_max": g_max, **as_namespace(params)},
+        namespace={"g_max": g_max, "update_interval": update_interval, **as_namespace(params)},
     )
 
 
@@ -233,6 +264,17 @@ def normalised_instar(target: str, g_max, eta: float, n_outputs: int, modulator:
         summed_after_consolidation=("gated_weight_power_post",),
         namespace={"g_max": g_max, "eta": eta, "w_max": w_max, "n_outputs": n_outputs, "balance": balance},
     )
+
+
+#: the summed total weight onto each postsynaptic neuron that synaptic scaling reads
+SCALING_TOTAL = "\nw_total_post = w : 1 (summed)\n"
+
+
+def synaptic_scaling(total: float) -> str:
+    """Code rescaling each postsynaptic neuron's incoming weights to the fixed ``total``
+    (the synapses' model needs :data:`SCALING_TOTAL`), so learning redistributes weight
+    between inputs instead of making one neuron stronger than the others."""
+    return f"w = clip(w*{float(total)!r}/(w_total_post + 1e-9), 0, w_max)"
 
 
 def context_plasticity(n_segments: int, g_max, params: ContextParams = ContextParams(),

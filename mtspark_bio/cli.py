@@ -43,6 +43,10 @@ def _figures(args) -> int:
 
     from mtspark_bio.figures import render
 
+    if args.combine is not None:
+        from mtspark_bio.protocols.distal_reward import combine
+
+        return exit_status(lambda: combine(args.paths, args.combine), figure_of=args.combine)
     status = 0
     for path in args.paths:
         if not path.exists():
@@ -170,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=lambda args: exit_status(lambda: print(nwb.convert(args.result, args.out))))
     p = _user_parser(commands, "figures", "regenerate figures from result files or sweep folders")
     p.add_argument("paths", nargs="+", type=Path, help="result files (.h5) or sweep folders")
+    p.add_argument("--combine", type=Path, default=None, metavar="OUT.h5",
+                   help="write distal-reward result files of several seeds as one file OUT.h5 "
+                        "and draw the time course over seeds")
     p.set_defaults(handler=_figures)
     return parser
 

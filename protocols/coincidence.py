@@ -18,6 +18,9 @@ J. Neurophysiol. 99:2584), far longer than the few-ms window of
 backpropagation-activated Ca2+ spike firing in the apical tuft (Larkum, Zhu & Sakmann
 1999, Nature 398:338), which this model does not include.
 
+Published values: the NMDA-spike half-width was checked against Schiller et al.'s
+abstract; the few-ms window of BAC firing (Larkum et al. 1999) was not checked.
+
 Key numbers (root attributes): ``window_start_ms``, ``window_end_ms`` (first and last
 delay that gives a spike), ``window_ms`` (their span plus one step), ``peak_spikes``,
 ``ff_alone_spikes``, ``context_alone_spikes``, ``ff_epsp_mV`` (feed-forward EPSP alone).
@@ -34,9 +37,11 @@ from mtspark_bio.protocols.physiology import Measurement, main as _main, simulat
 NAME = "coincidence"
 PUBLISHED = {
     "plateau_halfwidth_ms": {"value": "64.4 +- 19.8", "unit": "ms",
-                             "source": "Schiller et al. 2000 (somatic NMDA-spike half-width)"},
+                             "source": "Schiller et al. 2000 (Nature 404:285), abstract: somatic NMDA-spike "
+                                       "half-width (checked)"},
     "bac_window_ms": {"value": "a few", "unit": "ms",
-                      "source": "Larkum et al. 1999 (BAC firing; a different mechanism)"},
+                      "source": "Larkum et al. 1999 (Nature 398:338): BAC firing, a different mechanism; "
+                                "not checked here"},
 }
 T_CTX_MS = 100.0
 

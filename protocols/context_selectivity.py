@@ -30,6 +30,10 @@ next to the overlap two independent random sets of the same sizes would have
 (p1 p2 / (p1 + p2 - p1 p2)), and segment selectivity: the fraction of segments that
 plateau for any task that plateau for exactly one.
 
+Published values: the 5 % of active units and the sparse, mostly separate sub-networks
+are quoted from Iyer et al. 2022 from memory; the paper was not readable from here, so
+neither value nor its figure number is checked.
+
 Key numbers (root attributes), after training (``*_before`` before it):
 ``gated_fraction``, ``active_fraction``, ``gated_overlap``, ``gated_overlap_chance``,
 ``active_overlap``, ``active_overlap_chance``, ``segment_selectivity``,
@@ -48,9 +52,11 @@ from mtspark_bio.protocols.physiology import Measurement, main as _main, simulat
 
 NAME = "context-selectivity"
 PUBLISHED = {
-    "active_fraction": {"value": 0.05, "unit": "", "source": "Iyer et al. 2022 (k-winners, 5 % active)"},
+    "active_fraction": {"value": 0.05, "unit": "",
+                        "source": "Iyer et al. 2022 (Front. Neurorobot. 16:846219): k-winners, 5 % active; "
+                                  "not checked here"},
     "sub_networks": {"value": "sparse, mostly non-overlapping, one per task", "unit": "",
-                     "source": "Iyer et al. 2022"},
+                     "source": "Iyer et al. 2022 (their sub-network analysis); not checked here"},
 }
 
 

@@ -29,6 +29,10 @@ model's analogue of holding a dendrite depolarised). Measured: the feed-forward 
 which the soma reaches ``criterion_hz`` in each condition (the curve's shift) and the
 slope of each curve between ``criterion_hz`` and 4 x ``criterion_hz`` (its gain).
 
+Published values: Schiller et al.'s three numbers and Major et al.'s 3-23 mV range were
+checked against the papers' abstracts (the figures were not readable from here); the
+plateau durations of "tens to hundreds of ms" were not checked.
+
 Key numbers (root attributes): ``threshold_synapses``, ``threshold_nS``,
 ``dendritic_jump_mV``, ``soma_plateau_mV``, ``soma_halfwidth_ms``,
 ``amplification_percent``, ``plateau_duration_ms``, ``io_threshold_rest_hz``,
@@ -44,14 +48,15 @@ import numpy as np
 from mtspark_bio.protocols.physiology import Measurement, crossing_index, main as _main, simulation
 
 NAME = "dendritic-integration"
+_SCHILLER = "Schiller et al. 2000 (Nature 404:285), abstract (checked against it)"
 PUBLISHED = {
-    "soma_plateau_mV": {"value": "5.9 +- 1.5", "unit": "mV", "source": "Schiller et al. 2000"},
-    "soma_halfwidth_ms": {"value": "64.4 +- 19.8", "unit": "ms", "source": "Schiller et al. 2000"},
-    "amplification_percent": {"value": "226 +- 46", "unit": "%", "source": "Schiller et al. 2000"},
+    "soma_plateau_mV": {"value": "5.9 +- 1.5", "unit": "mV", "source": _SCHILLER},
+    "soma_halfwidth_ms": {"value": "64.4 +- 19.8", "unit": "ms", "source": _SCHILLER},
+    "amplification_percent": {"value": "226 +- 46", "unit": "%", "source": _SCHILLER},
     "soma_plateau_range_mV": {"value": "3 (distal) .. 23 (proximal)", "unit": "mV",
-                              "source": "Major et al. 2008"},
+                              "source": "Major et al. 2008 (J. Neurophysiol. 99:2584), abstract (checked)"},
     "plateau_duration_ms": {"value": "tens to hundreds", "unit": "ms",
-                            "source": "Major et al. 2008, 2013"},
+                            "source": "Major et al. 2008, 2013 (Annu. Rev. Neurosci. 36:1); not checked here"},
 }
 T_STIM_MS = 20.0  # synchronous activation time
 

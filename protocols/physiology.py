@@ -16,7 +16,7 @@ plain float attribute) and draws the figure from that file alone
 (``figures.physiology``) when the command line asks, exactly as ``mtspark-bio figures
 PATH`` does later.
 
-    mtspark-bio protocol NAME --out PATH [--device runtime|cpp] [--seed N]
+    mtspark-bio protocol NAME --out PATH [--device runtime|cpp] [--seed N] [--preset NAME]
     python -m mtspark_bio.protocols.stdp_window --out stdp.h5
 """
 
@@ -114,6 +114,9 @@ def run(name: str, out, device: str | None = None, seed: int = 0, log=print, **o
     ``mtspark_bio.figures.render(out)`` does)."""
     module = protocol_module(name)
     device = check_device(device or default_device(name))
+    if "preset" in options and options["preset"] not in getattr(module, "PRESETS", {}):
+        raise ValueError(f"unknown preset {options['preset']!r} for {name}; choose one of "
+                         f"{', '.join(getattr(module, 'PRESETS', {})) or 'none (it has no presets)'}")
     out = Path(out)
     if out.suffix.lower() not in (".h5", ".hdf5"):
         raise ValueError(f"--out must name an .h5 file, got {out}")
@@ -134,13 +137,17 @@ def add_arguments(parser: argparse.ArgumentParser, with_name: bool = True) -> No
     parser.add_argument("--device", default=None,
                         help="runtime or cpp (default: runtime; cpp for distal-reward)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--preset", default=None,
+                        help="a protocol's parameter preset (distal-reward: full or quick; "
+                             "stdp-window: song or bi-poo)")
     parser.add_argument("--no-figure", action="store_true", help="skip the figure")
 
 
 def run_from_args(args) -> int:
     from mtspark_bio.cli import exit_status
 
-    return exit_status(lambda: run(args.name, args.out, device=args.device, seed=args.seed),
+    options = {} if args.preset is None else {"preset": args.preset}
+    return exit_status(lambda: run(args.name, args.out, device=args.device, seed=args.seed, **options),
                        figure_of=None if args.no_figure else args.out)
 
 
