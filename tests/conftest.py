@@ -32,3 +32,23 @@ def standalone_dir(tmp_path):
     directory = tmp_path / "standalone"
     directory.mkdir()
     return directory
+
+
+@pytest.fixture
+def interrupt_training(monkeypatch):
+    """``interrupt_training(block)``: from then on the forgetting protocol raises
+    KeyboardInterrupt when it starts training ``block``, as Ctrl-C would;
+    ``interrupt_training(None)`` trains normally again."""
+    from mtspark_bio.protocols import forgetting
+
+    original = forgetting.Runner.train
+
+    def interrupt(block):
+        def train_then_stop(self, trained):
+            if trained == block:
+                raise KeyboardInterrupt
+            return original(self, trained)
+
+        monkeypatch.setattr(forgetting.Runner, "train", original if block is None else train_then_stop)
+
+    return interrupt

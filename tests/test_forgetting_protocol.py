@@ -31,21 +31,14 @@ def read(path):
 
 
 @pytest.mark.runtime
-def test_resume_after_interruption_gives_the_same_result(tmp_path, monkeypatch):
+def test_resume_after_interruption_gives_the_same_result(tmp_path, interrupt_training):
     args = TINY + ["--device", "runtime", "--variants", "dendritic,point"]
     full = tmp_path / "full.h5"
     assert cli.main(["forgetting", "--out", str(full)] + args) == 0
 
     # interrupt the second block's training, as Ctrl-C would
     interrupted = tmp_path / "interrupted.h5"
-    original_train = forgetting.Runner.train
-
-    def train_then_stop(self, block):
-        if block == 1:
-            raise KeyboardInterrupt
-        return original_train(self, block)
-
-    monkeypatch.setattr(forgetting.Runner, "train", train_then_stop)
+    interrupt_training(1)
     with pytest.raises(KeyboardInterrupt):
         cli.main(["forgetting", "--out", str(interrupted)] + args)
     partial = read(interrupted)  # a valid file holding the finished block only
@@ -53,7 +46,7 @@ def test_resume_after_interruption_gives_the_same_result(tmp_path, monkeypatch):
     assert np.isfinite(partial["dendritic"]["R"][0]).all() and np.isnan(partial["dendritic"]["R"][1]).all()
     assert not list(tmp_path.glob("*.tmp-*"))
 
-    monkeypatch.setattr(forgetting.Runner, "train", original_train)
+    interrupt_training(None)
     assert cli.main(["forgetting", "--out", str(interrupted), "--resume"] + args) == 0
     a, b = read(full), read(interrupted)
     assert b["complete"]

@@ -245,26 +245,17 @@ def test_a_recording_that_would_not_fit_is_refused_before_simulating(tmp_path, c
 
 
 @pytest.mark.runtime
-def test_a_resumed_recording_keeps_every_spike_once(recorded, tmp_path, monkeypatch):
+def test_a_resumed_recording_keeps_every_spike_once(recorded, tmp_path, interrupt_training):
     """Interrupted in block 1 and resumed: the parts written before the interruption
     are carried over by each atomic rewrite, the interrupted block is recorded once,
     and the record equals the uninterrupted run's (runtime runs are seeded by run index)."""
-    from mtspark_bio.protocols import forgetting
-
     out = tmp_path / "resumed.h5"
-    original_train = forgetting.Runner.train
-
-    def train_then_stop(self, block):
-        if block == 1:
-            raise KeyboardInterrupt
-        return original_train(self, block)
-
-    monkeypatch.setattr(forgetting.Runner, "train", train_then_stop)
+    interrupt_training(1)
     with pytest.raises(KeyboardInterrupt):
         cli.main(["forgetting", "--out", str(out), "--record-spikes", "all"] + TINY)
     with h5py.File(out, "r") as f:
         assert sorted(f["spikes/parts"]) == ["00", "01"]  # the untrained evaluation and block 0
-    monkeypatch.setattr(forgetting.Runner, "train", original_train)
+    interrupt_training(None)
     assert cli.main(["forgetting", "--out", str(out), "--resume"] + TINY) == 0
     full, resumed = _recorded_spikes(recorded[0]), _recorded_spikes(out)
     for key, pairs in full.items():
