@@ -38,9 +38,8 @@ def measure(device: str, steps: int, chunk_steps: int) -> dict:
     loop = ClosedLoop(config, ["dendritic"], device=kind, chunk_steps=chunk_steps, runtime_target=target)
     try:
         def play(n, seed):
-            c = AgentController("breakout", config.dueling, config.input_rate_hz, np.random.default_rng(seed),
-                                "train", frames=4 * n, epsilon=0.1, env_seed=seed,
-                                drive_amp=config.drive_pA * 1e-12)
+            c = AgentController("breakout", config, np.random.default_rng(seed), "train", frames=4 * n,
+                                epsilon=0.1, env_seed=seed)
             start = time.perf_counter()
             loop.play({"dendritic": c}, game=1)
             wall = time.perf_counter() - start

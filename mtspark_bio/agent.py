@@ -107,12 +107,15 @@ class AgentConfig:
         return DuelingParams(**{k: v for k, v in dataclasses.asdict(self).items() if k in names})
 
     @property
+    def n_rstdp_out(self) -> int:
+        """Neurons of the R-STDP output layer: the V population and one A population per action."""
+        return self.n_value + N_ACTIONS * self.n_per_action
+
+    @property
     def n_out(self) -> int:
         """Output values the loop reads per agent step: spike counts of V and the A
         populations (rstdp) or the head's integrators V, A_0 ... A_17 (surrogate)."""
-        if self.readout == "surrogate":
-            return 1 + N_ACTIONS
-        return self.n_value + N_ACTIONS * self.n_per_action
+        return 1 + N_ACTIONS if self.readout == "surrogate" else self.n_rstdp_out
 
     @property
     def steps_per_agent_step(self) -> int:
@@ -196,9 +199,15 @@ class AgentNetwork:
         """True when the output layer learns from the loop's modulator (R-STDP)."""
         return self.config.readout == "rstdp"
 
+    @property
+    def reported(self) -> str:
+        """The output layer's variable the loop reads (and clears) each agent step: the
+        R-STDP neurons' spike ``count`` or the surrogate head's ``summed_membrane``."""
+        return "count" if self.neuromodulated else "summed_membrane"
+
     def _rstdp_output_weights(self, rng) -> np.ndarray:
         config = self.config
-        return rng.random(config.n_hidden * (config.n_value + N_ACTIONS * config.n_per_action)) * config.w_out_init
+        return rng.random(config.n_hidden * config.n_rstdp_out) * config.w_out_init
 
     def _build_rstdp_output(self, rng, name):
         config = self.config
@@ -253,7 +262,7 @@ class AgentNetwork:
         ns = dict(functions)
         self.output.namespace.update(ns)
         self.inputs.namespace.update(ns)
-        self.output.run_regularly(f"count = bridge_report(i + {self.offset_out}, count)",
+        self.output.run_regularly(f"{self.reported} = bridge_report(i + {self.offset_out}, {self.reported})",
                                   dt=self.step, when="end", order=0, name=f"{self.variant}_report")
         if first:
             bridge = NeuronGroup(1, "exchanges : 1", namespace=ns, name="bridge")

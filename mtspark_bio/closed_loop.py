@@ -86,10 +86,11 @@ class Exchange:
         self.n_in = max(s.stop for s in in_slices.values())
         self.controllers: dict[str, AgentController | None] = dict.fromkeys(out_slices)
 
-    def start_run(self):
+    def prepare_run(self):
+        """The next exchange is the first of a new network run."""
         for controller in self.controllers.values():
             if controller is not None:
-                controller.start_run()
+                controller.prepare_run()
 
     @property
     def finished(self) -> bool:
@@ -127,20 +128,25 @@ class AgentController:
     the step that just ended.
     """
 
-    def __init__(self, game: str, params: DuelingParams, rate_hz: float, rng: np.random.Generator,
-                 mode: str, frames: int = 0, episodes: int = 0, epsilon=0.05, sticky: bool = True,
-                 env_seed: int = 0, drive_amp: float = 0.0, grid: int = 16,
-                 max_episode_frames: int = 108_000, record_actions: bool = False):
+    def __init__(self, game: str, config, rng: np.random.Generator, mode: str, frames: int = 0,
+                 episodes: int = 0, epsilon=0.05, sticky: bool = True, env_seed: int = 0,
+                 drive_amp: float | None = None, grid: int = 16, max_episode_frames: int = 108_000,
+                 record_actions: bool = False):
+        """``config``: the agent's ``AgentConfig``; ``drive_amp`` (A): the exploratory
+        drive's amplitude, by default the config's ``drive_pA``."""
         if mode not in ("train", "evaluate"):
             raise ValueError(f"mode must be 'train' or 'evaluate', got {mode!r}")
-        self.game, self.params, self.rate_hz, self.rng, self.mode = game, params, rate_hz, rng, mode
+        self.config = config
+        self.game, self.rng, self.mode = game, rng, mode
+        self.params: DuelingParams = config.dueling
+        self.rate_hz = config.input_rate_hz
         self.frame_budget, self.episode_budget = int(frames), int(episodes)
         # epsilon: a number, or a function of the frames this controller has played
         self.epsilon = epsilon if callable(epsilon) else (lambda frames, e=float(epsilon): e)
         self.env = make_env(game, sticky=sticky, max_episode_frames=max_episode_frames)
         self.preprocess = Preprocessor(game, grid)
-        self.n_out = self.output_size()
-        self.drive_amp = drive_amp
+        self.n_out = config.n_out
+        self.drive_amp = config.drive_pA * 1e-12 if drive_amp is None else drive_amp
         self.log = EpisodeLog()
         self.frames = 0
         self.steps = 0
@@ -154,15 +160,12 @@ class AgentController:
         self.finished = False
         self._fresh_run = True
 
-    def output_size(self) -> int:
-        return self.params.n_value + N_ACTIONS * self.params.n_per_action
-
     def _reset_env(self, seed=None) -> np.ndarray:
         frame, _ = self.env.reset(seed=seed)
         self.preprocess.reset()
         return self.preprocess(frame)
 
-    def start_run(self):
+    def prepare_run(self):
         """A new network run starts: its first exchange only delivers the observation."""
         self._fresh_run = True
 
@@ -173,9 +176,9 @@ class AgentController:
 
     # -- what differs between readouts: how Q is read, how a transition is learned -------
 
-    def begin_run(self):
-        # eligibility restarts with the run, so a transition left pending by the last
-        # run has nothing to credit
+    def on_first_exchange(self):
+        """The run's first exchange arrived. Eligibility restarts with the run, so a
+        transition left pending by the last run has nothing to credit."""
         self._last = None
 
     def values(self, counts: np.ndarray) -> tuple[float, np.ndarray]:
@@ -207,7 +210,7 @@ class AgentController:
     def step(self, counts: np.ndarray):
         if self._fresh_run:
             self._fresh_run = False
-            self.begin_run()
+            self.on_first_exchange()
             return self._reply(np.zeros(self.n_out))
         value, q = self.values(counts)
         modulator = self.credit(value) if self.mode == "train" else np.zeros(self.n_out)
@@ -237,6 +240,11 @@ class AgentController:
         self.env.close()
 
 
+def controller_class(config) -> type:
+    """The controller for ``config.readout``; both take the same arguments."""
+    return SurrogateController if config.readout == "surrogate" else AgentController
+
+
 class SurrogateController(AgentController):
     """An agent whose Q comes from the surrogate-trained dueling head.
 
@@ -256,21 +264,18 @@ class SurrogateController(AgentController):
 
     def __init__(self, game: str, config, rng: np.random.Generator, mode: str, record_readout: bool = False,
                  **kwds):
-        self.config = config
         self.n_steps = config.steps_per_agent_step
         self.model = config.surrogate_head() if mode == "train" else None
         self.dqn_rng = np.random.default_rng(rng.integers(2**31 - 1))  # minibatches; not the policy's stream
-        super().__init__(game, config.dueling, config.input_rate_hz, rng, mode, **kwds)
+        # the head's integrators take no exploratory drive (and none is drawn from rng)
+        super().__init__(game, config, rng, mode, **{**kwds, "drive_amp": 0.0})
         self.runs: list = []  # this block's recorded hidden trains, one SpikeTrains per run
         self.transitions: list[tuple] = []  # ((run, sample), action, reward, done, (run, sample))
         self.losses: list[float] = []
         self.readouts: list[np.ndarray] | None = [] if record_readout else None
         self._run, self._sample, self._pending = -1, -1, None
 
-    def output_size(self) -> int:
-        return 1 + N_ACTIONS
-
-    def begin_run(self):
+    def on_first_exchange(self):
         self._run += 1
         self._sample = -1
 
@@ -338,7 +343,8 @@ class PipeServer:
     """Answers a compiled binary's bridge messages while ``run`` executes it.
 
     Two FIFOs in a private temporary folder; their paths and the message sizes reach
-    the binary through environment variables (the binary inherits ``os.environ``).
+    the binary through its run's environment variables (:attr:`environment`), set for
+    each :meth:`serve` only, so several servers in one process never see each other's.
 
     ``timeout_s``: the longest the binary may stay silent (from the start of the run
     or from the last reply to its next message; also the longest it may take to open
@@ -362,10 +368,26 @@ class PipeServer:
         os.mkfifo(self.from_python)
         self.n_out, self.n_in = n_out, n_in
         self.timeout_s = float(timeout_s)
-        os.environ.update({"MTSPARK_BRIDGE_TO_PY": str(self.to_python),
-                           "MTSPARK_BRIDGE_FROM_PY": str(self.from_python),
-                           "MTSPARK_BRIDGE_N_OUT": str(n_out), "MTSPARK_BRIDGE_N_IN": str(n_in)})
         self.seconds_in_handler = 0.0
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What the bridge reads from its environment (``cpp/closed_loop_bridge.cpp``)."""
+        return {"MTSPARK_BRIDGE_TO_PY": str(self.to_python), "MTSPARK_BRIDGE_FROM_PY": str(self.from_python),
+                "MTSPARK_BRIDGE_N_OUT": str(self.n_out), "MTSPARK_BRIDGE_N_IN": str(self.n_in)}
+
+    @contextlib.contextmanager
+    def _binary_environment(self):
+        """This server's :attr:`environment` for the runs inside the block (Brian2 hands
+        ``run_environment_variables`` to the binary it starts)."""
+        from brian2 import prefs
+
+        before = dict(prefs.devices.cpp_standalone.run_environment_variables)
+        prefs.devices.cpp_standalone.run_environment_variables = {**before, **self.environment}
+        try:
+            yield
+        finally:
+            prefs.devices.cpp_standalone.run_environment_variables = before
 
     def _check_silence(self, since: float, what: str):
         if time.monotonic() - since > self.timeout_s:
@@ -391,6 +413,10 @@ class PipeServer:
     def serve(self, run, handler):
         """Run ``run()`` (which executes the binary) in a thread and answer every
         message with ``handler(counts) -> (modulator, drive, observation)``."""
+        with self._binary_environment():
+            self._serve(run, handler)
+
+    def _serve(self, run, handler):
         message_size = 8 * (1 + self.n_out)
         reader = os.open(self.to_python, os.O_RDONLY | os.O_NONBLOCK)
         writer = None
@@ -472,8 +498,6 @@ class PipeServer:
             time.sleep(0.01)
 
     def close(self):
-        for key in ("MTSPARK_BRIDGE_TO_PY", "MTSPARK_BRIDGE_FROM_PY", "MTSPARK_BRIDGE_N_OUT", "MTSPARK_BRIDGE_N_IN"):
-            os.environ.pop(key, None)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -486,8 +510,9 @@ def runtime_loop(agents, exchange, step):
     def exchange_step(t):
         counts = np.zeros(exchange.n_out)
         for agent in agents:
-            counts[agent.out_slice] = agent.output.count[:]
-            agent.output.count[:] = 0
+            reported = getattr(agent.output, agent.reported)
+            counts[agent.out_slice] = reported[:]
+            reported[:] = 0
         modulator, drive, observation = exchange(counts)
         for agent in agents:
             if agent.neuromodulated:
@@ -546,7 +571,7 @@ class ClosedLoop:
         ``progress`` (a tqdm bar) advances once per run."""
         self.exchange.controllers = {v: controllers.get(v) for v in self.agents}
         while not self.exchange.finished:
-            self.exchange.start_run()
+            self.exchange.prepare_run()
             inputs = {}
             for v, agent in self.agents.items():
                 inputs.update(agent.state_inputs(self.state[v], game))

@@ -31,8 +31,8 @@ from mtspark_bio.surrogate import LIFReadout, SpikeTrains, record_spike_trains
 
 
 # the closed loop's per-step readout: the normalised membrane potential summed over the step
-SUMMED_MEMBRANE = "count : 1  # sum of (v - E_leak) / (V_threshold - E_leak) since the last exchange\n"
-ACCUMULATE_MEMBRANE = "count += (v - E_leak) / (V_threshold - E_leak)"
+SUMMED_MEMBRANE = "summed_membrane : 1  # sum of (v - E_leak) / (V_threshold - E_leak) since the last exchange\n"
+ACCUMULATE_MEMBRANE = "summed_membrane += (v - E_leak) / (V_threshold - E_leak)"
 
 
 class Brian2Readout:
@@ -67,10 +67,10 @@ class Brian2Readout:
             rest = RESET_TO_REST
             if closed_loop and layer == last:
                 spec = dataclasses.replace(spec, equations=spec.equations + SUMMED_MEMBRANE)
-                rest += "\ncount = 0"
+                rest += "\nsummed_membrane = 0"
             group = make_neurons(spec, n, f"{name}_layer{layer}")
             if closed_loop:
-                # order 3: after the loop's exchange (orders 0-2) has read ``count``
+                # order 3: after the loop's exchange (orders 0-2) has read ``summed_membrane``
                 group.run_regularly(rest, dt=t_sample, when="end", order=3, name=f"{name}_rest{layer}")
                 if layer == last:  # after the state update: the model's u~[n]
                     group.run_regularly(ACCUMULATE_MEMBRANE, when="thresholds", name=f"{name}_sum{layer}")

@@ -186,21 +186,14 @@ class Runner:
         self.training_scores = {a: [] for a in plan.learners}  # (block, score)
 
     def _controllers(self, game: int, mode: str, block: int, **kwds) -> dict:
-        from mtspark_bio.closed_loop import AgentController, SurrogateController
+        from mtspark_bio.closed_loop import controller_class
 
         cfg = self.plan.agent
         purpose = "agent_" + ("train" if mode == "train" else "eval")
-        controllers = {}
-        for k, a in enumerate(self.plan.learners):
-            rng = np.random.default_rng(self.plan.seed(block, game, purpose, k))
-            if cfg.readout == "surrogate":
-                controllers[a] = SurrogateController(self.plan.games[game], cfg, rng, mode,
-                                                     sticky=self.plan.config["sticky"], **kwds)
-            else:
-                controllers[a] = AgentController(self.plan.games[game], cfg.dueling, cfg.input_rate_hz, rng, mode,
-                                                 drive_amp=cfg.drive_pA * 1e-12, sticky=self.plan.config["sticky"],
-                                                 **kwds)
-        return controllers
+        controller = controller_class(cfg)
+        return {a: controller(self.plan.games[game], cfg, np.random.default_rng(self.plan.seed(block, game, purpose, k)),
+                              mode, sticky=self.plan.config["sticky"], **kwds)
+                for k, a in enumerate(self.plan.learners)}
 
     def _play(self, controllers: dict, game: int):
         try:

@@ -161,10 +161,8 @@ def rollout(device, tmp_path_factory):
     try:
         if device == "runtime":  # standalone values exist only after a run
             out["initial"] = {v: np.array(a.output_synapses.w[:]) for v, a in loop.agents.items()}
-        controllers = {v: AgentController("breakout", config.dueling, config.input_rate_hz,
-                                          np.random.default_rng(k), "train", frames=4 * ROLLOUT_STEPS,
-                                          epsilon=0.1, env_seed=5, drive_amp=config.drive_pA * 1e-12,
-                                          record_actions=True)
+        controllers = {v: AgentController("breakout", config, np.random.default_rng(k), "train",
+                                          frames=4 * ROLLOUT_STEPS, epsilon=0.1, env_seed=5, record_actions=True)
                        for k, v in enumerate(loop.agents)}
         loop.play(controllers, game=1)
         out["actions"] = {v: list(c.actions) for v, c in controllers.items()}
@@ -173,9 +171,8 @@ def rollout(device, tmp_path_factory):
         out["runs"] = loop.sim.runs
         out["games"] = {}
         for game_index, game in enumerate(("pong", "breakout", "enduro") if device == "cpp" else ()):
-            c = AgentController(game, config.dueling, config.input_rate_hz, np.random.default_rng(9),
-                                "evaluate", episodes=1, epsilon=0.0, env_seed=1, max_episode_frames=80,
-                                record_actions=True)
+            c = AgentController(game, config, np.random.default_rng(9), "evaluate", episodes=1, epsilon=0.0,
+                                env_seed=1, drive_amp=0.0, max_episode_frames=80, record_actions=True)
             loop.play({"dendritic": c}, game=game_index)
             out["games"][game] = {"steps": c.steps, "scores": list(c.log.scores),
                                   "output_spikes": loop.agents["dendritic"].output_spikes.num_spikes}

@@ -389,6 +389,31 @@ def answer(counts):
     return counts, -counts, np.full(N_IN, counts.sum())
 
 
+def test_two_closed_loops_in_one_process_keep_their_own_pipes():
+    """Each server's FIFOs reach only the runs it serves (they went into os.environ,
+    where the second server's overwrote the first's)."""
+    from brian2 import prefs
+
+    servers = [closed_loop.PipeServer(N_OUT, N_IN), closed_loop.PipeServer(N_OUT, N_IN)]
+    seen = []
+
+    def healthy_reading_its_environment(binary):
+        seen.append(dict(prefs.devices.cpp_standalone.run_environment_variables))
+        healthy(binary)
+
+    try:
+        for server in servers + servers[:1]:
+            server.serve(FakeBinary(server, healthy_reading_its_environment), answer)
+    finally:
+        for server in servers:
+            server.close()
+    assert servers[0].environment["MTSPARK_BRIDGE_TO_PY"] != servers[1].environment["MTSPARK_BRIDGE_TO_PY"]
+    for server, environment in zip(servers + servers[:1], seen):
+        assert server.environment.items() <= environment.items()
+    assert "MTSPARK_BRIDGE_TO_PY" not in prefs.devices.cpp_standalone.run_environment_variables
+    assert "MTSPARK_BRIDGE_TO_PY" not in os.environ
+
+
 def test_closed_loop_pipe_answers_a_healthy_binary():
     server = closed_loop.PipeServer(N_OUT, N_IN)
     binary = FakeBinary(server, healthy)
