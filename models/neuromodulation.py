@@ -34,6 +34,41 @@ M : 1                # modulator delivered at the last reward tick
 """
 
 
+#: the modulator variable of an output layer the closed loop sets each agent step
+MODULATOR_EQUATION = "M : 1  # neuromodulator\n"
+
+
+def classifier_readout_variables(instar: bool, normalize: bool) -> str:
+    """Variables of the classifier's readout neurons beyond the neuron model: the reward
+    (:data:`READOUT_EQUATIONS`), the running activity homeostasis tracks, the scaled
+    total weight (``normalize``) and the instar's summed powers (``instar``)."""
+    return (READOUT_EQUATIONS
+            + "\nactivity : 1  # running mean of spikes per training presentation\n"
+            + ("w_total : 1\n" if normalize else "")
+            + ("input_power : 1  # summed: sum of squared input counts\n"
+               "gated_weight_power : 1  # summed: squared weights from gated inputs\n"
+               if instar else ""))
+
+
+def intrinsic_homeostasis(trial: str, n_average: float, strength_pA: float, target: float) -> str:
+    """Code run once per presentation (in the spirit of Triesch 2005's intrinsic
+    plasticity): the running mean ``activity`` of the spikes per training presentation
+    (over ``n_average`` presentations) sets a bias current
+    ``-strength_pA * (activity - target)``, so a neuron that wins everything is held
+    back and one that never fires is pushed up. ``trial`` is 1 in a training presentation."""
+    return (f"activity += ({trial})*(count - activity)/{float(n_average)!r}\n"
+            f"I_ext = -{float(strength_pA)!r}*pA*(activity - {float(target)!r})")
+
+
+def lateral_inhibition_gate(training_inhibition: float) -> str:
+    """Code of the readout's lateral synapses at the start of each presentation: the
+    fraction ``training_inhibition`` of their inhibition stays on in training
+    presentations (acetylcholine suppresses intracortical transmission during encoding,
+    Hasselmo 1999), all of it in test presentations. Read at mid-rest, an unambiguous
+    index of the ``plastic`` TimedArray."""
+    return f"w = 1 - plastic(t + 0.5*t_rest)*(1 - {float(training_inhibition)!r})"
+
+
 def margin_synapse(shown: str) -> str:
     """Model of the readout -> readout (all to all) synapses that carry the margin.
 

@@ -39,20 +39,15 @@ import numpy as np
 from brian2 import Hz, NeuronGroup, SpikeMonitor, amp, ms, nS
 
 from mtspark_bio.models.actor_critic import DuelingParams
-from mtspark_bio.models.neurons import DendriticNeuron, Interneuron, PointNeuron
-from mtspark_bio.models.plasticity import RSTDPParams, context_plasticity, delayed_credit_rstdp, static_synapse
+from mtspark_bio.models.neuromodulation import MODULATOR_EQUATION
+from mtspark_bio.models.neurons import PointNeuron, regular_encoder
+from mtspark_bio.models.plasticity import RSTDPParams, context_plasticity, delayed_credit_rstdp
 from mtspark_bio.atari import N_ACTIONS
-from mtspark_bio.circuit import feedback_inhibition, random_receptive_fields, wire_context
+from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
 
 AGENT_VARIANTS = ("dendritic", "point")
 READOUTS = ("rstdp", "surrogate")
-
-ENCODER = """
-dphase/dt = rate : 1
-rate : Hz
-"""
-
 
 @dataclass(frozen=True)
 class AgentConfig:
@@ -161,22 +156,16 @@ class AgentNetwork:
         dendritic = variant == "dendritic"
         self.step = config.step_ms * ms
 
-        self.inputs = NeuronGroup(config.n_features, ENCODER, threshold="phase >= 1", reset="phase -= 1",
-                                  method="euler", namespace={}, name=name("input"))
+        self.inputs = make_neurons(regular_encoder(), config.n_features, name("input"))
         self.inputs.phase = rng.random(config.n_features)
-        neuron = DendriticNeuron(n_segments=config.n_games) if dendritic else PointNeuron()
-        self.hidden = make_neurons(neuron.spec(), config.n_hidden, name("hidden"))
-        self.inhibitory = make_neurons(Interneuron().spec(), config.n_inhibitory, name("inhibitory"))
-
-        g_ff = (config.g_ff_nS if dendritic else config.g_ff_point_nS) * nS
-        self.feedforward = make_synapses(static_synapse("g_exc", g_ff), self.inputs, self.hidden, name("ff"))
-        pre, post, w = random_receptive_fields(rng, config.n_features, config.n_hidden, config.p_ff)
-        self.feedforward.connect(i=pre, j=post)
-        self.feedforward.w = w
-        inhibition = feedback_inhibition(rng, self.hidden, self.inhibitory, config.g_hidden_to_inh_nS * nS,
-                                         config.g_inh_to_hidden_nS * nS, config.p_inhibition, name)
-
-        self.objects = [self.inputs, self.hidden, self.inhibitory, self.feedforward, *inhibition]
+        layer = build_hidden_layer(
+            rng, self.inputs, name, n_hidden=config.n_hidden, n_inhibitory=config.n_inhibitory,
+            n_segments=config.n_games if dendritic else 0,
+            g_ff_nS=config.g_ff_nS if dendritic else config.g_ff_point_nS, p_ff=config.p_ff,
+            g_hidden_to_inh_nS=config.g_hidden_to_inh_nS, g_inh_to_hidden_nS=config.g_inh_to_hidden_nS,
+            p_inhibition=config.p_inhibition)
+        self.hidden, self.inhibitory, self.feedforward = layer.hidden, layer.inhibitory, layer.feedforward
+        self.objects = [self.inputs, *layer.objects]
         if config.readout == "surrogate":
             self._build_surrogate_head(rng, name)
         else:
@@ -185,8 +174,7 @@ class AgentNetwork:
         self.context = None
         if dendritic:
             n_context = config.n_games * config.context_per_game
-            self.context = NeuronGroup(n_context, ENCODER, threshold="phase >= 1", reset="phase -= 1",
-                                       method="euler", name=name("context"))
+            self.context = make_neurons(regular_encoder(), n_context, name("context"))
             self.context.phase = rng.random(n_context)
             spec = context_plasticity(config.n_games, config.g_context_nS * nS, learning="0")
             self.context_synapses = make_synapses(spec, self.context, self.hidden, name("context_syn"))
@@ -212,7 +200,7 @@ class AgentNetwork:
     def _build_rstdp_output(self, rng, name):
         config = self.config
         out_spec = PointNeuron().spec()
-        out_spec = dataclasses.replace(out_spec, equations=out_spec.equations + "M : 1  # neuromodulator\n")
+        out_spec = dataclasses.replace(out_spec, equations=out_spec.equations + MODULATOR_EQUATION)
         self.output = make_neurons(out_spec, config.n_out, name("output"))
         rule = delayed_credit_rstdp("g_exc", config.g_out_nS * nS,
                                     RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus))

@@ -24,9 +24,11 @@ import numpy as np
 from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, TimedArray, ms, nS
 
 from mtspark_bio.models import neuromodulation
-from mtspark_bio.models.neurons import INTEGRATION_METHODS, CountingReadout, DendriticNeuron, Interneuron, PointNeuron
-from mtspark_bio.models.plasticity import (ContextParams, RSTDPParams, context_plasticity, normalised_instar,
-                               reward_modulated_stdp, static_synapse)
+from mtspark_bio.models.neurons import (DENDRITIC_PRESENTATION_CLEAR, INTEGRATION_METHODS, PRESENTATION_CLEAR,
+                                       CountingReadout, PointNeuron)
+from mtspark_bio.models.plasticity import (SCALING_TOTAL, ContextParams, RSTDPParams, context_plasticity,
+                                           normalised_instar, reward_modulated_stdp, static_synapse, synaptic_scaling)
+from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
 
 VARIANTS = ("dendritic", "point", "shuffled")
@@ -236,22 +238,22 @@ class Classifier:
 
         self.inputs = PoissonGroup(config.n_features, rates=f"stimulus(t, i)*input_rate*{PRESENTING}",
                                    namespace=ns, name=name("input"))
-        neuron = DendriticNeuron(n_segments=n_seg) if dendritic else PointNeuron()
-        integrated = lambda spec: (dataclasses.replace(spec, method=config.integration)  # noqa: E731
-                                   if config.integration else spec)
-        hidden_spec = integrated(neuron.spec())
-        if instar:  # the hidden side of the readout's balanced feed-forward inhibition
-            hidden_spec = dataclasses.replace(hidden_spec, equations=hidden_spec.equations + "mean_w_out : 1\n")
-        self.hidden = make_neurons(hidden_spec, config.n_hidden, name("hidden"))
-        self.inhibitory = make_neurons(integrated(Interneuron().spec()), config.n_inhibitory, name("inhibitory"))
-        readout_spec = CountingReadout().spec() if instar else integrated(PointNeuron().spec())
-        readout_spec = dataclasses.replace(readout_spec,
-                                           equations=readout_spec.equations + neuromodulation.READOUT_EQUATIONS
-                                           + "\nactivity : 1  # running mean of spikes per training presentation\n"
-                                           + ("w_total : 1\n" if config.normalize_readout else "")
-                                           + ("input_power : 1  # summed: sum of squared input counts\n"
-                                              "gated_weight_power : 1  # summed: squared weights from gated inputs\n"
-                                              if instar else ""))
+        # feed-forward: random receptive fields (each neuron samples a fraction p_ff of
+        # the pixels), weights scaled so every neuron has the same total weight; feedback
+        # inhibition: hidden -> pool -> hidden
+        layer = build_hidden_layer(
+            rng, self.inputs, name, n_hidden=config.n_hidden, n_inhibitory=config.n_inhibitory,
+            n_segments=n_seg if dendritic else 0, g_ff_nS=config.g_ff_nS if dendritic else config.g_ff_point_nS,
+            p_ff=config.p_ff, g_hidden_to_inh_nS=config.g_hidden_to_inh_nS,
+            g_inh_to_hidden_nS=config.g_inh_to_hidden_nS, p_inhibition=config.p_inhibition,
+            # the hidden side of the readout's balanced feed-forward inhibition
+            extra_equations="mean_w_out : 1\n" if instar else "", method=config.integration)
+        self.hidden, self.inhibitory, self.feedforward = layer.hidden, layer.inhibitory, layer.feedforward
+        point_spec = PointNeuron().spec()
+        readout_spec = (CountingReadout().spec() if instar
+                        else dataclasses.replace(point_spec, method=config.integration or point_spec.method))
+        readout_spec = dataclasses.replace(readout_spec, equations=readout_spec.equations
+                                           + neuromodulation.classifier_readout_variables(instar, config.normalize_readout))
         self.readout = make_neurons(readout_spec, config.n_classes, name("readout"), namespace=ns)
         trial = f"plastic({SHOWN})*int(t > 0*second)"
         self.readout.expected_reward = config.expected_reward_init
@@ -259,8 +261,8 @@ class Classifier:
         if config.homeostasis_pA > 0:
             # before the reward tick (order 0), which clears the spike counters
             self.readout.run_regularly(
-                f"activity += ({trial})*(count - activity)/{float(config.homeostasis_average)!r}\n"
-                f"I_ext = -{float(config.homeostasis_pA)!r}*pA*(activity - {float(config.homeostasis_target)!r})",
+                neuromodulation.intrinsic_homeostasis(trial, config.homeostasis_average, config.homeostasis_pA,
+                                                      config.homeostasis_target),
                 dt=schedule.namespace["t_sample"], when="end", order=-1, name=name("homeostasis"))
         self.readout.run_regularly(
             neuromodulation.reward_tick(config.modulator, trial, config.reward_average,
@@ -269,20 +271,7 @@ class Classifier:
                                         scope="neuron" if instar else config.reward_scope,
                                         label_now=f"label({SHOWN})"),
             dt=schedule.namespace["t_sample"], when="end", order=0, name=name("reward"))
-        self.objects = [self.inputs, self.hidden, self.inhibitory, self.readout]
-
-        # feed-forward: random receptive fields (each neuron samples a fraction p_ff of
-        # the pixels), weights scaled so every neuron has the same total weight
-        g_ff = (config.g_ff_nS if dendritic else config.g_ff_point_nS) * nS
-        self.feedforward = make_synapses(static_synapse("g_exc", g_ff), self.inputs, self.hidden, name("ff"))
-        pre, post, w = random_receptive_fields(rng, config.n_features, config.n_hidden, config.p_ff)
-        self.feedforward.connect(i=pre, j=post)
-        self.feedforward.w = w
-
-        # feedback inhibition: hidden -> pool -> hidden
-        self.objects += [self.feedforward, *feedback_inhibition(
-            rng, self.hidden, self.inhibitory, config.g_hidden_to_inh_nS * nS, config.g_inh_to_hidden_nS * nS,
-            config.p_inhibition, name)]
+        self.objects = [self.inputs, *layer.objects, self.readout]
 
         # readout: the learning rule, plus lateral inhibition and the reward margin
         if instar:
@@ -298,7 +287,7 @@ class Classifier:
                 modulator="M", learning=f"plastic({SHOWN})")
             w_init = config.w_readout_init
         if config.normalize_readout:
-            learn_readout = dataclasses.replace(learn_readout, model=learn_readout.model + "\nw_total_post = w : 1 (summed)\n")
+            learn_readout = dataclasses.replace(learn_readout, model=learn_readout.model + SCALING_TOTAL)
         self.readout_synapses = make_synapses(learn_readout, self.hidden, self.readout, name("readout_syn"),
                                               namespace=ns)
         self.readout_synapses.connect()
@@ -307,14 +296,14 @@ class Classifier:
         if instar:
             # the presynaptic counts are per presentation: clear them after the consolidation
             # ... and the dendritic gate, which stays open for a plateau still under way
-            self.hidden.run_regularly("count = 0" + ("\ndendritic_gate = int(n_plateaus > 0)" if dendritic else ""),
+            self.hidden.run_regularly(DENDRITIC_PRESENTATION_CLEAR if dendritic else PRESENTATION_CLEAR,
                                       dt=ns["t_sample"], when="end", order=4, name=name("hidden_count_clear"))
-            self.readout.run_regularly("v = 0", dt=ns["t_sample"], when="end", order=4,
+            self.readout.run_regularly(CountingReadout.CLEAR, dt=ns["t_sample"], when="end", order=4,
                                        name=name("readout_clear"))
         if config.normalize_readout:
             total = config.n_hidden * config.w_readout_init / 2
             self.readout_synapses.run_regularly(
-                f"w = clip(w*{float(total)!r}/(w_total_post + 1e-9), 0, w_max)",
+                synaptic_scaling(total),
                 dt=ns["t_sample"], when="end", order=-2, name=name("scaling"))
         margin = Synapses(self.readout, self.readout, model=neuromodulation.margin_synapse(SHOWN),
                           namespace=ns, name=name("margin"))
@@ -343,7 +332,7 @@ class Classifier:
             # set at the start of each presentation from its training flag, read at
             # mid-rest (an unambiguous TimedArray index)
             lateral.run_regularly(
-                f"w = 1 - plastic(t + 0.5*t_rest)*(1 - {float(config.training_inhibition)!r})",
+                neuromodulation.lateral_inhibition_gate(config.training_inhibition),
                 dt=ns["t_sample"], when="start", name=name("lateral_gate"))
         self.objects.append(lateral)
         if config.readout_noise_hz > 0:
@@ -413,60 +402,6 @@ def input_rate_for(images: np.ndarray, total_rate_hz: float = INPUT_TOTAL_RATE_H
     if mean_total <= 0:
         raise ValueError("the training images are blank (zero summed intensity): cannot set the input rate")
     return total_rate_hz / mean_total
-
-
-def random_receptive_fields(rng, n_inputs: int, n_cells: int, p: float):
-    """Feed-forward wiring: each cell samples a fraction ``p`` of the inputs with
-    uniform random weights, scaled so every cell has the same total weight
-    (``n_inputs / 2``). Returns (pre, post, w) of the existing synapses."""
-    w = rng.random((n_inputs, n_cells)) * (rng.random((n_inputs, n_cells)) < p)
-    w *= 0.5 * n_inputs / np.maximum(w.sum(axis=0, keepdims=True), 1e-12)
-    pre, post = np.nonzero(w)
-    return pre, post, w[pre, post]
-
-
-def feedback_inhibition(rng, cells, pool, g_to_pool, g_from_pool, p: float, name) -> list:
-    """cells -> inhibitory pool -> cells, each pair connected with probability ``p``
-    and weight 1; returns the two Synapses objects."""
-    to_pool = make_synapses(static_synapse("g_exc", g_to_pool), cells, pool, name("to_inh"))
-    from_pool = make_synapses(static_synapse("g_inh", g_from_pool), pool, cells, name("from_inh"))
-    # drawn from our rng, not connect(p=...): Brian2 would draw from the device's
-    # generator, giving different wiring on each device and in each process
-    for syn, n_pre, n_post in ((to_pool, len(cells), len(pool)), (from_pool, len(pool), len(cells))):
-        pre, post = np.nonzero(rng.random((n_pre, n_post)) < p)
-        syn.connect(i=pre, j=post)
-        syn.w = 1.0
-    return [to_pool, from_pool]
-
-
-def wire_context(rng, synapses, n_cells: int, n_segments: int, n_tasks: int, per_task: int,
-                 gated_fraction: float, gating: str = "random"):
-    """Context -> distal segments; a wired (segment, task) pair receives all of that
-    task's ``per_task`` context neurons. Returns the wired (segment, task) pairs as
-    arrays ``neuron``, ``segment``, ``task``.
-
-    * ``random``: each (segment, task) pair is wired with probability q chosen so a task
-      gates ``gated_fraction`` of the cells; tasks' gated sets overlap by chance, as the
-      fixed random 20 % subsets of context-dependent gating (Masse, Grant & Freedman
-      2018, PNAS 115:E10467).
-    * ``partition``: the cells are dealt out to the tasks in equal shares (a random
-      permutation), and each cell's segment k = its task takes that task's context
-      only: disjoint gated sets, one per task, as one segment per task with exclusive
-      k-winners gives in Iyer et al. 2022 (Front. Neurorobot. 16:846219). A cell then
-      learns under one context only, so what another task's block does cannot reach it.
-    """
-    if gating == "partition":
-        task = rng.permutation(np.arange(n_cells) % n_tasks)
-        neuron, segment = np.arange(n_cells), task % n_segments
-    else:
-        q = 1 - (1 - gated_fraction) ** (1 / n_segments)
-        wired = rng.random((n_cells, n_segments, n_tasks)) < q
-        neuron, segment, task = np.nonzero(wired)
-    pre = (task[:, None] * per_task + np.arange(per_task)).ravel()
-    synapses.connect(i=pre, j=np.repeat(neuron, per_task))
-    synapses.segment = np.repeat(segment, per_task)
-    synapses.w = rng.uniform(0.5, 1.0, size=len(pre))
-    return {"neuron": neuron, "segment": segment, "task": task}
 
 
 def _bin_spikes(monitor, n_presentations, n_neurons, t_sample_s):

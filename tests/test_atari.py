@@ -80,12 +80,13 @@ def test_environment_settings():
 def test_encoder_fires_regularly_at_the_feature_rate():
     """Input neurons fire at x * input_rate, regularly (deterministic phase
     oscillators), so a feature of 0 is silent and 1 gives the full rate."""
-    from brian2 import Hz, Network, NeuronGroup, SpikeMonitor, ms
+    from brian2 import Hz, Network, SpikeMonitor, ms
 
-    from mtspark_bio.agent import ENCODER
+    from mtspark_bio.models.neurons import regular_encoder
+    from mtspark_bio.network import make_neurons
 
     rates = np.array([0.0, 0.25, 0.5, 1.0]) * 200.0
-    group = NeuronGroup(4, ENCODER, threshold="phase >= 1", reset="phase -= 1", method="euler", name="encoder")
+    group = make_neurons(regular_encoder(), 4, "encoder")
     group.rate = rates * Hz
     group.phase = 0.3
     monitor = SpikeMonitor(group, name="encoder_spikes")

@@ -1,0 +1,114 @@
+"""The hidden layer the classifier circuit and the Atari agent share.
+
+    inputs ──random receptive fields──▶ hidden (dendritic or point) ⇄ inhibitory pool
+
+Each hidden neuron samples a fraction ``p_ff`` of the inputs; the pool gives feedback
+inhibition (k-WTA-like sparsity); a task's (or game's) context reaches the distal
+segments through :func:`wire_context`. Every random draw comes from the caller's
+``rng``, in this order (receptive fields, then inhibition), so a network is wired the
+same on every device and in every process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import NeuronGroup, Synapses, nS
+
+from mtspark_bio.models.neurons import DendriticNeuron, Interneuron, PointNeuron
+from mtspark_bio.models.plasticity import static_synapse
+from mtspark_bio.network import make_neurons, make_synapses
+
+
+@dataclass
+class HiddenLayer:
+    hidden: NeuronGroup
+    inhibitory: NeuronGroup
+    feedforward: Synapses
+    inhibition: list  # hidden -> pool, pool -> hidden
+
+    @property
+    def objects(self) -> list:
+        return [self.hidden, self.inhibitory, self.feedforward, *self.inhibition]
+
+
+def build_hidden_layer(rng, inputs, name, *, n_hidden: int, n_inhibitory: int, n_segments: int, g_ff_nS: float,
+                       p_ff: float, g_hidden_to_inh_nS: float, g_inh_to_hidden_nS: float, p_inhibition: float,
+                       extra_equations: str = "", method: str = "") -> HiddenLayer:
+    """Hidden neurons fed by ``inputs`` through random receptive fields, with feedback
+    inhibition. ``n_segments`` > 0: ``DendriticNeuron``s with that many distal
+    segments; 0: ``PointNeuron``s. ``extra_equations`` adds variables other parts of the
+    network read or write; ``method`` overrides the models' integration method (""
+    keeps it). ``name(part)`` names the Brian2 objects."""
+    def integrated(spec):
+        return dataclasses.replace(spec, method=method) if method else spec
+
+    neuron = DendriticNeuron(n_segments=n_segments) if n_segments > 0 else PointNeuron()
+    spec = integrated(neuron.spec())
+    if extra_equations:
+        spec = dataclasses.replace(spec, equations=spec.equations + extra_equations)
+    hidden = make_neurons(spec, n_hidden, name("hidden"))
+    inhibitory = make_neurons(integrated(Interneuron().spec()), n_inhibitory, name("inhibitory"))
+    feedforward = make_synapses(static_synapse("g_exc", g_ff_nS * nS), inputs, hidden, name("ff"))
+    pre, post, w = random_receptive_fields(rng, len(inputs), n_hidden, p_ff)
+    feedforward.connect(i=pre, j=post)
+    feedforward.w = w
+    inhibition = feedback_inhibition(rng, hidden, inhibitory, g_hidden_to_inh_nS * nS, g_inh_to_hidden_nS * nS,
+                                     p_inhibition, name)
+    return HiddenLayer(hidden, inhibitory, feedforward, inhibition)
+
+
+def random_receptive_fields(rng, n_inputs: int, n_cells: int, p: float):
+    """Feed-forward wiring: each cell samples a fraction ``p`` of the inputs with
+    uniform random weights, scaled so every cell has the same total weight
+    (``n_inputs / 2``). Returns (pre, post, w) of the existing synapses."""
+    w = rng.random((n_inputs, n_cells)) * (rng.random((n_inputs, n_cells)) < p)
+    w *= 0.5 * n_inputs / np.maximum(w.sum(axis=0, keepdims=True), 1e-12)
+    pre, post = np.nonzero(w)
+    return pre, post, w[pre, post]
+
+
+def feedback_inhibition(rng, cells, pool, g_to_pool, g_from_pool, p: float, name) -> list:
+    """cells -> inhibitory pool -> cells, each pair connected with probability ``p``
+    and weight 1; returns the two Synapses objects."""
+    to_pool = make_synapses(static_synapse("g_exc", g_to_pool), cells, pool, name("to_inh"))
+    from_pool = make_synapses(static_synapse("g_inh", g_from_pool), pool, cells, name("from_inh"))
+    # drawn from our rng, not connect(p=...): Brian2 would draw from the device's
+    # generator, giving different wiring on each device and in each process
+    for syn, n_pre, n_post in ((to_pool, len(cells), len(pool)), (from_pool, len(pool), len(cells))):
+        pre, post = np.nonzero(rng.random((n_pre, n_post)) < p)
+        syn.connect(i=pre, j=post)
+        syn.w = 1.0
+    return [to_pool, from_pool]
+
+
+def wire_context(rng, synapses, n_cells: int, n_segments: int, n_tasks: int, per_task: int,
+                 gated_fraction: float, gating: str = "random"):
+    """Context -> distal segments; a wired (segment, task) pair receives all of that
+    task's ``per_task`` context neurons. Returns the wired (segment, task) pairs as
+    arrays ``neuron``, ``segment``, ``task``.
+
+    * ``random``: each (segment, task) pair is wired with probability q chosen so a task
+      gates ``gated_fraction`` of the cells; tasks' gated sets overlap by chance, as the
+      fixed random 20 % subsets of context-dependent gating (Masse, Grant & Freedman
+      2018, PNAS 115:E10467).
+    * ``partition``: the cells are dealt out to the tasks in equal shares (a random
+      permutation), and each cell's segment k = its task takes that task's context
+      only: disjoint gated sets, one per task, as one segment per task with exclusive
+      k-winners gives in Iyer et al. 2022 (Front. Neurorobot. 16:846219). A cell then
+      learns under one context only, so what another task's block does cannot reach it.
+    """
+    if gating == "partition":
+        task = rng.permutation(np.arange(n_cells) % n_tasks)
+        neuron, segment = np.arange(n_cells), task % n_segments
+    else:
+        q = 1 - (1 - gated_fraction) ** (1 / n_segments)
+        wired = rng.random((n_cells, n_segments, n_tasks)) < q
+        neuron, segment, task = np.nonzero(wired)
+    pre = (task[:, None] * per_task + np.arange(per_task)).ravel()
+    synapses.connect(i=pre, j=np.repeat(neuron, per_task))
+    synapses.segment = np.repeat(segment, per_task)
+    synapses.w = rng.uniform(0.5, 1.0, size=len(pre))
+    return {"neuron": neuron, "segment": segment, "task": task}
