@@ -133,9 +133,10 @@ def format_table(counts, summary) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="capacity", description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv))
+    """``python -m mtspark_bio.protocols.capacity``: the same as ``mtspark-bio capacity``."""
+    from mtspark_bio.cli import script_main
+
+    return script_main("capacity", argv)
 
 
 def run_from_args(args) -> int:

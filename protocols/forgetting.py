@@ -557,10 +557,10 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="forgetting", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv))
+    """``python -m mtspark_bio.protocols.forgetting``: the same as ``mtspark-bio forgetting``."""
+    from mtspark_bio.cli import script_main
+
+    return script_main("forgetting", argv)
 
 
 def run_from_args(args) -> int:

@@ -129,10 +129,9 @@ def run(name: str, out, device: str | None = None, seed: int = 0, log=print, **o
     return measurement
 
 
-def add_arguments(parser: argparse.ArgumentParser, with_name: bool = True) -> None:
-    if with_name:
-        # validated in run_from_args, so an unknown name gives our message and exit 2
-        parser.add_argument("name", help=f"one of {', '.join(PROTOCOLS)} (listed above)")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # the name is validated in run_from_args, so an unknown name gives our message and exit 2
+    parser.add_argument("name", help=f"one of {', '.join(PROTOCOLS)} (listed above)")
     parser.add_argument("--out", type=Path, required=True, help="result file (.h5)")
     parser.add_argument("--device", default=None,
                         help="runtime or cpp (default: runtime; cpp for distal-reward)")
@@ -152,13 +151,11 @@ def run_from_args(args) -> int:
 
 
 def main(name: str, doc: str, argv=None) -> int:
-    """``python -m mtspark_bio.protocols.<module>``: the same as ``mtspark-bio protocol NAME``."""
-    parser = argparse.ArgumentParser(prog=f"python -m {PROTOCOLS[name]}", description=doc,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser, with_name=False)
-    args = parser.parse_args(argv)
-    args.name = name
-    return run_from_args(args)
+    """``python -m mtspark_bio.protocols.<module>``: the same as ``mtspark-bio protocol NAME``
+    (``doc``, the module's docstring, is for readers of the source)."""
+    from mtspark_bio.cli import script_main
+
+    return script_main("protocol", argv, name)
 
 
 # --------------------------------------------------------------- shared measuring tools

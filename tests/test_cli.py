@@ -37,3 +37,20 @@ def test_protocol_help_lists_every_protocol_with_what_it_measures(capsys):
 def test_version_is_the_installed_distribution(capsys):
     text = help_text(capsys, ["--version"])
     assert text.strip() == f"mtspark-bio {importlib.metadata.version('mtspark-bio')}"
+
+
+
+@pytest.mark.parametrize("command", ["forgetting", "capacity", "atari", "stdp-window"])
+def test_protocol_scripts_parse_exactly_as_the_command_line(capsys, command):
+    """``python -m mtspark_bio.protocols.<module>`` is ``mtspark-bio <command>``: same
+    parser, same usage line, same errors (here: --out without a value)."""
+    import importlib
+
+    with pytest.raises(SystemExit) as exit_:
+        if command == "stdp-window":
+            physiology.main(command, "", ["--out"])
+        else:
+            importlib.import_module(f"mtspark_bio.protocols.{command}").main(["--out"])
+    assert exit_.value.code == 2
+    usage = "usage: mtspark-bio " + ("protocol" if command == "stdp-window" else command)
+    assert capsys.readouterr().err.startswith(usage)
