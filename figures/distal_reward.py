@@ -76,15 +76,17 @@ def plot_distal_reward_seeds(h5_path, out_stem=None) -> list[Path]:
         ax_t, ax_f = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
         for row in chosen:
             ax_t.plot(t_min, row, color=C["vermillion"], lw=0.4, alpha=0.35)
-        ax_t.fill_between(t_min, mean - sd, mean + sd, color=C["vermillion"], alpha=0.25, lw=0)
-        ax_t.plot(t_min, mean, color=C["vermillion"], lw=1.4, label=f"rewarded synapse (mean $\\pm$ s.d., {len(chosen)} seeds)")
+        ax_t.fill_between(t_min, np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1), color=C["vermillion"],
+                          alpha=0.25, lw=0)
+        ax_t.plot(t_min, mean, color=C["vermillion"], lw=1.4,
+                  label=f"rewarded synapse (mean $\\pm$ s.d., {len(chosen)} seeds)")
         ax_t.plot(t_min, a["others_p99"].mean(axis=0), color="0.3", ls=":", lw=0.9, label="others, 99th percentile")
         ax_t.plot(t_min, a["others_mean"].mean(axis=0), color="0.3", lw=0.9, label="others, mean")
         ax_t.axhline(0.9, color="0.6", lw=0.5, ls="--")
         ax_t.set_ylim(-0.02, 1.05)
         ax_t.set_xlabel("time (min)")
         ax_t.set_ylabel(r"weight ($w_{max}$)")
-        ax_t.legend(loc="center right", fontsize=6)
+        ax_t.legend(loc="lower right", bbox_to_anchor=(1.0, 0.22), fontsize=6)
         per_seed = a["per_seed"]
         x = np.arange(len(a["seeds"]))
         ax_f.bar(x, per_seed["chosen_w_final"], 0.6, color=C["vermillion"], label="rewarded")

@@ -59,7 +59,8 @@ from mtspark_bio.models.plasticity import STDP_PRESETS as PRESETS  # the names -
 from mtspark_bio.protocols.physiology import Measurement, fit_exponential, main as _main, scheduled_group, simulation
 
 NAME = "stdp-window"
-_BI_POO_FIT = "Bi & Poo 1998 (J. Neurosci. 18:10464) Fig. 7 data, exponential fit of Bi & Poo 2001 Fig. 1 (not checked here)"
+_BI_POO_FIT = ("Bi & Poo 1998 (J. Neurosci. 18:10464) Fig. 7 data, exponential fit of Bi & Poo 2001 Fig. 1 "
+               "(not checked here)")
 PUBLISHED = {
     "tau_plus_ms": {"value": 16.8, "unit": "ms", "source": _BI_POO_FIT},
     "tau_minus_ms": {"value": 33.7, "unit": "ms", "source": _BI_POO_FIT},
