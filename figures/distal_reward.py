@@ -95,9 +95,9 @@ def plot_distal_reward_seeds(h5_path, out_stem=None) -> list[Path]:
         ax_f.set_xticks(x, [str(int(s)) for s in a["seeds"]])
         ax_f.set_xlabel("seed")
         ax_f.set_ylabel(r"final weight ($w_{max}$)")
-        ax_f.set_ylim(0, 1.15)
+        ax_f.set_ylim(0, 1.4)
         ax_f.set_title(f"{numbers.get('n_wins', 0):.0f} of {len(chosen)} seeds win", fontsize=7)
-        ax_f.legend(loc="lower right", fontsize=6)
+        ax_f.legend(loc="upper center", ncol=2, fontsize=6)
         return _save(fig, (ax_t, ax_f), h5_path, out_stem)
 
 

@@ -59,7 +59,8 @@ Where ours differs, and why:
   within minutes (99th percentile of the others at 0.86 w_max after 2 min); with 1 nS
   the Fano factor was ~2 in the first minutes (but see below).
 * Background: Poisson conductance input instead of a noise current, set so that the
-  excitatory neurons fire ~1 Hz as in the paper (0.86 Hz measured over the hour).
+  excitatory neurons fire ~1 Hz as in the paper (0.86 Hz measured over the hour). The
+  interneurons then fire only ~0.4 Hz, far less than Izhikevich's fast-spiking cells.
 * E->I synapses are static: their plasticity plays no part in the demonstration, and
   fixed inhibition keeps the rate from drifting as the excitatory weights depress.
 * One reward pending at a time (the loop compiles to a one-neuron "VTA" group); a
