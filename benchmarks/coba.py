@@ -46,7 +46,7 @@ dgi/dt = -gi / taui : 1
     inh_syn = Synapses(inhibitory, cells, on_pre="gi += wi", namespace=namespace, name="inh_syn")
     exc_syn.connect(p=P_CONNECT)
     inh_syn.connect(p=P_CONNECT)
-    cells.v = "(randn()*5 - 55)*mV"
+    cells.v = "El + (randn()*5 - 5)*mV"  # the benchmark script: 5 mV below rest, s.d. 5 mV
     cells.ge = "randn()*1.5 + 4"
     cells.gi = "randn()*12 + 20"
     spikes = SpikeMonitor(cells, name="coba_spikes")
