@@ -95,6 +95,9 @@ class BlockProtocol:
     def add_arguments(self, parser):
         self.module.add_arguments(parser)
 
+    def positional(self) -> list[str]:
+        return []
+
     def config(self, args) -> dict:
         return self.module.config_from_args(args)
 
@@ -143,11 +146,14 @@ class PhysiologyProtocol:
         physiology.protocol_module(name)  # ValueError naming the choices
 
     def add_arguments(self, parser):
-        self.physiology.add_arguments(parser, with_name=False)
+        self.physiology.add_arguments(parser)  # its first argument is the protocol's name
+
+    def positional(self) -> list[str]:
+        return [self.name]
 
     def config(self, args) -> dict:
         device = self.physiology.check_device(args.device or self.physiology.default_device(self.name))
-        options = {k: v for k, v in vars(args).items() if k not in (*RESERVED, "device") and v is not None}
+        options = {k: v for k, v in vars(args).items() if k not in (*RESERVED, "device", "name") and v is not None}
         return {"device": device, "seed": args.seed, **options}
 
     def validate(self, config: dict):
@@ -319,7 +325,7 @@ def plan_runs(protocol_name: str, seeds, grid: dict[str, list[str]], fixed: dict
         for seed in seeds:
             argv = run_argv(protocol, parser, settings, seed)
             try:
-                config = protocol.config(parser.parse_args(["--out", "unused.h5", *argv]))
+                config = protocol.config(parser.parse_args([*protocol.positional(), "--out", "unused.h5", *argv]))
                 protocol.validate(config)
             except ValueError as error:
                 where = ", ".join(f"{k}={v}" for k, v in settings.items()) or "the defaults"
