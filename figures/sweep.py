@@ -89,6 +89,7 @@ def plot_sweep(directory, out_stem=None) -> list[Path]:
                 ax.set_xlabel(keys[0])
             else:
                 ax.set_xticks(range(len(settings)), settings, rotation=30 if len(settings) > 3 else 0)
+                ax.set_xlim(-0.5, len(settings) - 0.5)  # one setting would otherwise span the axis
                 if keys:
                     ax.set_xlabel(", ".join(keys))
             if m == 0 and any(variants):
