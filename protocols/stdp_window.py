@@ -55,7 +55,7 @@ import sys
 
 import numpy as np
 
-from mtspark_bio.models.plasticity import STDP_PRESETS as PRESETS  # the names --preset accepts
+from mtspark_bio.models.plasticity import STDP_PRESETS as PRESETS  # noqa: F401  (the names --preset accepts)
 from mtspark_bio.protocols.physiology import Measurement, fit_exponential, main as _main, scheduled_group, simulation
 
 NAME = "stdp-window"
