@@ -25,7 +25,7 @@ from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, TimedArray, ms, nS
 
 from mtspark_bio.models import neuromodulation
 from mtspark_bio.models.neurons import (DENDRITIC_PRESENTATION_CLEAR, INTEGRATION_METHODS, PRESENTATION_CLEAR,
-                                       CountingReadout, PointNeuron)
+                                       SOMA_METHOD, CountingReadout, PointNeuron)
 from mtspark_bio.models.plasticity import (SCALING_TOTAL, ContextParams, RSTDPParams, context_plasticity,
                                            normalised_instar, reward_modulated_stdp, static_synapse, synaptic_scaling)
 from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
@@ -127,14 +127,17 @@ class CircuitConfig:
     homeostasis_average: float = 50.0
     context_learning: bool = True
     # Integration method of the conductance-based neurons (hidden, inhibitory and the
-    # rstdp readout): "" = the models' own (models.neurons.SOMA_METHOD); naming one,
-    # e.g. "exponential_euler", reproduces runs made before a default changed.
+    # rstdp readout): "" = the models' own (models.neurons.SOMA_METHOD), resolved on
+    # construction so a result file records the method it ran with; naming one, e.g.
+    # "exponential_euler", reproduces runs made before a default changed.
     integration: str = ""
     seed: int = 0
 
     def __post_init__(self):
         if self.n_hidden == 0:  # frozen: resolve the scaling rule once, so asdict() shows it
             object.__setattr__(self, "n_hidden", self.hidden_per_task * self.n_tasks)
+        if not self.integration:
+            object.__setattr__(self, "integration", SOMA_METHOD)
 
     @property
     def segments(self) -> int:

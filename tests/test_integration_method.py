@@ -37,6 +37,14 @@ def test_circuit_integration_reaches_the_neuron_groups(integration):
     assert rstdp["point_readout"].method_choice == expected
 
 
+def test_the_stored_configuration_names_the_method_a_run_used():
+    from mtspark_bio.circuit import CircuitConfig
+
+    # a result file's circuit JSON must say which method ran, not "the default of the day"
+    assert CircuitConfig(n_features=4, n_classes=3, n_tasks=1).integration == neurons.SOMA_METHOD
+    assert CircuitConfig(n_features=4, n_classes=3, n_tasks=1, integration="rk2").integration == "rk2"
+
+
 def test_unknown_integration_method_is_refused_naming_the_choices():
     from mtspark_bio.circuit import CircuitConfig
 
