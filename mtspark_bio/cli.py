@@ -54,12 +54,7 @@ def _figures(args) -> int:
         elif path.is_dir() and (path / "runs.csv").is_file():  # a sweep folder
             from mtspark_bio.figures.sweep import plot_sweep
 
-            try:
-                for written in plot_sweep(path):
-                    print(written)
-                continue
-            except (OSError, ValueError, KeyError) as error:
-                problem = f"cannot be drawn: {error}"
+            problem = _draw(plot_sweep, path)
         elif path.is_dir():
             problem = "is a folder without runs.csv, so not a sweep folder"
         elif not path.is_file():
@@ -67,15 +62,21 @@ def _figures(args) -> int:
         elif not h5py.is_hdf5(path):
             problem = "is not an HDF5 file, so not a result file of mtspark-bio"
         else:
-            try:
-                for written in render(path):
-                    print(written)
-                continue
-            except (OSError, ValueError, KeyError) as error:
-                problem = f"cannot be drawn: {error}"
-        print(f"error: {path} {problem}", file=sys.stderr)
-        status = 2
+            problem = _draw(render, path)
+        if problem is not None:
+            print(f"error: {path} {problem}", file=sys.stderr)
+            status = 2
     return status
+
+
+def _draw(draw, path) -> str | None:
+    """Print the files ``draw(path)`` writes; None when it drew, else what went wrong."""
+    try:
+        for written in draw(path):
+            print(written)
+    except (OSError, ValueError, KeyError) as error:
+        return f"cannot be drawn: {error}"
+    return None
 
 
 #: What ``mtspark-bio --help`` and each command's ``--help`` tell a user (the modules'

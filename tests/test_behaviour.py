@@ -69,7 +69,7 @@ def _write_bad_file(path, case):
 @pytest.mark.parametrize("case, message", [pytest.param(case, message, id=case) for case, message in [
     ("missing", "does not exist"),
     ("text", "is not an HDF5 file"),
-    ("directory", "is not a file"),
+    ("directory", "is a folder without runs.csv"),
     ("no-protocol", "has no root attribute 'protocol', so it is not a result file of mtspark-bio"),
     ("unknown-protocol", "no figure renderer for protocol 'xor'"),
     ("forgetting-without-data", "has no /schedule dataset"),
