@@ -468,10 +468,11 @@ class FakeLoop:
 
 
 def test_random_baseline_and_agent_are_evaluated_on_the_same_environment_seeds(monkeypatch):
+    from mtspark_bio.closed_loop import controllers
     from mtspark_bio.protocols import atari
 
     resets, player = [], ["agent"]
-    make_env, play_random = closed_loop.make_env, closed_loop.play_random
+    make_env, play_random = controllers.make_env, closed_loop.play_random
 
     def recording_make_env(game, **kwds):
         env = make_env(game, **kwds)
@@ -492,7 +493,7 @@ def test_random_baseline_and_agent_are_evaluated_on_the_same_environment_seeds(m
         finally:
             player[0] = "agent"
 
-    monkeypatch.setattr(closed_loop, "make_env", recording_make_env)
+    monkeypatch.setattr(controllers, "make_env", recording_make_env)  # the agents' and the baseline's
     monkeypatch.setattr(closed_loop, "play_random", recording_play_random)
     monkeypatch.setattr(closed_loop, "ClosedLoop", FakeLoop)
     plan = atari.Plan({"games": ["pong", "breakout"], "agents": ["dendritic", "random"], "eval_episodes": 2,
