@@ -399,6 +399,8 @@ def test_two_closed_loops_in_one_process_keep_their_own_pipes():
 
     def healthy_reading_its_environment(binary):
         seen.append(dict(prefs.devices.cpp_standalone.run_environment_variables))
+        # what Brian2's device.run does before it starts the binary
+        os.environ.update(prefs.devices.cpp_standalone.run_environment_variables)
         healthy(binary)
 
     try:

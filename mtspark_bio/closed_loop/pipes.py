@@ -89,15 +89,23 @@ class PipeServer:
     @contextlib.contextmanager
     def _binary_environment(self):
         """This server's :attr:`environment` for the runs inside the block (Brian2 hands
-        ``run_environment_variables`` to the binary it starts)."""
+        ``run_environment_variables`` to the binary it starts). Brian2 does so by writing
+        them into ``os.environ``, where they would outlive the block, so those keys are
+        restored on the way out too."""
         from brian2 import prefs
 
         before = dict(prefs.devices.cpp_standalone.run_environment_variables)
+        process_before = {key: os.environ.get(key) for key in self.environment}
         prefs.devices.cpp_standalone.run_environment_variables = {**before, **self.environment}
         try:
             yield
         finally:
             prefs.devices.cpp_standalone.run_environment_variables = before
+            for key, value in process_before.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
     def _check_silence(self, since: float, what: str):
         if time.monotonic() - since > self.timeout_s:
