@@ -166,7 +166,7 @@ class CircuitConfig:
             problems.append(f"reward_scope must be one of {neuromodulation.SCOPES}")
         if not 0 <= self.training_inhibition <= 1:
             problems.append(f"training_inhibition must be in [0, 1] (got {self.training_inhibition})")
-        if self.integration and self.integration not in INTEGRATION_METHODS:
+        if self.integration not in INTEGRATION_METHODS:  # '' was resolved on construction
             problems.append(f"integration must be '' (the models' own) or one of {INTEGRATION_METHODS} "
                             f"(got {self.integration!r})")
         if problems:
@@ -254,7 +254,7 @@ class Classifier:
         self.hidden, self.inhibitory, self.feedforward = layer.hidden, layer.inhibitory, layer.feedforward
         point_spec = PointNeuron().spec()
         readout_spec = (CountingReadout().spec() if instar
-                        else dataclasses.replace(point_spec, method=config.integration or point_spec.method))
+                        else dataclasses.replace(point_spec, method=config.integration))
         readout_spec = dataclasses.replace(readout_spec, equations=readout_spec.equations
                                            + neuromodulation.classifier_readout_variables(instar, config.normalize_readout))
         self.readout = make_neurons(readout_spec, config.n_classes, name("readout"), namespace=ns)
