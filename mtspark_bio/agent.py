@@ -36,7 +36,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, SpikeMonitor, amp, ms, nS
+from brian2 import Hz, NeuronGroup, SpikeMonitor, ms, nS
 
 from mtspark_bio.models.actor_critic import DuelingParams
 from mtspark_bio.models.neuromodulation import MODULATOR_EQUATION
@@ -44,7 +44,7 @@ from mtspark_bio.models.neurons import PointNeuron, regular_encoder
 from mtspark_bio.models.plasticity import RSTDPParams, context_plasticity, delayed_credit_rstdp
 from mtspark_bio.atari import N_ACTIONS
 from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
-from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
+from mtspark_bio.network import make_neurons, make_synapses
 
 AGENT_VARIANTS = ("dendritic", "point")
 READOUTS = ("rstdp", "surrogate")
