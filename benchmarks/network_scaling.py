@@ -28,8 +28,10 @@ when the machine is shared), and peak resident memory of the
 Python process (building the network; the whole simulation on runtime devices) and of
 the compiled binary (/usr/bin/time's maximum RSS).
 
-``cpp1_brian2`` is cpp on one thread with Brian2's own gcc flags and
-``cpp1_today`` additionally with the integration method used before issue 13
+``cpp1`` and ``cpp2`` write back only what is read after a run (the spike counters,
+``Simulation.build(read_back=...)``); ``cpp1_all_arrays`` is ``cpp1`` writing every
+array of the network as Brian2 does; ``cpp1_brian2`` additionally uses Brian2's own gcc
+flags and ``cpp1_today`` also the integration method used before issue 13
 (exponential_euler), so the effect of each change is measured side by side.
 
     python benchmarks/network_scaling.py                        # 1k and 10k neurons
@@ -53,14 +55,15 @@ import numpy as np
 
 import _common
 
-DEVICES = {  # name -> (Simulation device, threads, runtime target, gcc flags, integration method)
-    "numpy": ("runtime", 1, "numpy", "vectorising", ""),
-    "cython": ("runtime", 1, "cython", "vectorising", ""),
-    "cpp1": ("cpp", 1, "numpy", "vectorising", ""),
-    "cpp2": ("cpp", 2, "numpy", "vectorising", ""),
-    "cpp1_brian2": ("cpp", 1, "numpy", "brian2", ""),
-    "cpp1_today": ("cpp", 1, "numpy", "brian2", "exponential_euler"),
-    "cuda": ("cuda", 1, "numpy", "vectorising", ""),
+DEVICES = {  # name -> (Simulation device, threads, runtime target, gcc flags, integration method, write all)
+    "numpy": ("runtime", 1, "numpy", "vectorising", "", False),
+    "cython": ("runtime", 1, "cython", "vectorising", "", False),
+    "cpp1": ("cpp", 1, "numpy", "vectorising", "", False),
+    "cpp2": ("cpp", 2, "numpy", "vectorising", "", False),
+    "cpp1_all_arrays": ("cpp", 1, "numpy", "vectorising", "", True),
+    "cpp1_brian2": ("cpp", 1, "numpy", "brian2", "", True),
+    "cpp1_today": ("cpp", 1, "numpy", "brian2", "exponential_euler", True),
+    "cuda": ("cuda", 1, "numpy", "vectorising", "", True),
 }
 N_INPUT, N_TASKS, CONTEXT_PER_TASK, N_SEGMENTS, N_READOUT = 784, 5, 10, 4, 10
 K_FF, K_INH_IN, K_INH_OUT = 100, 100, 50
@@ -155,6 +158,10 @@ def build(sim, n_hidden: int, duration_ms: float, seed: int = 0, integration: st
             "n_neurons": N_INPUT + N_TASKS * CONTEXT_PER_TASK + n_hidden + n_inh + N_READOUT}
 
 
+def _folder_mb(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 1e6
+
+
 def measure(device: str, n_hidden: int, duration_ms: float, build_dir: Path, repeats: int = 2) -> dict:
     """Build and run one configuration; the last of ``repeats`` runs is reported."""
     from brian2 import device as brian_device
@@ -164,7 +171,7 @@ def measure(device: str, n_hidden: int, duration_ms: float, build_dir: Path, rep
 
     import brian2
 
-    kind, threads, target, flags, integration = DEVICES[device]
+    kind, threads, target, flags, integration, write_all = DEVICES[device]
     directory = build_dir / f"{device}-{n_hidden}" if kind != "runtime" else None
     rss_file = build_dir / f"{device}-{n_hidden}.rss"
     with Simulation(kind, directory=directory, seed=0, dt=DT_MS * ms, threads=threads,
@@ -172,7 +179,7 @@ def measure(device: str, n_hidden: int, duration_ms: float, build_dir: Path, rep
         t0 = time.perf_counter()
         net = build(sim, n_hidden, duration_ms, integration=integration)
         setup_s = time.perf_counter() - t0
-        sim.build(duration_ms * ms)
+        sim.build(duration_ms * ms, read_back=None if write_all else list(net["monitors"].values()))
         if kind != "runtime":  # the binary's peak RSS (kB) from GNU time
             brian2.prefs.devices.cpp_standalone.run_cmd_unix = ["/usr/bin/time", "-f", "%M", "-o",
                                                                 str(rss_file), "./main"]
@@ -183,6 +190,9 @@ def measure(device: str, n_hidden: int, duration_ms: float, build_dir: Path, rep
             cpu_s.append(_common.cpu_seconds() - cpu)
             sim_s.append(getattr(brian_device, "_last_run_time", None) if kind != "runtime" else None)
         counts = {name: np.asarray(m.count[:]) for name, m in net["monitors"].items()}
+        # what each run of the binary reads at start and writes at the end (MB)
+        io_mb = ({"loaded_mb": _folder_mb(sim.directory / "static_arrays"),
+                  "written_mb": _folder_mb(Path(brian_device.results_dir))} if kind != "runtime" else {})
     rss_binary_mb = int(rss_file.read_text().split()[-1]) / 1024 if rss_file.exists() else None
     events = int(sum((counts[src] * outdeg).sum() for src, outdeg in net["pathways"].values()))
     run_s = sim.timings["run_s"][-1]
@@ -195,6 +205,7 @@ def measure(device: str, n_hidden: int, duration_ms: float, build_dir: Path, rep
            "realtime": duration_s / run_s, "events": events, "events_per_s": events / run_s,
            "hidden_rate_hz": hidden_rate, "spikes": {k: int(v.sum()) for k, v in counts.items()},
            "threads": threads, "compiler_flags": flags, "integration": integration or "model default",
+           "written_arrays": sim.written_arrays, **io_mb,
            "rss_python_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
            "rss_binary_mb": rss_binary_mb}
     loop_s = row["sim_s"] or run_s
@@ -268,7 +279,8 @@ def main(argv=None) -> int:
                                ("events_per_s", "syn events/s", ".3g"),
                                ("events_per_core_s", "events/s/core (loop)", ".3g"),
                                ("events_per_cpu_s", "events/CPU s", ".3g"), ("cpu_s", "CPU s", ".3f"), ("realtime_cpu", "sim s/CPU s", ".3g"),
-                               ("fixed_s", "fixed s", ".3f"), ("rss_python_mb", "RSS py MB", ".0f"), ("rss_binary_mb", "RSS bin MB", ".0f"),
+                               ("fixed_s", "fixed s", ".3f"), ("loaded_mb", "loads MB", ".1f"),
+                               ("written_mb", "writes MB", ".1f"), ("rss_python_mb", "RSS py MB", ".0f"), ("rss_binary_mb", "RSS bin MB", ".0f"),
                                ("hidden_rate_hz", "hidden Hz", ".1f")]))
     ratios = {}
     sizes = sorted({r["n_hidden"] for r in rows})
@@ -276,7 +288,8 @@ def main(argv=None) -> int:
     print("\nratios (same size, this run; CPU time = this process + the binary, what counts on a loaded machine):")
     for n in sizes:
         for a, b in (("cpp1", "numpy"), ("cpp2", "numpy"), ("cython", "numpy"), ("cpp1", "cython"),
-                     ("cpp2", "cpp1"), ("cpp1", "cpp1_brian2"), ("cpp1", "cpp1_today"), ("cpp1_brian2", "cpp1_today"),
+                     ("cpp2", "cpp1"), ("cpp1", "cpp1_all_arrays"), ("cpp1_all_arrays", "cpp1_brian2"),
+                     ("cpp1", "cpp1_today"), ("cpp1_brian2", "cpp1_today"),
                      ("cuda", "cpp1"), ("cuda", "cpp2")):
             if (a, n) in by and (b, n) in by:
                 ratio = by[(b, n)]["run_s"] / by[(a, n)]["run_s"]
@@ -288,6 +301,13 @@ def main(argv=None) -> int:
                     ratios[f"{a}/{b}@{n} (simulation loop)"] = by[(b, n)]["sim_s"] / by[(a, n)]["sim_s"]
                     line += f", {ratios[f'{a}/{b}@{n} (simulation loop)']:.2f}x in the simulation loop"
                 print(line)
+    print("\nfixed cost per run (binary start, loading, writing results: run minus loop), read-back only vs all arrays:")
+    for n in sizes:
+        if ("cpp1", n) in by and ("cpp1_all_arrays", n) in by:
+            only, every = by[("cpp1", n)], by[("cpp1_all_arrays", n)]
+            ratios[f"fixed cpp1_all_arrays/cpp1@{n}"] = every["fixed_s"] / only["fixed_s"]
+            print(f"  {n}: {only['fixed_s']:.3f} s writing {only['written_arrays']['kept']} arrays vs "
+                  f"{every['fixed_s']:.3f} s writing all ({every['fixed_s'] / only['fixed_s']:.1f}x)")
     print("\ngrowth of cost with size (run wall time relative to the smallest size):")
     growth = {}
     for device in dict.fromkeys(r["device"] for r in rows):

@@ -50,7 +50,8 @@ def main(argv=None) -> int:
 
     info = _common.machine()
     _common.header("cpp re-run profile (forgetting network)", info)
-    import brian2
+    from brian2 import second
+    from brian2.devices.device import get_device
 
     build_dir = args.build_dir or Path(f"/tmp/mtspark-bench/forgetting/cpp{args.threads}")
     plan = _common.forgetting_plan({"variants": args.variants.split(","), "chunk": args.chunk,
@@ -62,14 +63,15 @@ def main(argv=None) -> int:
     sim.results_in_memory = False  # this script chooses the folder itself
     task = plan.tasks[0]
     order = plan.training_order(0)
-    disk = brian2.device.results_dir
+    device = get_device()  # not the brian2.device proxy, which keeps attributes set on it
+    disk = device.results_dir
     memory = tempfile.mkdtemp(prefix="mtspark-profile-", dir="/dev/shm") + os.sep
     profiler = cProfile.Profile() if args.cprofile else None
     parts = {"disk": [], "memory": []}
     try:
         for k in range(2 * args.reps + 1):
             mode = "disk" if k % 2 else "memory"
-            brian2.device.results_dir = disk if mode == "disk" else memory
+            device.results_dir = disk if mode == "disk" else memory
             idx = order[k * args.chunk:(k + 1) * args.chunk]
             start = time.perf_counter()
             if profiler and k:
@@ -91,7 +93,7 @@ def main(argv=None) -> int:
     keys = ["sim", "binary start/end", "device.run", "protocol", "total"]
     medians = {mode: {key: statistics.median(p[key] for p in runs) for key in keys} for mode, runs in parts.items()}
     print(f"\nbuild (or no-change rebuild) {build_s:.1f} s; chunk {args.chunk} presentations "
-          f"({float(runner.stimuli.duration / brian2.second):.2f} s simulated); medians of {args.reps} re-runs each, ms:")
+          f"({float(runner.stimuli.duration / second):.2f} s simulated); medians of {args.reps} re-runs each, ms:")
     print(f"{'part':>18} {'results on disk':>16} {'on /dev/shm':>12} {'% of sim (shm)':>15}")
     for key in keys:
         d, m = medians["disk"][key], medians["memory"][key]

@@ -21,7 +21,9 @@ protocols identical to uninterrupted ones.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -96,6 +98,8 @@ class Simulation:
         self.seed = int(seed)
         self.runs = 0
         self.results_in_memory = bool(results_in_memory)
+        # environment variables of every standalone run's binary (see run())
+        self.environment: dict[str, str] = {}
         self._memory_results: Path | None = None
         # build_s: generation + compilation (standalone) or storing (runtime); run_s:
         # wall time of each run() call; standalone runs also record binary_s (the
@@ -119,9 +123,7 @@ class Simulation:
                 # Measured on the loaded 2-core machine (1k-neuron net, 0.2 s): 17-95 s
                 # spinning, 2.0 s with OMP_WAIT_POLICY=PASSIVE (benchmarks/README.md).
                 # A value set by the user wins.
-                env = dict(brian2.prefs.devices.cpp_standalone.run_environment_variables)
-                env.setdefault("OMP_WAIT_POLICY", os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
-                brian2.prefs.devices.cpp_standalone.run_environment_variables = env
+                self.environment["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
         else:
             from mtspark_bio.cuda_device import configure_cuda
 
@@ -135,6 +137,7 @@ class Simulation:
         brian2.seed(self.seed)
         self.network = brian2.Network()
         self._built = False
+        self.written_arrays: dict[str, int] | None = None  # with build(read_back=...) on cpp
 
     @property
     def standalone(self) -> bool:
@@ -144,25 +147,46 @@ class Simulation:
         """Add Brian2 objects (groups, synapses, monitors) to the network."""
         self.network.add(*objects)
 
-    def build(self, duration, compile: bool = True):
-        """Fix the run duration and compile (standalone) or store the initial state."""
+    def build(self, duration, compile: bool = True, read_back=None):
+        """Fix the run duration and compile (standalone) or store the initial state.
+
+        ``read_back``: what the caller reads after a run — Brian2 objects (a monitor, a
+        group: all their arrays) and variables (``synapses.w``). A cpp binary then
+        writes only those at the end of each run, plus what Brian2 reads itself (every
+        group's differential-equation variables, checked for NaN, and the clocks),
+        instead of every array of the network: connectivity, delays, constants and
+        lastupdate times are never read back. Reading anything else after a run raises
+        FileNotFoundError. None writes everything (Brian2's behaviour); cuda builds
+        always do (brian2cuda copies each array from the GPU before writing it).
+        """
         import brian2
 
         start = time.perf_counter()
         self.duration = duration
         if self.standalone:
             self.network.run(duration)
-            brian2.device.build(directory=str(self.directory), compile=compile, run=False)
+            write_only = read_back is not None and self.device == "cpp"
+            brian2.device.build(directory=str(self.directory), compile=compile and not write_only, run=False)
+            if write_only:
+                from brian2.devices.cpp_standalone.device import get_compiler_and_args
+
+                self.written_arrays = write_only_arrays(self.directory / "objects.cpp",
+                                                        written_files(self.network, read_back))
+                if compile:
+                    brian2.device.compile_source(str(self.directory), get_compiler_and_args()[0],
+                                                 debug=False, clean=False)
         else:
             self.network.store("initial")
         self.timings["build_s"] = time.perf_counter() - start
         self._built = True
 
-    def run(self, inputs: dict | None = None):
+    def run(self, inputs: dict | None = None, environment: dict[str, str] | None = None):
         """Run once from the initial state with ``inputs`` applied.
 
         ``inputs`` maps TimedArrays to new values (same shape as when built) and
         variables (``group.var``) to values, e.g. the weights carried from the last run.
+        ``environment``: variables for this run's binary (standalone), on top of
+        :attr:`environment`; this process's own environment is the same afterwards.
         """
         import brian2
 
@@ -174,7 +198,8 @@ class Simulation:
             # len(binary_s): runs of this binary (self.runs may start later on a resume)
             if len(self.timings["binary_s"]) == 1 and self.results_in_memory:
                 self._results_to_memory()
-            brian2.device.run(run_args=inputs, with_output=False)
+            with binary_environment({**self.environment, **(environment or {})}):
+                brian2.device.run(run_args=inputs, with_output=False)
             self._delete_run_arg_files()
             self.timings["binary_s"].append(brian2.device.timers.get("run_binary"))
             self.timings["sim_s"].append(getattr(brian2.device, "_last_run_time", None))
@@ -203,10 +228,13 @@ class Simulation:
         the project, so its size decides: the folder moves only if /dev/shm has room for
         four times what the first run wrote.
         """
-        import brian2
+        from brian2.devices.device import get_device
 
+        # the device itself: brian2.device is a proxy that forwards reads but keeps
+        # attributes set on it, so setting results_dir there would change nothing
+        device = get_device()
         root = Path("/dev/shm")
-        current = Path(brian2.device.results_dir)
+        current = Path(device.results_dir)
         if not (root.is_dir() and os.access(root, os.W_OK) and current.is_dir()):
             return
         written = sum(f.stat().st_size for f in current.iterdir() if f.is_file())
@@ -215,7 +243,7 @@ class Simulation:
         self._memory_results = Path(tempfile.mkdtemp(prefix=f"mtspark-results-{self.device}-", dir=root))
         # removed with the Simulation, or at interpreter exit if close() is never called
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self._memory_results), True)
-        brian2.device.results_dir = str(self._memory_results) + os.sep
+        device.results_dir = str(self._memory_results) + os.sep
 
     def _delete_run_arg_files(self):
         # Brian2 writes each run_args array to static_arrays/ and never deletes it; a
@@ -249,6 +277,75 @@ class Simulation:
 
     def __exit__(self, *exc):
         self.close()
+
+
+@contextlib.contextmanager
+def binary_environment(variables: dict[str, str]):
+    """``variables`` for the standalone binaries started inside the block. Brian2 hands
+    ``run_environment_variables`` to the binary by writing them into ``os.environ``,
+    where they would outlive the run (and reach the next Simulation's binaries), so
+    the preference and those keys of ``os.environ`` are restored on the way out."""
+    from brian2 import prefs
+
+    before = dict(prefs.devices.cpp_standalone.run_environment_variables)
+    process_before = {key: os.environ.get(key) for key in variables}
+    prefs.devices.cpp_standalone.run_environment_variables = {**before, **variables}
+    try:
+        yield
+    finally:
+        prefs.devices.cpp_standalone.run_environment_variables = before
+        for key, value in process_before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def written_files(network, read_back) -> set[str]:
+    """Result files (Brian2's array file names) a binary must write for a caller that
+    reads ``read_back`` (see :meth:`Simulation.build`)."""
+    import brian2
+    from brian2.core.variables import ArrayVariable
+    from brian2.equations.equations import Equations
+
+    variables = []
+    for item in read_back:
+        if isinstance(item, brian2.core.variables.VariableView):
+            variables.append(item.variable)
+        elif hasattr(item, "variables"):
+            variables += item.variables.values()
+        else:
+            raise TypeError(f"read_back holds {item!r}: give Brian2 objects or variables (group.var)")
+    for obj in network.objects:
+        # Brian2 reads these after every standalone run (NaN check, Network.t)
+        equations = getattr(obj, "equations", None)
+        if isinstance(equations, Equations):
+            variables += [obj.variables[name] for name in equations.diff_eq_names]
+        variables += obj.clock.variables.values()
+    return {brian2.device.get_array_filename(v) for v in variables if isinstance(v, ArrayVariable)}
+
+
+# one array's block in _write_arrays() of Brian2 2.10's objects.cpp template
+_WRITE_BLOCK = re.compile(r'\n[ \t]*ofstream outfile_(\w+);\n[ \t]*outfile_\1\.open\(results_dir \+ "([^"]+)"'
+                          r'.*?Error writing output file for \1\." << endl;\n[ \t]*\}', re.S)
+
+
+def write_only_arrays(objects_cpp: Path, keep: set[str]) -> dict[str, int]:
+    """Remove from the generated ``_write_arrays()`` every array whose file is not in
+    ``keep``; returns how many were kept and removed. ValueError if the generated code
+    is not what this expects (another Brian2 version), rather than a wrong binary."""
+    source = objects_cpp.read_text()
+    head, marker, body = source.partition("void _write_arrays()")
+    if not marker:
+        raise ValueError(f"{objects_cpp} has no _write_arrays(); Brian2's template changed")
+    found = _WRITE_BLOCK.findall(body)
+    if not found or not keep & {name for _, name in found}:
+        raise ValueError(f"{objects_cpp}: none of the arrays to read back is written by _write_arrays(); "
+                         "Brian2's template changed")
+    body = _WRITE_BLOCK.sub(lambda m: m.group(0) if m.group(2) in keep else "", body)
+    objects_cpp.write_text(head + marker + body)
+    kept = sum(name in keep for _, name in found)
+    return {"kept": kept, "removed": len(found) - kept}
 
 
 def _set_timed_array(timed_array, value):

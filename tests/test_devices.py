@@ -93,6 +93,15 @@ def collect(objects):
             "w": np.array(objects["ff"].w[:]), "n_plateaus": int(objects["plateaus"].num_events)}
 
 
+def result_files() -> set[str]:
+    """The array files the last standalone run wrote."""
+    import os
+
+    from brian2.devices.device import get_device
+
+    return {name for name in os.listdir(get_device().results_dir) if name.startswith("_")}
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     import brian2
@@ -109,7 +118,9 @@ def results(tmp_path_factory):
 
         with Simulation("cpp", directory=tmp_path_factory.mktemp("cpp"), dt=DT_MS * ms) as sim:
             objects = build_network(sim)
-            sim.build(DURATION_MS * ms)
+            # writes back only what collect() reads (the build below writes everything)
+            sim.build(DURATION_MS * ms, read_back=[objects["spikes"], objects["plateaus"], objects["ff"].w])
+            out["written_arrays"] = sim.written_arrays
             out["initial_w"] = np.linspace(0.2, 0.8, N_INPUTS * N_CELLS)
             out["mtime_build"] = binary_mtime(sim.directory)
             out["makefile"] = (sim.directory / "makefile").read_text()
@@ -119,6 +130,11 @@ def results(tmp_path_factory):
                 sim.run(run_inputs(objects, values, weights))
                 out[f"cpp_{name}"] = collect(objects)
             out["mtime_after"] = binary_mtime(sim.directory)
+            out["read_back_files"] = result_files()
+            try:
+                objects["ff"].lastupdate[:]  # never read back, so not written
+            except FileNotFoundError as error:
+                out["unwritten_read"] = error
             out["cpp_timings"] = dict(sim.timings)
             out["carried_w"] = carried
         reset_brian2()
@@ -131,6 +147,7 @@ def results(tmp_path_factory):
             out["brian2_flags_makefile"] = (sim.directory / "makefile").read_text()
             sim.run(run_inputs(objects, base))
             out["cpp_brian2_flags_base"] = collect(objects)
+            out["all_files"] = result_files()
         reset_brian2()
 
         with Simulation("runtime", dt=DT_MS * ms) as sim:
@@ -228,6 +245,36 @@ def test_cpp_reruns_with_new_inputs_without_recompiling(results):
     again = results["cpp_base_again"]
     assert_same_spikes(base, again)
     np.testing.assert_array_equal(again["w"], base["w"])
+
+
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_binary_writes_only_what_is_read_back(results):
+    """build(read_back=...): the binary writes the monitors, the weights and what Brian2
+    checks itself (state variables, clocks), not connectivity or lastupdate; the
+    spikes and weights it gives are those of the build that writes everything
+    (the vectorised and Brian2-flag builds give identical spikes, see above)."""
+    kept, everything = results["read_back_files"], results["all_files"]
+    assert kept < everything
+    assert results["written_arrays"]["kept"] == len(kept)
+    assert results["written_arrays"]["removed"] == len(everything) - len(kept)
+    names = " ".join(sorted(everything - kept))
+    assert "_synaptic_pre" in names and "ff_lastupdate" in names and "ff_delay" in names
+    assert any("ff_w" in name for name in kept) and any("spikes_t" in name for name in kept)
+    assert any("cells_v" in name for name in kept)  # Brian2's NaN check reads it after every run
+    assert "ff_lastupdate" in str(results["unwritten_read"])
+    assert_same_spikes(results["cpp_base"], results["cpp_brian2_flags_base"])
+    np.testing.assert_array_equal(results["cpp_base"]["w"], results["cpp_brian2_flags_base"]["w"])
+
+
+def test_write_only_arrays_refuses_code_it_does_not_know(tmp_path):
+    from mtspark_bio.devices import write_only_arrays
+
+    source = tmp_path / "objects.cpp"
+    source.write_text("void _write_arrays()\n{\n    some_other_writer();\n}\n")
+    with pytest.raises(ValueError, match="template changed"):
+        write_only_arrays(source, {"_array_x"})
+    assert "some_other_writer" in source.read_text()
 
 
 def test_two_cpp_simulations_in_one_process(tmp_path):
