@@ -122,7 +122,7 @@ def forgetting_plan(overrides: dict | None = None):
     The device in the plan stays 'cpp' (Plan refuses 'cuda' without a GPU); the device a
     benchmark runs on is chosen by :func:`forgetting_runner`.
     """
-    from mtspark_bio.protocols.forgetting import DEFAULTS, Plan
+    from mtspark_bio.experiments.forgetting import DEFAULTS, Plan
 
     config = {**DEFAULTS, **(overrides or {}), "device": "cpp"}
     return Plan(config)
@@ -130,7 +130,7 @@ def forgetting_plan(overrides: dict | None = None):
 
 def forgetting_runner(plan, device: str, build_dir=None, threads: int = 1, runtime_target: str = "numpy",
                       compiler_flags: str = "vectorising"):
-    """The protocol's own protocols.forgetting.Runner on any device / thread count /
+    """The protocol's own mtspark_bio.experiments.forgetting.Runner on any device / thread count /
     runtime target / gcc flags (mtspark_bio.devices.COMPILER_FLAGS).
 
     Runner builds its Simulation from the plan's device alone, so while it is
@@ -139,7 +139,7 @@ def forgetting_runner(plan, device: str, build_dir=None, threads: int = 1, runti
     is the generation + compile time.
     """
     import mtspark_bio.devices as devices
-    from mtspark_bio.protocols.forgetting import Runner
+    from mtspark_bio.experiments.forgetting import Runner
 
     original = devices.Simulation
 

@@ -5,7 +5,7 @@ Poisson input, an excitatory layer with STDP and adaptive thresholds, one inhibi
 neuron per excitatory neuron, lateral inhibition) with as many excitatory neurons as
 our hidden layer, trained on scikit-learn's digits with our presentation times (25 ms
 rest + 50 ms of Poisson input at up to 300 Hz, dt 0.25 ms). Ours is the forgetting
-protocol's dendritic network (protocols.forgetting.Runner, one variant) trained on
+protocol's dendritic network (mtspark_bio.experiments.forgetting.Runner, one variant) trained on
 the same digits, compiled with cpp_standalone and run chunk by chunk through run_args.
 Each side runs with 1 and with 2 threads (torch.set_num_threads / OpenMP).
 

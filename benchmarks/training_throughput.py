@@ -1,7 +1,7 @@
 """Training throughput of the forgetting protocol per device, compile time and the cost
 of re-runs, measured side by side in one run.
 
-The network is the protocol's own (protocols.forgetting.Runner: the dendritic and point
+The network is the protocol's own (mtspark_bio.experiments.forgetting.Runner: the dendritic and point
 variants of mtspark_bio.circuit in one simulation, 75 ms per presentation, chunks of
 ``--chunk`` presentations per compiled run). Each device trains on ``--samples`` images
 of task 0 chunk by chunk, carrying the weights from chunk to chunk exactly as the

@@ -1,4 +1,4 @@
-"""mtspark-bio from Python: a typed configuration, run functions that return result
+"""mtspark-bio from Python: typed configurations, run functions that return result
 objects, and the figures on request. Nothing is printed unless a ``log`` is given.
 
     from brian2 import ms
@@ -9,10 +9,12 @@ objects, and the figures on request. Nothing is printed unless a ``log`` is give
     result.variants["dendritic"].accuracy                  # R[block, task]
     api.figures("forgetting.h5")                           # PDF + PNG next to the file
 
-``run_forgetting`` returns the result read back from its HDF5 file
-(:func:`mtspark_bio.readers.load_forgetting`), the same object the figures draw from,
-and ``load_forgetting(path)`` gives it again later. The command line runs the same
-protocol code (``protocols/forgetting.py``) with the same checks and errors.
+Each configuration is checked when it is made (:class:`mtspark_bio.errors.ConfigError`,
+a ValueError, naming the option and the fix), so a bad one fails before any simulation.
+Each run function returns the result read back from its HDF5 file
+(:mod:`mtspark_bio.readers`), the same object the figures draw from, and the readers
+give it again later. The command line (``mtspark-bio``) builds these configurations
+from its options and calls these functions, nothing else.
 """
 
 from __future__ import annotations
@@ -24,29 +26,45 @@ from pathlib import Path
 from brian2 import Quantity, ms
 from brian2.units.fundamentalunits import have_same_dimensions
 
-from mtspark_bio.readers import ForgettingResult, PhysiologyResult, load_forgetting
+from mtspark_bio.errors import ConfigError, option
+from mtspark_bio.readers import AtariResult, ForgettingResult, PhysiologyResult, load_atari, load_capacity, load_forgetting
 
 
 def _silent(*_):
     pass
 
 
-def _default(key: str):
-    from mtspark_bio.protocols.forgetting import DEFAULTS
+class _StoredForm:
+    """Between a typed configuration and the protocol's configuration dict (what its
+    result file stores as ``config``): tuples are stored as lists."""
+
+    def as_protocol_config(self) -> dict:
+        return {f.name: list(value) if isinstance(value := getattr(self, f.name), tuple) else value
+                for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_protocol_config(cls, config: dict):
+        """Back from a stored configuration (e.g. ``load_forgetting(path).config``)."""
+        values = {}
+        for f in dataclasses.fields(cls):
+            if f.name in config:
+                value = config[f.name]
+                values[f.name] = tuple(value) if isinstance(value, list) else value
+        return cls(**values)
+
+
+def _forgetting_default(key: str):
+    from mtspark_bio.experiments.forgetting import DEFAULTS
 
     return DEFAULTS[key]
 
 
-def _default_dt() -> Quantity:
-    return _default("dt_ms") * ms
-
-
 @dataclass(frozen=True)
-class ForgettingConfig:
+class ForgettingConfig(_StoredForm):
     """The main job's configuration (``mtspark-bio forgetting``'s options, with their
-    defaults); checked on construction with the command line's errors (ValueError) and
-    the data set loaded, so a bad configuration fails before any simulation.
-    ``circuit`` holds overrides of :class:`mtspark_bio.circuit.CircuitConfig`."""
+    defaults); checked on construction and the data set loaded, so a bad configuration
+    fails before any simulation. ``circuit`` holds overrides of
+    :class:`mtspark_bio.circuit.CircuitConfig`."""
 
     dataset: str = "digits"
     data_dir: str | None = None
@@ -61,37 +79,103 @@ class ForgettingConfig:
     chunk: int = 100
     device: str = "cpp"
     seed: int = 0
-    dt: Quantity = field(default_factory=_default_dt)
+    dt: Quantity = field(default_factory=lambda: _forgetting_default("dt_ms") * ms)
     circuit: dict = field(default_factory=dict)
     readout: str = "local"
     surrogate_epochs: int = 10
     record_spikes: str = "sample"
-    max_spike_mb: float = field(default_factory=lambda: _default("max_spike_mb"))
+    max_spike_mb: float = field(default_factory=lambda: _forgetting_default("max_spike_mb"))
 
     def __post_init__(self):
-        from mtspark_bio.protocols.forgetting import Plan
+        from mtspark_bio.experiments.forgetting import Plan
 
         if not have_same_dimensions(self.dt, ms):
-            raise ValueError(f"dt must be a time (e.g. 0.25*ms), got {self.dt!r}")
+            raise ConfigError(f"{option('dt')} must be a time (e.g. 0.25*ms), got {self.dt!r}")
         if not float(self.dt / ms) > 0:
-            raise ValueError(f"dt must be > 0, got {self.dt}")
+            raise ConfigError(f"{option('dt')} must be > 0, got {self.dt}")
         Plan(self.as_protocol_config())
 
     def as_protocol_config(self) -> dict:
-        """The protocol's configuration dict (what the result file stores as ``config``)."""
-        config = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "dt"}
-        config["variants"] = list(self.variants)
-        config["dt_ms"] = float(self.dt / ms)
+        config = super().as_protocol_config()
+        config["dt_ms"] = float(config.pop("dt") / ms)
         return config
 
     @classmethod
     def from_protocol_config(cls, config: dict) -> "ForgettingConfig":
-        """Back from a stored configuration (e.g. ``load_forgetting(path).config``)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {key: value for key, value in config.items() if key in names}
-        if "variants" in values:
-            values["variants"] = tuple(values["variants"])
-        return cls(**values, dt=config.get("dt_ms", _default_dt() / ms) * ms)
+        dt = config.get("dt_ms", _forgetting_default("dt_ms")) * ms
+        return super().from_protocol_config({**config, "dt": dt})
+
+
+@dataclass(frozen=True)
+class AtariConfig(_StoredForm):
+    """``mtspark-bio atari``'s configuration, with its defaults; checked on
+    construction. ``agent`` holds overrides of :class:`mtspark_bio.agent.AgentConfig`;
+    ``frames`` and ``switch_every`` count Atari frames (4 per agent step)."""
+
+    games: tuple[str, ...] = ("pong", "breakout", "enduro")
+    frames: int = 20_000
+    switch_every: int = 10_000
+    eval_episodes: int = 1
+    eval_max_frames: int = 18_000
+    eval_epsilon: float = 0.05
+    epsilon_start: float = 0.3
+    epsilon_end: float = 0.05
+    agents: tuple[str, ...] = ("dendritic", "random")
+    device: str = "cpp"
+    seed: int = 0
+    sticky: bool = True
+    chunk_steps: int = 500
+    agent: dict = field(default_factory=dict)
+    readout: str = "rstdp"
+
+    def __post_init__(self):
+        from mtspark_bio.experiments.atari import Plan
+
+        Plan(self.as_protocol_config())
+
+
+@dataclass(frozen=True)
+class CapacityConfig(_StoredForm):
+    """``mtspark-bio capacity``'s configuration: the main job at each number of tasks in
+    ``task_counts``; checked on construction."""
+
+    task_counts: tuple[int, ...] = (2, 5, 10, 20)
+    variants: tuple[str, ...] = ("dendritic", "point")
+    train_samples: int = 500
+    test_samples: int = 50
+    seed: int = 0
+    device: str = "cpp"
+    circuit: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        counts = tuple(self.task_counts)
+        if not counts or min(counts) < 1:
+            raise ConfigError(f"{option('task_counts')} needs task counts >= 1, got {list(counts)}")
+        object.__setattr__(self, "task_counts", tuple(sorted(set(counts))))
+        ForgettingConfig(n_tasks=max(self.task_counts), variants=self.variants, train_samples=self.train_samples,
+                         test_samples=self.test_samples, seed=self.seed, device=self.device, circuit=self.circuit)
+
+
+@dataclass(frozen=True)
+class ProtocolConfig:
+    """A physiology protocol (``mtspark-bio protocol --help`` lists them) on a device,
+    with a seed and optionally one of its parameter presets; checked on construction.
+    ``device`` None is the protocol's own default (runtime; cpp for distal-reward)."""
+
+    name: str
+    device: str | None = None
+    seed: int = 0
+    preset: str | None = None
+
+    def __post_init__(self):
+        from mtspark_bio.protocols.physiology import check_device, check_preset, default_device
+
+        object.__setattr__(self, "device", check_device(self.device or default_device(self.name)))
+        if self.preset is not None:
+            check_preset(self.name, self.preset)
+
+    def options(self) -> dict:
+        return {} if self.preset is None else {"preset": self.preset}
 
 
 def run_forgetting(config: ForgettingConfig, out, resume: bool = False, build_dir=None, log=None) -> ForgettingResult:
@@ -103,13 +187,36 @@ def run_forgetting(config: ForgettingConfig, out, resume: bool = False, build_di
     return load_forgetting(out)
 
 
-def run_protocol(name: str, out, device: str | None = None, seed: int = 0, log=None, **options) -> PhysiologyResult:
-    """Run physiology protocol ``name`` (``mtspark-bio protocol --help`` lists them) into
-    ``out``; returns its result: ``numbers`` (the key numbers), ``published``, ``data``."""
+def run_atari(config: AtariConfig, out, resume: bool = False, build_dir=None, log=None) -> AtariResult:
+    """Run (or resume) the Atari protocol into ``out``; returns its result."""
+    from mtspark_bio.protocols import atari
+
+    atari.run(config.as_protocol_config(), Path(out), resume=resume, build_dir=build_dir, log=log or _silent)
+    return load_atari(out)
+
+
+def run_capacity(config: CapacityConfig, out, resume: bool = False, log=None) -> dict:
+    """Run (or resume) the capacity protocol into ``out``; returns
+    :func:`mtspark_bio.readers.load_capacity` of it."""
+    from mtspark_bio.protocols import capacity
+
+    capacity.run(config.as_protocol_config(), Path(out), resume=resume, log=log or _silent)
+    return load_capacity(out)
+
+
+def run_protocol(config: ProtocolConfig | str, out, log=None, **kwds) -> PhysiologyResult:
+    """Run a physiology protocol into ``out``; returns its result: ``numbers`` (the key
+    numbers), ``published``, ``data``. ``config`` may be a protocol's name, with
+    ``device``, ``seed`` and ``preset`` as keywords."""
     from mtspark_bio.protocols import physiology
 
-    physiology.run(name, Path(out), device=device, seed=seed, log=log or _silent, **options)
-    return PhysiologyResult(out, name)
+    if isinstance(config, str):
+        config = ProtocolConfig(config, **kwds)
+    elif kwds:
+        raise TypeError(f"give {', '.join(kwds)} in the ProtocolConfig, not as keywords")
+    physiology.run(config.name, Path(out), device=config.device, seed=config.seed, log=log or _silent,
+                   **config.options())
+    return PhysiologyResult(out, config.name)
 
 
 def figures(path) -> list[Path]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from mtspark_bio.errors import ConfigError, option
+
 
 def stored_config(path: Path, protocol: str) -> dict:
     """The configuration a ``protocol`` result file was run with (to resume it)."""
@@ -26,14 +28,14 @@ def stored_config(path: Path, protocol: str) -> dict:
             if found != protocol:
                 what = (f"is a result file of the {found!r} protocol" if found is not None
                         else "has no 'protocol' attribute, so it is not a result file")
-                raise ValueError(f"--resume: {path} {what}, not one of the {protocol!r} protocol; "
-                                 f"it was left as it is; choose another --out")
+                raise ConfigError(f"{option('resume')}: {path} {what}, not one of the {protocol!r} protocol; "
+                                  f"it was left as it is; choose another {option('out')}")
             if "config" not in f.attrs:
-                raise ValueError(f"--resume: {path} stores no configuration (attribute 'config') to resume; "
-                                 f"it was left as it is; choose another --out")
+                raise ConfigError(f"{option('resume')}: {path} stores no configuration (attribute 'config') "
+                                  f"to resume; it was left as it is; choose another {option('out')}")
             return read_json_attr(f, "config")
     except OSError as error:
-        raise ValueError(f"cannot read {path} to resume ({error}); delete it or choose another --out")
+        raise ConfigError(f"cannot read {path} to resume ({error}); delete it or choose another {option('out')}")
 
 
 def resolve_output(out: Path, resume: bool, protocol: str, config: dict, defaults: dict, log) -> dict:
@@ -46,13 +48,13 @@ def resolve_output(out: Path, resume: bool, protocol: str, config: dict, default
     """
     if resume:
         if not out.exists():
-            raise ValueError(f"--resume: there is no {out} to resume; run without --resume")
+            raise ConfigError(f"{option('resume')}: there is no {out} to resume; run without {option('resume')}")
         stored = stored_config(out, protocol)
         refuse_changed_options(out, stored, config, defaults)
         log(f"resuming {out} with its stored configuration")
         return stored
     if out.exists():
-        raise ValueError(f"{out} exists; pass --resume to continue it or choose another --out")
+        raise ConfigError(f"{out} exists; pass {option('resume')} to continue it or choose another {option('out')}")
     return config
 
 
@@ -63,12 +65,12 @@ def refuse_changed_options(out: Path, stored: dict, config: dict, defaults: dict
 
     as_stored = json_roundtrip(config)
     as_default = json_roundtrip(defaults)
-    changed = [f"{key}: stored {stored.get(key)!r}, requested {value!r}"
+    changed = [f"{option(key)}: stored {stored.get(key)!r}, requested {value!r}"
                for key, value in as_stored.items()
                if value != as_default.get(key) and value != stored.get(key)]
     if changed:
-        raise ValueError(f"--resume: {out} was run with other options ({'; '.join(changed)}); "
-                         f"resume it without them, or run them into another --out")
+        raise ConfigError(f"{option('resume')}: {out} was run with other options ({'; '.join(changed)}); "
+                          f"resume it without them, or run them into another {option('out')}")
 
 
 def run_blocks(result, runner, n_blocks: int, evaluate, describe, log) -> None:

@@ -373,6 +373,11 @@ class Classifier:
             state["context_w"] = self.context_synapses.w
         return state
 
+    def read_back(self) -> list:
+        """What the protocol reads after a run (:meth:`Simulation.build`'s ``read_back``):
+        the spike monitors and the carried state."""
+        return [self.readout_spikes, self.hidden_spikes, *self.carried().values()]
+
     def read_state(self) -> dict:
         return {key: np.array(view[:]) for key, view in self.carried().items()}
 

@@ -19,13 +19,17 @@ from pathlib import Path
 
 def exit_status(call, figure_of: Path | None = None) -> int:
     """Run ``call()`` for a command: 0 when it returns, 2 with ``error: ...`` on stderr
-    when the input is bad (ValueError, or DataError for data sets). After a run that
-    returned, draw the figures of the result file ``figure_of`` (None: none)."""
-    from mtspark_bio.data import DataError
+    when the input is bad (ConfigError, with the options named as flags, or another
+    ValueError). After a run that returned, draw the figures of the result file
+    ``figure_of`` (None: none)."""
+    from mtspark_bio.errors import ConfigError
 
     try:
         call()
-    except (DataError, ValueError) as error:
+    except ConfigError as error:
+        print(f"error: {error.command_line()}", file=sys.stderr)
+        return 2
+    except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if figure_of is not None:
@@ -34,6 +38,48 @@ def exit_status(call, figure_of: Path | None = None) -> int:
         for written in render(figure_of):
             print(f"figure: {written}")
     return 0
+
+
+def _figure_of(args) -> Path | None:
+    return None if args.no_figure else args.out
+
+
+# Each command builds the typed configuration of mtspark_bio.api from its options
+# (mtspark_bio.options) and runs it there: the command line adds nothing else.
+
+def _forgetting(args) -> int:
+    from mtspark_bio import api
+    from mtspark_bio.options import forgetting_config
+
+    return exit_status(lambda: api.run_forgetting(
+        api.ForgettingConfig.from_protocol_config(forgetting_config(args)), args.out, resume=args.resume,
+        build_dir=args.build_dir, log=print), figure_of=_figure_of(args))
+
+
+def _atari(args) -> int:
+    from mtspark_bio import api
+    from mtspark_bio.options import atari_config
+
+    return exit_status(lambda: api.run_atari(
+        api.AtariConfig.from_protocol_config(atari_config(args)), args.out, resume=args.resume,
+        build_dir=args.build_dir, log=print), figure_of=_figure_of(args))
+
+
+def _capacity(args) -> int:
+    from mtspark_bio import api
+    from mtspark_bio.options import capacity_config
+
+    return exit_status(lambda: api.run_capacity(
+        api.CapacityConfig.from_protocol_config(capacity_config(args)), args.out, resume=args.resume,
+        log=print), figure_of=_figure_of(args))
+
+
+def _protocol(args) -> int:
+    from mtspark_bio import api
+
+    return exit_status(lambda: api.run_protocol(
+        api.ProtocolConfig(args.name, device=args.device, seed=args.seed, preset=args.preset), args.out,
+        log=print), figure_of=_figure_of(args))
 
 
 def _figures(args) -> int:
@@ -134,33 +180,28 @@ def _user_parser(commands, name: str, help: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mtspark_bio.protocols import forgetting
+    from mtspark_bio import options
+    from mtspark_bio.protocols import physiology
 
     parser = argparse.ArgumentParser(prog="mtspark-bio", description=USER_HELP["mtspark-bio"],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = _user_parser(commands, "forgetting", "learn tasks one after another, measure forgetting (main experiment)")
-    forgetting.add_arguments(p)
-    p.set_defaults(handler=forgetting.run_from_args)
-    from mtspark_bio.protocols import physiology
-
+    options.add_forgetting_arguments(p)
+    p.set_defaults(handler=_forgetting)
     p = commands.add_parser("protocol", help="physiology protocols that validate the models",
                             description=USER_HELP["protocol"] + "\n\nprotocols:\n" + "\n".join(
                                 f"  {name:<23} {measures}" for name, measures in physiology.measures().items()),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    physiology.add_arguments(p)
-    p.set_defaults(handler=physiology.run_from_args)
-    from mtspark_bio.protocols import capacity
-
+    options.add_physiology_arguments(p)
+    p.set_defaults(handler=_protocol)
     p = _user_parser(commands, "capacity", "accuracy and forgetting against the number of tasks")
-    capacity.add_arguments(p)
-    p.set_defaults(handler=capacity.run_from_args)
-    from mtspark_bio.protocols import atari
-
+    options.add_capacity_arguments(p)
+    p.set_defaults(handler=_capacity)
     p = _user_parser(commands, "atari", "spiking agents learning alternating Atari games")
-    atari.add_arguments(p)
-    p.set_defaults(handler=atari.run_from_args)
+    options.add_atari_arguments(p)
+    p.set_defaults(handler=_atari)
     from mtspark_bio import sweep
 
     p = commands.add_parser("sweep", help="seeds x settings of a protocol in parallel on Dask, with statistics",

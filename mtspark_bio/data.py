@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mtspark_bio.errors import ConfigError, option
+
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -27,11 +29,11 @@ _IDX_IMAGES, _IDX_LABELS = 0x00000803, 0x00000801  # ubyte data, 3 or 1 dims
 _CIFAR_DIR = "cifar-10-batches-py"
 _CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 _CIFAR_TEST = "test_batch"
-_CIFAR_HINT = f"pass --data-dir pointing at {_CIFAR_DIR} (or its parent) from the CIFAR-10 python version"
+_CIFAR_HINT = f"pass {option('data_dir')} pointing at {_CIFAR_DIR} (or its parent) from the CIFAR-10 python version"
 _BT601 = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601 luma weights
 
 
-class DataError(Exception):
+class DataError(ConfigError):
     """A data set is missing, corrupt or unknown; the message says how to fix it."""
 
 
@@ -86,7 +88,7 @@ def load_digits() -> ImageDataset:
 
 
 def _hint(name: str) -> str:
-    hint = f"pass --data-dir pointing at the folder that holds {IDX_FILES['x_train']}[.gz]"
+    hint = f"pass {option('data_dir')} pointing at the folder that holds {IDX_FILES['x_train']}[.gz]"
     if name == "fashion-mnist":
         hint += ("; Debian ships the real files: `apt-get install dataset-fashion-mnist`, "
                  "then `dpkg -L dataset-fashion-mnist` shows the folder")
@@ -275,7 +277,7 @@ def permuted_tasks(dataset: ImageDataset, n_tasks: int, seed: int) -> list[Task]
     all classes, so a shared output population is used (domain-incremental).
     """
     if n_tasks < 1:
-        raise ValueError(f"n_tasks must be >= 1, got {n_tasks}")
+        raise ConfigError(f"{option('n_tasks')} must be >= 1, got {n_tasks}")
     rng = np.random.default_rng(seed)
     n_features = dataset.x_train.shape[1]
     classes = tuple(range(dataset.n_classes))
@@ -290,8 +292,8 @@ def permuted_tasks(dataset: ImageDataset, n_tasks: int, seed: int) -> list[Task]
 def split_tasks(dataset: ImageDataset, n_tasks: int) -> list[Task]:
     """Split tasks: task ``t`` holds classes ``(2t, 2t+1)`` with their original labels."""
     if not 1 <= n_tasks <= dataset.n_classes // 2:
-        raise ValueError(f"n_tasks must be in 1..{dataset.n_classes // 2} for {dataset.n_classes} "
-                         f"classes split in pairs, got {n_tasks}")
+        raise ConfigError(f"{option('n_tasks')} must be in 1..{dataset.n_classes // 2} for {dataset.n_classes} "
+                          f"classes split in pairs, got {n_tasks}")
     tasks = []
     for t in range(n_tasks):
         classes = (2 * t, 2 * t + 1)

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mtspark_bio.errors import ConfigError, option
 from mtspark_bio.results import read_arrays, read_json_attr
 
 POPULATIONS = ("hidden", "readout")
@@ -53,19 +54,19 @@ def read_result(path: Path) -> dict:
 
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path} {'is not a file' if path.exists() else 'does not exist'}; "
-                         f"give a result file written by mtspark-bio forgetting")
+        raise ConfigError(f"{path} {'is not a file' if path.exists() else 'does not exist'}; "
+                          f"give a result file written by mtspark-bio forgetting")
     if not h5py.is_hdf5(path):
-        raise ValueError(f"{path} is not an HDF5 file, so not a result file of mtspark-bio")
+        raise ConfigError(f"{path} is not an HDF5 file, so not a result file of mtspark-bio")
     with h5py.File(path, "r") as f:
         protocol = f.attrs.get("protocol")
         protocol = protocol.decode() if isinstance(protocol, bytes) else protocol
         if protocol is None or "config" not in f.attrs or "circuit" not in f.attrs:
-            raise ValueError(f"{path} has no 'protocol', 'config' and 'circuit' attributes, so it is not a "
-                             f"result file of mtspark-bio")
+            raise ConfigError(f"{path} has no 'protocol', 'config' and 'circuit' attributes, so it is not a "
+                              f"result file of mtspark-bio")
         if protocol != "forgetting":
-            raise ValueError(f"{path} is a result file of the {protocol!r} protocol, which records no spikes; "
-                             f"only 'forgetting' files (mtspark-bio forgetting) can be converted")
+            raise ConfigError(f"{path} is a result file of the {protocol!r} protocol, which records no spikes; "
+                              f"only 'forgetting' files (mtspark-bio forgetting) can be converted")
         config, circuit = read_json_attr(f, "config"), read_json_attr(f, "circuit")
         variants = {v: f["variants"][v] for v in f.get("variants", {})}
         result = {
@@ -86,8 +87,8 @@ def read_result(path: Path) -> dict:
             result["mode"] = "sample"
             result["sample"] = {v: read_arrays(g["spikes"]) for v, g in variants.items()}
         else:
-            raise ValueError(f"{path} holds no spikes (it was run with --record-spikes none, or did not "
-                             f"finish); run the protocol with --record-spikes all (or sample) to convert it")
+            raise ConfigError(f"{path} holds no spikes (it was run with {option('record_spikes')} none, or did not "
+                              f"finish); run the protocol with {option('record_spikes')} all (or sample) to convert it")
     return result
 
 
@@ -258,15 +259,15 @@ def check_output(out: Path, source: Path) -> None:
     """Refuse an ``--out`` that cannot be written, before any work."""
     out = Path(out)
     if out.exists():
-        raise ValueError(f"--out {out} exists; delete it or choose another --out")
+        raise ConfigError(f"{option('out')} {out} exists; delete it or choose another {option('out')}")
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
-        raise ValueError(f"--out {out}: its folder {folder} does not exist (or is not a folder); "
-                         f"create it or choose another --out")
+        raise ConfigError(f"{option('out')} {out}: its folder {folder} does not exist (or is not a folder); "
+                          f"create it or choose another {option('out')}")
     if not os.access(folder, os.W_OK):
-        raise ValueError(f"--out {out}: the folder {folder} is not writable; choose another --out")
+        raise ConfigError(f"{option('out')} {out}: the folder {folder} is not writable; choose another {option('out')}")
     if out.resolve() == Path(source).resolve():
-        raise ValueError("--out is the result file itself; choose another --out")
+        raise ConfigError(f"{option('out')} is the result file itself; choose another {option('out')}")
 
 
 def convert(source: Path, out: Path) -> Path:
@@ -284,7 +285,7 @@ def convert(source: Path, out: Path) -> Path:
         os.replace(tmp, out)
     except OSError as error:
         tmp.unlink(missing_ok=True)
-        raise ValueError(f"cannot write --out {out} ({error}); nothing was written; choose another --out")
+        raise ConfigError(f"cannot write {option('out')} {out} ({error}); nothing was written; choose another {option('out')}")
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

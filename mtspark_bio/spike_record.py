@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mtspark_bio.errors import ConfigError, option
+
 RECORD_SPIKES = ("none", "sample", "all")
 # int64 session step + int32 neuron index: what one spike costs in memory and, before
 # compression, on disk
@@ -53,27 +55,27 @@ def check_fits(total_bytes: float, part_bytes: float, max_mb: float, out: Path) 
     """Refuse a recording whose file would pass ``max_mb``, or whose largest part
     (one block) would not fit in memory or on the disk holding ``out``."""
     mb = total_bytes / 1e6
-    fix = ("record fewer presentations (--train-samples, --test-samples, --n-tasks), keep only a sample "
-           "(--record-spikes sample)")
+    fix = (f"record fewer presentations ({option('train_samples')}, {option('test_samples')}, "
+           f"{option('n_tasks')}), keep only a sample ({option('record_spikes')} sample)")
     if mb > max_mb:
-        raise ValueError(f"--record-spikes all would store about {mb:.0f} MB of spikes, over "
-                         f"--max-spike-mb {max_mb:g}; {fix} or raise --max-spike-mb")
+        raise ConfigError(f"{option('record_spikes')} all would store about {mb:.0f} MB of spikes, over "
+                          f"{option('max_spike_mb')} {max_mb:g}; {fix} or raise {option('max_spike_mb')}")
     try:
         free_memory = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError):
         free_memory = None
     if free_memory is not None and 2 * part_bytes > free_memory:
-        raise ValueError(f"--record-spikes all holds one block's spikes in memory, about "
-                         f"{part_bytes / 1e6:.0f} MB, and only {free_memory / 1e6:.0f} MB are free; {fix}")
+        raise ConfigError(f"{option('record_spikes')} all holds one block's spikes in memory, about "
+                          f"{part_bytes / 1e6:.0f} MB, and only {free_memory / 1e6:.0f} MB are free; {fix}")
     folder = Path(out).resolve().parent
     while not folder.exists():
         folder = folder.parent
     free_disk = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
     # the file is rewritten beside itself after each block: old and new copies at once
     if 2 * total_bytes > free_disk:
-        raise ValueError(f"--record-spikes all needs up to {2 * mb:.0f} MB free beside {out} "
-                         f"(file and its atomic rewrite) and {folder} has {free_disk / 1e6:.0f} MB; {fix} "
-                         f"or choose another --out")
+        raise ConfigError(f"{option('record_spikes')} all needs up to {2 * mb:.0f} MB free beside {out} "
+                          f"(file and its atomic rewrite) and {folder} has {free_disk / 1e6:.0f} MB; {fix} "
+                          f"or choose another {option('out')}")
 
 
 class SpikeRecorder:

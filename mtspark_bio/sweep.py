@@ -58,8 +58,8 @@ from pathlib import Path
 import numpy as np
 
 #: protocols whose runs a sweep makes besides the physiology protocols
-BLOCK_PROTOCOLS = {"forgetting": ("mtspark_bio.protocols.forgetting", "circuit", "mtspark_bio.circuit:CircuitConfig"),
-                   "atari": ("mtspark_bio.protocols.atari", "agent", "mtspark_bio.agent:AgentConfig")}
+BLOCK_PROTOCOLS = {"forgetting": ("circuit", "mtspark_bio.circuit:CircuitConfig"),
+                   "atari": ("agent", "mtspark_bio.agent:AgentConfig")}
 #: options a sweep sets itself, never a KEY
 RESERVED = ("out", "resume", "build_dir", "no_figure", "seed", "help")
 #: test hooks (environment of the worker): make the first run that logs its first
@@ -81,31 +81,31 @@ class _RaisingParser(argparse.ArgumentParser):
 # ------------------------------------------------------------------ protocols
 
 class BlockProtocol:
-    """forgetting / atari: ``add_arguments``, ``config_from_args``, ``Plan`` (validates),
-    ``run(config, out, resume, build_dir, figure, log)``; result groups under
-    ``/variants`` or ``/agents`` with the continual-learning metrics as attributes."""
+    """forgetting / atari: the command line's options (``mtspark_bio.options``), the
+    library's ``Plan`` (validates; ``mtspark_bio.experiments``) and the protocol's
+    ``run``; result groups under ``/variants`` or ``/agents`` with the
+    continual-learning metrics as attributes."""
 
     def __init__(self, name: str):
-        module, self.json_option, config_class = BLOCK_PROTOCOLS[name]
+        from mtspark_bio import options
+
+        self.json_option, config_class = BLOCK_PROTOCOLS[name]
         self.name = name
-        self.module = importlib.import_module(module)
+        self.add_arguments = getattr(options, f"add_{name}_arguments")
+        self.config = getattr(options, f"{name}_config")
+        self.plan = importlib.import_module(f"mtspark_bio.experiments.{name}").Plan
+        self.protocol = importlib.import_module(f"mtspark_bio.protocols.{name}")
         path, cls = config_class.split(":")
         self.config_class = getattr(importlib.import_module(path), cls)
-
-    def add_arguments(self, parser):
-        self.module.add_arguments(parser)
 
     def positional(self) -> list[str]:
         return []
 
-    def config(self, args) -> dict:
-        return self.module.config_from_args(args)
-
     def validate(self, config: dict):
-        self.module.Plan(config)
+        self.plan(config)
 
     def run(self, config: dict, out: Path, resume: bool, log):
-        self.module.run(config, out, resume=resume, log=log)  # draws no figure
+        self.protocol.run(config, out, resume=resume, log=log)  # draws no figure
 
     def is_complete(self, path: Path) -> bool:
         from mtspark_bio.results import is_complete
@@ -146,7 +146,9 @@ class PhysiologyProtocol:
         physiology.protocol_module(name)  # ValueError naming the choices
 
     def add_arguments(self, parser):
-        self.physiology.add_arguments(parser)  # its first argument is the protocol's name
+        from mtspark_bio.options import add_physiology_arguments
+
+        add_physiology_arguments(parser)  # its first argument is the protocol's name
 
     def positional(self) -> list[str]:
         return [self.name]
@@ -157,10 +159,8 @@ class PhysiologyProtocol:
         return {"device": device, "seed": args.seed, **options}
 
     def validate(self, config: dict):
-        presets = getattr(self.physiology.protocol_module(self.name), "PRESETS", {})
-        if "preset" in config and config["preset"] not in presets:
-            raise ValueError(f"unknown preset {config['preset']!r} for {self.name}; choose one of "
-                             f"{', '.join(presets) or 'none (it has no presets)'}")
+        if "preset" in config:
+            self.physiology.check_preset(self.name, config["preset"])
 
     def run(self, config: dict, out: Path, resume: bool, log):
         options = {k: v for k, v in config.items() if k not in ("device", "seed")}

@@ -21,50 +21,19 @@ full MNIST per task). Ours learns one pass of 500 digits per task with a local r
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from mtspark_bio.errors import ConfigError, option
+
 PROTOCOL = "capacity"
 DEFAULTS = {"task_counts": [2, 5, 10, 20], "variants": ["dendritic", "point"], "train_samples": 500,
             "test_samples": 50, "seed": 0, "device": "cpp", "circuit": {}}
 #: Iyer et al. 2022, final accuracy (%) on permuted MNIST after T tasks
 PUBLISHED_ACTIVE_DENDRITES = {2: 97.5, 5: 96.4, 10: 94.6, 25: 92.1, 50: 87.0, 100: 81.4}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add = parser.add_argument
-    add("--out", type=Path, default=Path("results/capacity.h5"), help="capacity result file (HDF5)")
-    add("--task-counts", default="2,5,10,20", help="comma list of task counts")
-    add("--variants", default="dendritic,point", help="comma list of dendritic,point,shuffled")
-    add("--train-samples", type=int, default=DEFAULTS["train_samples"], help="training images per block")
-    add("--test-samples", type=int, default=DEFAULTS["test_samples"], help="test images per task")
-    add("--seed", type=int, default=DEFAULTS["seed"])
-    add("--device", default="cpp", choices=["runtime", "cpp"])
-    add("--circuit", default="{}", help="JSON overrides of CircuitConfig, as for forgetting")
-    add("--resume", action="store_true", help="continue: finished task counts are read, unfinished ones resumed")
-    add("--no-figure", action="store_true", help="skip the figure")
-
-
-def config_from_args(args) -> dict:
-    import json
-
-    try:
-        counts = sorted({int(c) for c in args.task_counts.split(",") if c.strip()})
-    except ValueError:
-        raise ValueError(f"--task-counts must be a comma list of integers, got {args.task_counts!r}") from None
-    if not counts or counts[0] < 1:
-        raise ValueError(f"--task-counts needs task counts >= 1, got {args.task_counts!r}")
-    try:
-        circuit = json.loads(args.circuit)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"--circuit is not valid JSON ({error})") from None
-    return {"task_counts": counts, "variants": [v.strip() for v in args.variants.split(",") if v.strip()],
-            "train_samples": args.train_samples, "test_samples": args.test_samples, "seed": args.seed,
-            "device": args.device, "circuit": circuit}
 
 
 def run_directory(out: Path) -> Path:
@@ -74,12 +43,13 @@ def run_directory(out: Path) -> Path:
 def run(config: dict, out: Path, resume: bool = False, log=print) -> dict:
     """Run (or resume) every task count; returns {variant: {"acc": [...], "forgetting": [...]}}
     (draws nothing: ``mtspark_bio.figures.render(out)`` does)."""
-    from mtspark_bio.results import atomic_h5, is_complete, package_versions, write_json_attr
+    from mtspark_bio.experiments.forgetting import DEFAULTS as FORGETTING_DEFAULTS
     from mtspark_bio.protocols import forgetting
+    from mtspark_bio.results import atomic_h5, is_complete, package_versions, write_json_attr
 
     out = Path(out)
     if out.exists() and not resume:
-        raise ValueError(f"{out} exists; pass --resume to continue it or choose another --out")
+        raise ConfigError(f"{out} exists; pass {option('resume')} to continue it or choose another {option('out')}")
     folder = run_directory(out)
     started = time.perf_counter()
     per_count = {}
@@ -87,7 +57,7 @@ def run(config: dict, out: Path, resume: bool = False, log=print) -> dict:
         path = folder / f"tasks-{n_tasks:03d}.h5"
         if not (path.exists() and is_complete(path)):
             log(f"--- {n_tasks} tasks -> {path}")
-            forgetting.run({**forgetting.DEFAULTS, "n_tasks": n_tasks, "variants": config["variants"],
+            forgetting.run({**FORGETTING_DEFAULTS, "n_tasks": n_tasks, "variants": config["variants"],
                             "train_samples": config["train_samples"], "test_samples": config["test_samples"],
                             "seed": config["seed"], "device": config["device"], "circuit": config["circuit"]},
                            path, resume=path.exists(), log=log)
@@ -137,13 +107,6 @@ def main(argv=None) -> int:
     from mtspark_bio.cli import script_main
 
     return script_main("capacity", argv)
-
-
-def run_from_args(args) -> int:
-    from mtspark_bio.cli import exit_status
-
-    return exit_status(lambda: run(config_from_args(args), args.out, resume=args.resume),
-                       figure_of=None if args.no_figure else args.out)
 
 
 if __name__ == "__main__":

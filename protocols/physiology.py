@@ -22,13 +22,14 @@ PATH`` does later.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from mtspark_bio.errors import ConfigError, option
 
 #: protocol name -> module
 PROTOCOLS = {
@@ -68,14 +69,14 @@ def measures() -> dict[str, str]:
 def protocol_module(name: str):
     """The module of protocol ``name``; ValueError naming the choices if unknown."""
     if name not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
+        raise ConfigError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
     return importlib.import_module(PROTOCOLS[name])
 
 
 def check_device(device: str) -> str:
     if device not in DEVICES:
-        raise ValueError(f"unknown device {device!r}; the physiology protocols run on "
-                         f"{' or '.join(DEVICES)}")
+        raise ConfigError(f"unknown {option('device')} {device!r}; the physiology protocols run on "
+                          f"{' or '.join(DEVICES)}")
     return device
 
 
@@ -103,6 +104,14 @@ def write_result(path, name: str, measurement: Measurement) -> Path:
     return path
 
 
+def check_preset(name: str, preset: str) -> str:
+    presets = getattr(protocol_module(name), "PRESETS", {})
+    if preset not in presets:
+        raise ConfigError(f"unknown {option('preset')} {preset!r} for {name}; choose one of "
+                          f"{', '.join(presets) or 'none (it has no presets)'}")
+    return preset
+
+
 def default_device(name: str) -> str:
     """The device a protocol runs on when none is named (``runtime`` unless the
     protocol's module sets ``DEFAULT_DEVICE``)."""
@@ -114,12 +123,11 @@ def run(name: str, out, device: str | None = None, seed: int = 0, log=print, **o
     ``mtspark_bio.figures.render(out)`` does)."""
     module = protocol_module(name)
     device = check_device(device or default_device(name))
-    if "preset" in options and options["preset"] not in getattr(module, "PRESETS", {}):
-        raise ValueError(f"unknown preset {options['preset']!r} for {name}; choose one of "
-                         f"{', '.join(getattr(module, 'PRESETS', {})) or 'none (it has no presets)'}")
+    if "preset" in options:
+        check_preset(name, options["preset"])
     out = Path(out)
     if out.suffix.lower() not in (".h5", ".hdf5"):
-        raise ValueError(f"--out must name an .h5 file, got {out}")
+        raise ConfigError(f"{option('out')} must name an .h5 file, got {out}")
     started = time.perf_counter()
     measurement = module.measure(device=device, seed=seed, **options)
     write_result(out, name, measurement)
@@ -127,27 +135,6 @@ def run(name: str, out, device: str | None = None, seed: int = 0, log=print, **o
     log(measurement.summary())
     log(f"results in {out}")
     return measurement
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    # the name is validated in run_from_args, so an unknown name gives our message and exit 2
-    parser.add_argument("name", help=f"one of {', '.join(PROTOCOLS)} (listed above)")
-    parser.add_argument("--out", type=Path, required=True, help="result file (.h5)")
-    parser.add_argument("--device", default=None,
-                        help="runtime or cpp (default: runtime; cpp for distal-reward)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--preset", default=None,
-                        help="a protocol's parameter preset (distal-reward: full or quick; "
-                             "stdp-window: song or bi-poo)")
-    parser.add_argument("--no-figure", action="store_true", help="skip the figure")
-
-
-def run_from_args(args) -> int:
-    from mtspark_bio.cli import exit_status
-
-    options = {} if args.preset is None else {"preset": args.preset}
-    return exit_status(lambda: run(args.name, args.out, device=args.device, seed=args.seed, **options),
-                       figure_of=None if args.no_figure else args.out)
 
 
 def main(name: str, doc: str, argv=None) -> int:

@@ -39,7 +39,7 @@ def interrupt_training(monkeypatch):
     """``interrupt_training(block)``: from then on the forgetting protocol raises
     KeyboardInterrupt when it starts training ``block``, as Ctrl-C would;
     ``interrupt_training(None)`` trains normally again."""
-    from mtspark_bio.protocols import forgetting
+    from mtspark_bio.experiments import forgetting
 
     original = forgetting.Runner.train
 

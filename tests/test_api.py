@@ -47,7 +47,7 @@ def test_configuration_round_trips_through_the_stored_form():
 
 
 @pytest.mark.parametrize("kwds, message", [
-    ({"n_tasks": 0}, "--n-tasks must be >= 1"),
+    ({"n_tasks": 0}, "n_tasks must be >= 1"),
     ({"variants": ("dendritic", "dendritc")}, "unknown variant(s) ['dendritc']"),
     ({"dt": 0.25}, "dt must be a time"),
 ])
@@ -55,3 +55,42 @@ def test_configuration_is_checked_on_construction(kwds, message):
     with pytest.raises(ValueError) as error:
         api.ForgettingConfig(device="runtime", **kwds)
     assert message in str(error.value)
+
+
+def test_errors_name_keys_in_python_and_flags_on_the_command_line(tmp_path, capsys):
+    from mtspark_bio import cli
+
+    with pytest.raises(ValueError) as error:
+        api.ForgettingConfig(device="runtime", train_samples=0)
+    assert str(error.value).startswith("train_samples must be >= 1") and "--" not in str(error.value)
+    assert cli.main(["forgetting", "--device", "runtime", "--train-samples", "0", "--out", str(tmp_path / "x.h5")]) == 2
+    assert "error: --train-samples must be >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "x.h5").exists()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: api.AtariConfig(games=("pong", "chess")), "unknown game(s) ['chess']"),
+    (lambda: api.AtariConfig(frames=0), "frames must be >= 1"),
+    (lambda: api.AtariConfig(agent={"n_hiden": 3}), "agent has unknown keys ['n_hiden']"),
+    (lambda: api.CapacityConfig(task_counts=(0, 2)), "task_counts needs task counts >= 1"),
+    (lambda: api.CapacityConfig(variants=("dendritic", "pointy")), "unknown variant(s) ['pointy']"),
+    (lambda: api.ProtocolConfig("stdp"), "unknown protocol 'stdp'"),
+    (lambda: api.ProtocolConfig("stdp-window", device="cuda"), "unknown device 'cuda'"),
+    (lambda: api.ProtocolConfig("stdp-window", preset="full"), "unknown preset 'full' for stdp-window"),
+])
+def test_every_configuration_is_checked_on_construction(make, message):
+    with pytest.raises(ValueError) as error:
+        make()
+    assert message in str(error.value)
+
+
+def test_typed_configurations_fill_the_protocol_defaults():
+    from mtspark_bio.experiments import atari, forgetting
+    from mtspark_bio.protocols import capacity
+
+    assert api.ForgettingConfig().as_protocol_config() == forgetting.DEFAULTS
+    assert api.AtariConfig().as_protocol_config() == atari.DEFAULTS
+    assert api.CapacityConfig(task_counts=(5, 2, 5)).task_counts == (2, 5)
+    assert api.CapacityConfig().as_protocol_config() == capacity.DEFAULTS
+    assert api.ProtocolConfig("distal-reward").device == "cpp" and api.ProtocolConfig("stdp-window").device == "runtime"
+    assert api.AtariConfig.from_protocol_config(atari.DEFAULTS) == api.AtariConfig()

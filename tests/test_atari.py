@@ -338,7 +338,7 @@ def read(path):
 @pytest.mark.standalone
 @pytest.mark.slow
 def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monkeypatch):
-    from mtspark_bio.protocols import atari
+    from mtspark_bio.experiments import atari
 
     args = TINY + ["--build-dir", str(tmp_path / "build")]
     full = tmp_path / "full.h5"
@@ -377,7 +377,7 @@ def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monk
 def test_protocol_with_the_surrogate_readout_resumes_exactly(tmp_path, monkeypatch):
     """--readout surrogate end to end (runtime device): the head's weights are saved per
     block and a resumed run equals an uninterrupted one."""
-    from mtspark_bio.protocols import atari
+    from mtspark_bio.experiments import atari
 
     # shorter than TINY: the runtime device runs ~10 agent steps per second
     args = TINY + ["--frames", "80", "--switch-every", "40", "--eval-max-frames", "40", "--readout", "surrogate",

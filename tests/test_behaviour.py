@@ -19,7 +19,7 @@ from mtspark_bio.figures import forgetting as forgetting_figure
 from mtspark_bio import cli, closed_loop
 from mtspark_bio.devices import Simulation
 from mtspark_bio.metrics import continual_metrics
-from mtspark_bio.protocols import forgetting
+from mtspark_bio.experiments import forgetting
 
 TINY = ["--n-tasks", "2", "--train-samples", "20", "--test-samples", "10", "--chunk", "10",
         "--circuit", json.dumps({"n_hidden": 24, "n_inhibitory": 6, "context_per_task": 4}),
@@ -249,7 +249,7 @@ def test_resume_refuses_changed_options_and_returns_at_once_when_complete(real_r
     capsys.readouterr()
     assert cli.main(args + ["--n-tasks", "3", "--seed", "4"]) == 2
     err = capsys.readouterr().err
-    assert "n_tasks: stored 2, requested 3" in err and "seed: stored 0, requested 4" in err, err
+    assert "--n-tasks: stored 2, requested 3" in err and "--seed: stored 0, requested 4" in err, err
     assert "chunk" not in err  # options given as stored are not reported
     assert cli.main(args) == 0  # Simulation is never built for a complete file
     shown = capsys.readouterr().out
@@ -390,9 +390,13 @@ def answer(counts):
 
 
 def test_two_closed_loops_in_one_process_keep_their_own_pipes():
-    """Each server's FIFOs reach only the runs it serves (they went into os.environ,
-    where the second server's overwrote the first's)."""
+    """Each server's FIFOs reach only the runs it serves: a run's environment goes to
+    its binary alone (Simulation.run(inputs, environment=server.environment)). Brian2
+    hands it over through os.environ, where a second server's would overwrite the
+    first's and outlive the run."""
     from brian2 import prefs
+
+    from mtspark_bio.devices import binary_environment
 
     servers = [closed_loop.PipeServer(N_OUT, N_IN), closed_loop.PipeServer(N_OUT, N_IN)]
     seen = []
@@ -403,9 +407,14 @@ def test_two_closed_loops_in_one_process_keep_their_own_pipes():
         os.environ.update(prefs.devices.cpp_standalone.run_environment_variables)
         healthy(binary)
 
+    def run_with_environment(server, binary):
+        with binary_environment(server.environment):  # as Simulation.run does
+            binary()
+
     try:
         for server in servers + servers[:1]:
-            server.serve(FakeBinary(server, healthy_reading_its_environment), answer)
+            binary = FakeBinary(server, healthy_reading_its_environment)
+            server.serve(lambda: run_with_environment(server, binary), answer)
     finally:
         for server in servers:
             server.close()
@@ -471,7 +480,7 @@ class FakeLoop:
 
 def test_random_baseline_and_agent_are_evaluated_on_the_same_environment_seeds(monkeypatch):
     from mtspark_bio.closed_loop import controllers
-    from mtspark_bio.protocols import atari
+    from mtspark_bio.experiments import atari
 
     resets, player = [], ["agent"]
     make_env, play_random = controllers.make_env, closed_loop.play_random

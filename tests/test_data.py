@@ -64,7 +64,7 @@ def test_idx_missing_file_lists_names(tmp_path):
     os.remove(tmp_path / "t10k-labels-idx1-ubyte")
     with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte and t10k-labels-idx1-ubyte\.gz") as e:
         load_idx(tmp_path, "mnist")
-    assert "--data-dir" in str(e.value)
+    assert "pass data_dir pointing" in str(e.value) and "pass --data-dir pointing" in e.value.command_line()
 
 
 def test_idx_fashion_hint_mentions_debian_package(tmp_path):
@@ -211,7 +211,7 @@ def test_load_dataset_errors():
     with pytest.raises(DataError, match="unknown dataset 'svhn'"):
         load_dataset("svhn")
     for name in ("mnist", "fashion-mnist", "cifar10"):
-        with pytest.raises(DataError, match="needs a data directory.*--data-dir"):
+        with pytest.raises(DataError, match="needs a data directory.*data_dir"):
             load_dataset(name)
 
 

@@ -11,7 +11,7 @@ import pytest
 from mtspark_bio import cli
 from mtspark_bio.devices import Simulation
 from mtspark_bio.metrics import continual_metrics
-from mtspark_bio.protocols import forgetting
+from mtspark_bio.experiments import forgetting
 
 TINY = ["--n-tasks", "2", "--train-samples", "20", "--test-samples", "10", "--chunk", "10",
         "--circuit", json.dumps({"n_hidden": 24, "n_inhibitory": 6, "context_per_task": 4}),
@@ -68,7 +68,7 @@ def _idx(path, magic, array):
 # tmp_path, which the messages may quote.
 @pytest.mark.parametrize("extra, message", [
     pytest.param(["--variants", "dendritic,banana"], ["unknown variant(s) ['banana']"], id="variant"),
-    pytest.param(["--tasks", "split", "--n-tasks", "6"], ["n_tasks must be in 1..5", "split in pairs, got 6"],
+    pytest.param(["--tasks", "split", "--n-tasks", "6"], ["--n-tasks must be in 1..5", "split in pairs, got 6"],
                  id="split-tasks"),
     pytest.param(["--n-tasks", "0"], ["--n-tasks must be >= 1 (got 0)"], id="zero-tasks"),
     pytest.param(["--dataset", "mnist"], ["dataset 'mnist' needs a data directory"], id="no-data-dir"),

@@ -34,7 +34,7 @@ def hidden_spikes_per_image(folder, rate_hz=None, n=15):
 
     from mtspark_bio.circuit import Classifier, StimulusSchedule
     from mtspark_bio.devices import Simulation
-    from mtspark_bio.protocols.forgetting import Plan
+    from mtspark_bio.experiments.forgetting import Plan
 
     circuit = {"hidden_per_task": 40, "n_inhibitory": 10}
     if rate_hz is not None:

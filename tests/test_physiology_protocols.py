@@ -206,9 +206,9 @@ def run_cli(*args):
 def test_bad_input_exits_2_and_writes_nothing(tmp_path):
     out = tmp_path / "x.h5"
     for args, message in ((["protocol", "no-such", "--out", str(out)], "unknown protocol"),
-                          (["protocol", "coincidence", "--out", str(out), "--device", "gpu"], "unknown device"),
+                          (["protocol", "coincidence", "--out", str(out), "--device", "gpu"], "unknown --device 'gpu'"),
                           (["protocol", "coincidence", "--out", str(tmp_path / "x.txt")], ".h5"),
-                          (["protocol", "coincidence", "--out", str(out), "--preset", "quick"], "unknown preset"),
+                          (["protocol", "coincidence", "--out", str(out), "--preset", "quick"], "unknown --preset 'quick'"),
                           (["protocol", "distal-reward", "--out", str(out), "--preset", "huge"], "full, quick")):
         result = run_cli(*args)
         assert result.returncode == 2, result.stderr

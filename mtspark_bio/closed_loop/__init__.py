@@ -32,6 +32,7 @@ import numpy as np
 from mtspark_bio.closed_loop.controllers import (AgentController, EpisodeLog, Exchange, SurrogateController,
                                                  controller_class, play_random)
 from mtspark_bio.closed_loop.pipes import CPP_DIR, PipeServer, bridge_functions
+from mtspark_bio.errors import ConfigError, option
 
 __all__ = ["AgentController", "CPP_DIR", "CUDA_UNSUPPORTED", "ClosedLoop", "EpisodeLog", "Exchange", "PipeServer",
            "SurrogateController", "bridge_functions", "controller_class", "play_random", "runtime_loop"]
@@ -76,7 +77,7 @@ class ClosedLoop:
         from mtspark_bio.devices import Simulation
 
         if device == "cuda":
-            raise ValueError(CUDA_UNSUPPORTED)
+            raise ConfigError(CUDA_UNSUPPORTED)
         self.config, self.device, self.chunk_steps = config, device, int(chunk_steps)
         self.sim = Simulation(device, directory=build_dir, seed=config.seed, dt=config.dt_ms * ms,
                               runtime_target=runtime_target)
@@ -114,7 +115,7 @@ class ClosedLoop:
             if self.server is None:
                 self.sim.run(inputs)
             else:
-                self.server.serve(lambda: self.sim.run(inputs), self.exchange)
+                self.server.serve(lambda: self.sim.run(inputs, environment=self.server.environment), self.exchange)
             for v, controller in self.exchange.controllers.items():
                 if controller is not None and controller.mode == "train":
                     self.state[v] = controller.learn_from_run(self.agents[v], self.state[v], self.chunk_steps)
@@ -128,8 +129,8 @@ class ClosedLoop:
 
 
 CUDA_UNSUPPORTED = (
-    "--device cuda: the closed loop has no CUDA route. brian2cuda runs run_regularly code "
+    f"{option('device')} cuda: the closed loop has no CUDA route. brian2cuda runs run_regularly code "
     "as GPU kernels, so the C++ bridge cannot be called from it (brian2cuda also refuses "
     "functions with only a C++ implementation); the remaining route, one binary run per "
     "agent step through run_args, would pay a process start (tens of ms) per step. Use "
-    "--device cpp (compiled closed loop) or --device runtime")
+    f"{option('device')} cpp (compiled closed loop) or {option('device')} runtime")

@@ -53,8 +53,9 @@ class PipeServer:
     """Answers a compiled binary's bridge messages while ``run`` executes it.
 
     Two FIFOs in a private temporary folder; their paths and the message sizes reach
-    the binary through its run's environment variables (:attr:`environment`), set for
-    each :meth:`serve` only, so several servers in one process never see each other's.
+    the binary through its run's environment variables (:attr:`environment`, which
+    ``Simulation.run`` sets for that run only), so several servers in one process never
+    see each other's.
 
     ``timeout_s``: the longest the binary may stay silent (from the start of the run
     or from the last reply to its next message; also the longest it may take to open
@@ -86,27 +87,6 @@ class PipeServer:
         return {"MTSPARK_BRIDGE_TO_PY": str(self.to_python), "MTSPARK_BRIDGE_FROM_PY": str(self.from_python),
                 "MTSPARK_BRIDGE_N_OUT": str(self.n_out), "MTSPARK_BRIDGE_N_IN": str(self.n_in)}
 
-    @contextlib.contextmanager
-    def _binary_environment(self):
-        """This server's :attr:`environment` for the runs inside the block (Brian2 hands
-        ``run_environment_variables`` to the binary it starts). Brian2 does so by writing
-        them into ``os.environ``, where they would outlive the block, so those keys are
-        restored on the way out too."""
-        from brian2 import prefs
-
-        before = dict(prefs.devices.cpp_standalone.run_environment_variables)
-        process_before = {key: os.environ.get(key) for key in self.environment}
-        prefs.devices.cpp_standalone.run_environment_variables = {**before, **self.environment}
-        try:
-            yield
-        finally:
-            prefs.devices.cpp_standalone.run_environment_variables = before
-            for key, value in process_before.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-
     def _check_silence(self, since: float, what: str):
         if time.monotonic() - since > self.timeout_s:
             raise TimeoutError(f"closed loop: the compiled network {what} for {self.timeout_s:g} s "
@@ -129,12 +109,9 @@ class PipeServer:
             return writer
 
     def serve(self, run, handler):
-        """Run ``run()`` (which executes the binary) in a thread and answer every
-        message with ``handler(counts) -> (modulator, drive, observation)``."""
-        with self._binary_environment():
-            self._serve(run, handler)
-
-    def _serve(self, run, handler):
+        """Run ``run()`` (which executes the binary with :attr:`environment`,
+        ``Simulation.run(inputs, environment=server.environment)``) in a thread and
+        answer every message with ``handler(counts) -> (modulator, drive, observation)``."""
         message_size = 8 * (1 + self.n_out)
         reader = os.open(self.to_python, os.O_RDONLY | os.O_NONBLOCK)
         writer = None

@@ -1,0 +1,274 @@
+"""The Atari protocol's library: its plan, its agents on a device, its result file.
+
+``protocols/atari.py`` composes these into the protocol (methods in its docstring):
+
+* :class:`Plan` — everything decided before simulating (games, schedule, exploration,
+  the seeds of every environment); building it validates the configuration;
+* :class:`Runner` — the agents' network (compiled once, in a closed loop with the
+  games) and the random agent;
+* :class:`ResultFile` — the HDF5 file: scores so far and the state to resume;
+* :func:`format_table` — the printed score matrices, metrics and the comparison with
+  random play and the published scores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+
+from mtspark_bio.errors import ConfigError, option
+
+DEFAULTS = {
+    "games": ["pong", "breakout", "enduro"], "frames": 20_000, "switch_every": 10_000,
+    "eval_episodes": 1, "eval_max_frames": 18_000, "eval_epsilon": 0.05,
+    "epsilon_start": 0.3, "epsilon_end": 0.05, "agents": ["dendritic", "random"],
+    "device": "cpp", "seed": 0, "sticky": True, "chunk_steps": 500, "agent": {}, "readout": "rstdp",
+}
+LEARNING_AGENTS = ("dendritic", "point")
+AGENTS = LEARNING_AGENTS + ("random",)
+#: MTSpark's multi-task scores (Devkota et al. 2024) and the random / human rows of
+#: Mnih et al. 2015 (no sticky actions), for the printed comparison
+PUBLISHED = {"pong": (-5.4, -20.7, 9.3), "breakout": (0.6, 1.7, 31.8), "enduro": (371.2, 0.0, 309.6)}
+
+
+class Plan:
+    """Everything decided before simulating; building it validates the configuration."""
+
+    def __init__(self, config: dict):
+        from mtspark_bio.agent import AgentConfig
+        from mtspark_bio.atari import Preprocessor, check_games
+        from mtspark_bio.closed_loop import CUDA_UNSUPPORTED
+
+        config = {**DEFAULTS, **config}
+        problems = []
+        try:
+            config["games"] = check_games(config["games"])
+        except ValueError as error:
+            problems.append(str(error))
+        for key in ("frames", "switch_every", "eval_episodes", "eval_max_frames", "chunk_steps"):
+            if int(config[key]) < 1:
+                problems.append(f"{option(key)} must be >= 1 (got {config[key]})")
+        unknown = [a for a in config["agents"] if a not in AGENTS]
+        if unknown or not config["agents"]:
+            problems.append(f"{option('agents')}: unknown agent(s) {unknown}; choose from {', '.join(AGENTS)}")
+        if len(set(config["agents"])) != len(config["agents"]):
+            problems.append(f"{option('agents')} lists an agent twice")
+        if config["device"] == "cuda":
+            problems.append(CUDA_UNSUPPORTED)
+        fields = {f.name for f in dataclasses.fields(AgentConfig)}
+        bad = sorted(set(config["agent"]) - fields)
+        if bad:
+            problems.append(f"{option('agent')} has unknown keys {bad}; known: {sorted(fields)}")
+        if "readout" in config["agent"]:
+            problems.append(f"choose the readout with {option('readout')}, not inside {option('agent')}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+        self.config = config
+        self.games = config["games"]
+        self.learners = [a for a in config["agents"] if a in LEARNING_AGENTS]
+        n_cycles = math.ceil(config["frames"] / config["switch_every"])
+        self.schedule = [g for _ in range(n_cycles) for g in range(len(self.games))]
+        self.agent = AgentConfig(n_features=Preprocessor(self.games[0]).n_features, n_games=len(self.games),
+                                 **{"seed": config["seed"], "readout": config["readout"], **config["agent"]}).validate()
+
+    def block_frames(self, block: int) -> int:
+        """Training frames of a block (the last cycle may be shorter)."""
+        cycle = block // len(self.games)
+        return min(self.config["switch_every"], self.config["frames"] - cycle * self.config["switch_every"])
+
+    def frames_before(self, block: int) -> int:
+        """Training frames the block's game had before this block."""
+        game = self.schedule[block]
+        return sum(self.block_frames(b) for b in range(block) if self.schedule[b] == game)
+
+    def epsilon(self, block: int):
+        """Exploration: linear from epsilon_start to epsilon_end over each game's
+        first half of training frames, as a function of the frames played in this block."""
+        start, end = self.config["epsilon_start"], self.config["epsilon_end"]
+        horizon = max(1, self.config["frames"] // 2)
+        before = self.frames_before(block)
+        return lambda frames: end + (start - end) * max(0.0, 1 - (before + frames) / horizon)
+
+    PURPOSES = ("train_env", "eval_env", "random_agent", "agent_train", "agent_eval")
+
+    def seed(self, block: int, game: int, purpose: str, agent: int = 0) -> int:
+        """A seed that is a pure function of (seed, block, game, purpose, agent):
+        environments and exploration of every block are reproducible, which is what
+        --resume relies on. ``block`` -1 is the untrained evaluation."""
+        keys = [self.config["seed"], block + 1, game, self.PURPOSES.index(purpose), agent]
+        return int(np.random.default_rng(keys).integers(2**31 - 1))
+
+
+class Runner:
+    """The agents' network (compiled once) and the random agent."""
+
+    def __init__(self, plan: Plan, build_dir=None, progress=None):
+        from mtspark_bio.closed_loop import ClosedLoop
+
+        self.plan, self.progress = plan, progress
+        self.loop = (ClosedLoop(plan.agent, plan.learners, device=plan.config["device"],
+                                chunk_steps=plan.config["chunk_steps"], build_dir=build_dir)
+                     if plan.learners else None)
+        self.training_scores = {a: [] for a in plan.learners}  # (block, score)
+
+    def _controllers(self, game: int, mode: str, block: int, **kwds) -> dict:
+        from mtspark_bio.closed_loop import controller_class
+
+        cfg = self.plan.agent
+        purpose = "agent_" + ("train" if mode == "train" else "eval")
+        controller = controller_class(cfg)
+        return {a: controller(self.plan.games[game], cfg, np.random.default_rng(self.plan.seed(block, game, purpose, k)),
+                              mode, sticky=self.plan.config["sticky"], **kwds)
+                for k, a in enumerate(self.plan.learners)}
+
+    def _play(self, controllers: dict, game: int):
+        try:
+            self.loop.play(controllers, game, progress=self.progress)
+        finally:
+            for c in controllers.values():
+                c.close()
+
+    def train(self, block: int):
+        if self.loop is None:
+            return
+        game = self.plan.schedule[block]
+        controllers = self._controllers(game, "train", block, frames=self.plan.block_frames(block),
+                                        epsilon=self.plan.epsilon(block), env_seed=self.plan.seed(block, game, "train_env"))
+        self._play(controllers, game)
+        for a, c in controllers.items():
+            self.training_scores[a] += [(block, s) for s in c.log.scores]
+
+    def evaluate(self, block: int) -> dict[str, np.ndarray]:
+        """Episode scores (agents x games x episodes) after ``block`` (-1: untrained)."""
+        from mtspark_bio.closed_loop import play_random
+
+        cfg = self.plan.config
+        episodes = cfg["eval_episodes"]
+        scores = {a: np.zeros((len(self.plan.games), episodes)) for a in cfg["agents"]}
+        for game, name in enumerate(self.plan.games):
+            env_seed = self.plan.seed(block, game, "eval_env")
+            if self.loop is not None:
+                controllers = self._controllers(game, "evaluate", block, episodes=episodes,
+                                                epsilon=cfg["eval_epsilon"], env_seed=env_seed,
+                                                max_episode_frames=cfg["eval_max_frames"])
+                self._play(controllers, game)
+                for a, c in controllers.items():
+                    scores[a][game] = c.log.scores[:episodes]
+            if "random" in scores:
+                log = play_random(name, episodes, np.random.default_rng(self.plan.seed(block, game, "random_agent")),
+                                  sticky=cfg["sticky"], env_seed=env_seed, max_episode_frames=cfg["eval_max_frames"])
+                scores["random"][game] = log.scores
+        return scores
+
+    def close(self):
+        if self.loop is not None:
+            self.loop.close()
+
+
+class ResultFile:
+    """The protocol's HDF5 file: results so far plus the state needed to resume."""
+
+    def __init__(self, path: Path, plan: Plan):
+        self.path, self.plan = Path(path), plan
+        n_blocks, n_games, episodes = len(plan.schedule), len(plan.games), plan.config["eval_episodes"]
+        self.scores = {a: np.full((n_blocks, n_games, episodes), np.nan) for a in plan.config["agents"]}
+        self.baseline = {a: np.full((n_games, episodes), np.nan) for a in plan.config["agents"]}
+        self.blocks_done = -1  # -1: not even the untrained evaluation
+
+    def record(self, block: int, scores: dict):
+        """Store an evaluation's episode scores: block -1 is the untrained agent."""
+        for a, s in scores.items():
+            if block < 0:
+                self.baseline[a] = s
+            else:
+                self.scores[a][block] = s
+
+    def matrix(self, agent: str) -> np.ndarray:
+        return self.scores[agent].mean(axis=2)
+
+    def load(self, runner: Runner | None = None):
+        """Read the scores so far and, given a ``runner``, restore its agents' state."""
+        import h5py
+
+        from mtspark_bio.results import read_arrays
+
+        with h5py.File(self.path, "r") as f:
+            self.blocks_done = int(f.attrs["blocks_done"])
+            for a in self.scores:
+                group = f["agents"][a]
+                self.scores[a] = group["episode_scores"][...]
+                self.baseline[a] = group["baseline_episode_scores"][...]
+                if runner is None:
+                    continue
+                if a in runner.training_scores:
+                    runner.training_scores[a] = list(zip(group["training_block"][...].tolist(),
+                                                         group["training_scores"][...].tolist()))
+                if "state" in group and runner.loop is not None:
+                    runner.loop.state[a] = read_arrays(group["state"])
+
+    def save(self, runner: Runner, final: bool = False):
+        from mtspark_bio.metrics import METRIC_NAMES, continual_metrics
+        from mtspark_bio.results import atomic_h5, package_versions, write_arrays, write_json_attr
+
+        with atomic_h5(self.path) as f:
+            f.attrs["protocol"] = "atari"
+            write_json_attr(f, "config", self.plan.config)
+            write_json_attr(f, "agent_config", dataclasses.asdict(self.plan.agent))
+            write_json_attr(f, "versions", package_versions())
+            f.attrs["blocks_done"] = self.blocks_done
+            f.attrs["complete"] = final
+            if runner.loop is not None:
+                f.attrs["build_s"] = runner.loop.sim.timings["build_s"]
+            f.create_dataset("schedule", data=np.asarray(self.plan.schedule, dtype=np.int64))
+            for a in self.scores:
+                group = f.create_group(f"agents/{a}")
+                group.create_dataset("score_matrix", data=self.matrix(a))
+                group.create_dataset("score_std", data=self.scores[a].std(axis=2))
+                group.create_dataset("episode_scores", data=self.scores[a])
+                group.create_dataset("baseline_score", data=self.baseline[a].mean(axis=1))
+                group.create_dataset("baseline_episode_scores", data=self.baseline[a])
+                played = runner.training_scores.get(a, [])
+                group.create_dataset("training_block", data=np.array([b for b, _ in played], dtype=np.int64))
+                group.create_dataset("training_scores", data=np.array([s for _, s in played], dtype=float))
+                metrics = (continual_metrics(self.matrix(a), self.plan.schedule, self.baseline[a].mean(axis=1))
+                           if final else dict.fromkeys(METRIC_NAMES, np.nan))
+                for key, value in metrics.items():
+                    group.attrs[key] = value
+                state = runner.loop.state.get(a) if runner.loop is not None else None
+                if state is not None:
+                    write_arrays(group.create_group("state"), state)
+
+
+def format_table(result: ResultFile) -> str:
+    from mtspark_bio.metrics import continual_metrics
+
+    plan = result.plan
+    games = plan.games
+    lines = []
+    for a in result.scores:
+        lines.append(f"\n{a}: mean raw score S[block, game] ({result.scores[a].shape[2]} episode(s) each)")
+        lines.append("                  " + " ".join(f"{g:>9}" for g in games))
+        lines.append("  init            " + " ".join(f"{s:9.1f}" for s in result.baseline[a].mean(axis=1)))
+        for b, row in enumerate(result.matrix(a)):
+            lines.append(f"  {b:2d} ({games[plan.schedule[b]]:<9}) " + " ".join(f"{s:9.1f}" for s in row))
+    lines.append(f"\n{'agent':<10} {'ACC':>8} {'BWT':>8} {'FWT':>8} {'F':>8}   (metrics on raw scores)")
+    for a in result.scores:
+        m = continual_metrics(result.matrix(a), plan.schedule, result.baseline[a].mean(axis=1))
+        lines.append(f"{a:<10} {m['acc']:8.2f} {m['bwt']:8.2f} {m['fwt']:8.2f} {m['forgetting']:8.2f}")
+    if "random" in result.scores and result.scores["random"].shape[2] >= 3:
+        from scipy.stats import mannwhitneyu
+
+        lines.append("\nafter the last block, learner vs random (mean +- s.d. over episodes; one-sided "
+                     "Mann-Whitney U p, learner > random):")
+        for a in plan.learners:
+            for g, game in enumerate(games):
+                mine, rand = result.scores[a][-1, g], result.scores["random"][-1, g]
+                p = mannwhitneyu(mine, rand, alternative="greater").pvalue
+                lines.append(f"  {a:<10} {game:<9} {mine.mean():7.1f} +- {mine.std():5.1f}  vs  "
+                             f"{rand.mean():7.1f} +- {rand.std():5.1f}   p = {p:.3g}")
+    lines.append("\npublished (game: MTSpark / random / human, Mnih et al. 2015 without sticky actions):")
+    lines += [f"  {g}: {PUBLISHED[g][0]} / {PUBLISHED[g][1]} / {PUBLISHED[g][2]}" for g in games]
+    return "\n".join(lines)
