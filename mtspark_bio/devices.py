@@ -122,6 +122,8 @@ class Simulation:
                 # another process holds a core, each barrier waits a scheduler slice.
                 # Measured on the loaded 2-core machine (1k-neuron net, 0.2 s): 17-95 s
                 # spinning, 2.0 s with OMP_WAIT_POLICY=PASSIVE (benchmarks/README.md).
+                # On an idle machine the opposite holds (10k net: PASSIVE 7.5x slower
+                # than 1 thread, ACTIVE 1.07x faster), so export ACTIVE there.
                 # A value set by the user wins.
                 self.environment["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
         else:
