@@ -73,6 +73,40 @@ def refuse_changed_options(out: Path, stored: dict, config: dict, defaults: dict
                           f"resume it without them, or run them into another {option('out')}")
 
 
+class BlockRecord:
+    """What a protocol's result object shares: ``plan`` (``config``, ``schedule``),
+    ``blocks_done``, ``baseline`` (name -> the untrained evaluation) and
+    :meth:`per_block` (name -> array whose row ``b`` is block b's)."""
+
+    def per_block(self) -> dict:
+        raise NotImplementedError
+
+    def write_header(self, f, protocol: str, model_key: str, model, final: bool):
+        """The root of the result file: protocol, configuration, the model's dataclass
+        (``circuit`` / ``agent_config``), versions, progress and the schedule."""
+        import dataclasses
+
+        import numpy as np
+
+        from mtspark_bio.results import package_versions, write_json_attr
+
+        f.attrs["protocol"] = protocol
+        write_json_attr(f, "config", self.plan.config)
+        write_json_attr(f, model_key, dataclasses.asdict(model))
+        write_json_attr(f, "versions", package_versions())
+        f.attrs["blocks_done"] = self.blocks_done
+        f.attrs["complete"] = final
+        f.create_dataset("schedule", data=np.asarray(self.plan.schedule, dtype=np.int64))
+
+    def record(self, block: int, values: dict):
+        """Store an evaluation of every variant or agent: block -1 is the untrained one."""
+        for name, value in values.items():
+            if block < 0:
+                self.baseline[name] = value
+            else:
+                self.per_block()[name][block] = value
+
+
 def run_blocks(result, runner, n_blocks: int, evaluate, describe, log) -> None:
     """Untrained evaluation (once), then train, evaluate and save each remaining block.
 

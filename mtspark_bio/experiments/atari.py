@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mtspark_bio.blocks import BlockRecord
 from mtspark_bio.errors import ConfigError, option
 
 DEFAULTS = {
@@ -168,7 +169,7 @@ class Runner:
             self.loop.close()
 
 
-class ResultFile:
+class ResultFile(BlockRecord):
     """The protocol's HDF5 file: results so far plus the state needed to resume."""
 
     def __init__(self, path: Path, plan: Plan):
@@ -178,13 +179,8 @@ class ResultFile:
         self.baseline = {a: np.full((n_games, episodes), np.nan) for a in plan.config["agents"]}
         self.blocks_done = -1  # -1: not even the untrained evaluation
 
-    def record(self, block: int, scores: dict):
-        """Store an evaluation's episode scores: block -1 is the untrained agent."""
-        for a, s in scores.items():
-            if block < 0:
-                self.baseline[a] = s
-            else:
-                self.scores[a][block] = s
+    def per_block(self) -> dict:
+        return self.scores  # episode scores
 
     def matrix(self, agent: str) -> np.ndarray:
         return self.scores[agent].mean(axis=2)
@@ -211,18 +207,12 @@ class ResultFile:
 
     def save(self, runner: Runner, final: bool = False):
         from mtspark_bio.metrics import METRIC_NAMES, continual_metrics
-        from mtspark_bio.results import atomic_h5, package_versions, write_arrays, write_json_attr
+        from mtspark_bio.results import atomic_h5, write_arrays
 
         with atomic_h5(self.path) as f:
-            f.attrs["protocol"] = "atari"
-            write_json_attr(f, "config", self.plan.config)
-            write_json_attr(f, "agent_config", dataclasses.asdict(self.plan.agent))
-            write_json_attr(f, "versions", package_versions())
-            f.attrs["blocks_done"] = self.blocks_done
-            f.attrs["complete"] = final
+            self.write_header(f, "atari", "agent_config", self.plan.agent, final)
             if runner.loop is not None:
                 f.attrs["build_s"] = runner.loop.sim.timings["build_s"]
-            f.create_dataset("schedule", data=np.asarray(self.plan.schedule, dtype=np.int64))
             for a in self.scores:
                 group = f.create_group(f"agents/{a}")
                 group.create_dataset("score_matrix", data=self.matrix(a))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mtspark_bio.blocks import BlockRecord
 from mtspark_bio.errors import ConfigError, option
 from mtspark_bio.spike_record import DEFAULT_MAX_SPIKE_MB, RECORD_SPIKES
 
@@ -297,7 +298,7 @@ class SurrogateReadouts:
             pieces.clear()
 
 
-class ResultFile:
+class ResultFile(BlockRecord):
     """The protocol's HDF5 file: results so far plus the state needed to resume."""
 
     def __init__(self, path: Path, plan: Plan):
@@ -312,13 +313,8 @@ class ResultFile:
         # when the run began (UTC), kept across --resume: NWB's session_start_time
         self.started_utc = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
-    def record(self, block: int, accuracies: dict):
-        """Store an evaluation: block -1 is the untrained network."""
-        for v, acc in accuracies.items():
-            if block < 0:
-                self.baseline[v] = acc
-            else:
-                self.R[v][block] = acc
+    def per_block(self) -> dict:
+        return self.R
 
     def load(self, runner: Runner | None = None):
         """Read the results so far and, given a ``runner``, restore its network state."""
@@ -346,20 +342,14 @@ class ResultFile:
 
     def save(self, runner: Runner, final: bool = False):
         from mtspark_bio.metrics import METRIC_NAMES, continual_metrics, mean_off_diagonal
-        from mtspark_bio.results import atomic_h5, package_versions, write_arrays, write_json_attr
+        from mtspark_bio.results import atomic_h5, write_arrays
 
         self.runs = runner.sim.runs
         with atomic_h5(self.path) as f:
-            f.attrs["protocol"] = "forgetting"
-            write_json_attr(f, "config", self.plan.config)
-            write_json_attr(f, "circuit", dataclasses.asdict(self.plan.circuit))
-            write_json_attr(f, "versions", package_versions())
-            f.attrs["blocks_done"] = self.blocks_done
+            self.write_header(f, "forgetting", "circuit", self.plan.circuit, final)
             f.attrs["runs"] = self.runs
-            f.attrs["complete"] = final
             f.attrs["build_s"] = runner.sim.timings["build_s"]
             f.attrs["started_utc"] = self.started_utc
-            f.create_dataset("schedule", data=np.asarray(self.plan.schedule, dtype=np.int64))
             for v, R in self.R.items():
                 group = f.create_group(f"variants/{v}")
                 group.create_dataset("accuracy_matrix", data=R)
