@@ -9,16 +9,24 @@ optionally, the raw score of every training episode. Layout read here::
                              frames per game), switch_every, eval_episodes, ...), versions (JSON),
                              blocks_done (int; -1 before the untrained evaluation), complete (bool)
     /schedule         int (n_blocks,): index into config["games"] of the game trained in each block
-    /agents/<name>    attrs: acc, bwt, fwt, forgetting (NaN until complete)
+    /agents/<name>    attrs: acc, bwt, fwt, forgetting on the human-normalised score, in %
+                             (NaN until complete); raw_acc, raw_bwt, ... on raw scores
+                             (files before issue 17: only the plain names, on raw scores)
         score_matrix      float (n_blocks, n_games)  mean evaluation score after each block
+        score_matrix_hns  float (n_blocks, n_games)  the same, human-normalised (%)   optional
+        baseline_score_hns float (n_games,)          baseline, human-normalised (%)   optional
+        forgetting_per_game float (n_games,)         best raw score since first trained
+                                                     minus the final one (NaN: last game)  optional
         score_std         float (n_blocks, n_games)  s.d. over evaluation episodes   optional
         baseline_score    float (n_games,)           mean score before training      optional
         training_scores   float (n,)  raw score of each finished training episode    optional
         training_block    int (n,)    block (0-based index into /schedule) in which
                                       each of those episodes finished                optional
 
-The ``random`` agent does not learn: it is drawn as the chance reference
-(dashed grey) and is the zero of the heatmaps' per-game colour scale.
+The ``random`` agent does not learn: it is drawn as the chance reference (dashed
+grey). The heatmaps are coloured on the human-normalised score (0 = random play, 1 =
+human; Mnih et al. 2015) for the games that have one, otherwise per game from the random
+agent's mean (0) to the best learner (1).
 """
 
 from __future__ import annotations
@@ -180,8 +188,20 @@ def _score_lines(ax, result: AtariResult, game: int, colors, has_init: bool):
     ax.set_title(game_label(result.games[game]))
 
 
+def _human_scale(result: AtariResult) -> dict[str, np.ndarray] | None:
+    """The score matrices as fractions of the human-normalised score (0 = random play,
+    1 = human, Mnih et al. 2015), the colour scale when every game has published random
+    and human scores; None otherwise."""
+    from mtspark_bio.atari import RANDOM_HUMAN, human_normalised
+
+    if not all(g in RANDOM_HUMAN for g in result.games):
+        return None
+    return {a.name: human_normalised(a.score, result.games) / 100.0 for a in result.learners}
+
+
 def _normalised(result: AtariResult) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Per-game colour scale of the score matrices: 0 = random agent's mean, 1 = best learner.
+    """Per-game colour scale of the score matrices when the games have no published
+    random and human scores: 0 = random agent's mean, 1 = best learner.
 
     Returns ``({agent: normalised matrix}, zero, one)`` with ``zero``/``one`` the raw
     scores (n_games,) that map to 0 and 1. Without a random agent the zero is the
@@ -243,7 +263,8 @@ def _score_heatmap(ax, result: AtariResult, agent: Agent, norm_matrix, annot_siz
                 color="0.4", fontstyle="italic")
     metrics = agent.metrics
     if any(np.isfinite(v) for v in metrics.values()):
-        text = metrics_text(metrics)
+        # the metrics are on the human-normalised scale (%) when the file has raw ones beside
+        text = metrics_text(metrics) + (" (HNS %)" if agent.raw_metrics else "")
         ax.set_title(text if narrow else text.replace("\n", "   "), linespacing=1.3)
         ax.annotate(agent.name, xy=(0.5, 1.0), xycoords=ax.title, xytext=(0, 1), textcoords="offset points",
                     ha="center", va="bottom", fontweight="bold", annotation_clip=False)
@@ -367,7 +388,10 @@ def plot_atari(h5_path, out_stem=None, *, title: bool = True) -> list[Path]:
 
         # b: score matrices of the learning agents
         if n_l:
-            normed, _, _ = _normalised(result)
+            normed = _human_scale(result)
+            human = normed is not None
+            if not human:
+                normed, _, _ = _normalised(result)
             spacer = n_l * (1.0 - heat_ratio)
             ratios = [heat_ratio] * n_l + [side_ratio] + ([spacer] if spacer > 0.05 else [])
             sub = gs[row, 0].subgridspec(1, len(ratios), width_ratios=ratios)
@@ -385,7 +409,8 @@ def plot_atari(h5_path, out_stem=None, *, title: bool = True) -> list[Path]:
             cax = side.inset_axes([0.0, 0.12, 0.12, 0.76])
             below = any((np.asarray(m) < 0).any() for m in normed.values() if np.isfinite(m).any())
             cbar = fig.colorbar(im, cax=cax, extend="min" if below else "neither")
-            cbar.set_label("score per game\n(0 = random, 1 = best)")
+            cbar.set_label("human-normalised score\n(0 = random, 1 = human)" if human
+                           else "score per game\n(0 = random, 1 = best)")
             cbar.set_ticks([0, 0.5, 1.0], labels=["0", "0.5", "1"])
             cbar.outline.set_linewidth(style.LINE_WIDTH)
             row += 1

@@ -39,6 +39,17 @@ CROPS = {
 N_ACTIONS = 18  # full action space
 FRAME_SKIP = 4
 STICKY_PROBABILITY = 0.25  # ale-py's registered default for v5
+#: (random, human) scores per game, Mnih et al. 2015 (Nature 518:529), Extended Data
+#: Table 2 (no sticky actions): the zero and the 100 of the human-normalised score
+RANDOM_HUMAN = {"pong": (-20.7, 9.3), "breakout": (1.7, 31.8), "enduro": (0.0, 309.6)}
+
+
+def human_normalised(scores, games) -> np.ndarray:
+    """``100 (score - random) / (human - random)`` per game (Mnih et al. 2015), so that
+    games with different score ranges average on one scale; ``games`` names the last
+    axis of ``scores``."""
+    random, human = np.array([RANDOM_HUMAN[g] for g in games], dtype=float).T
+    return 100.0 * (np.asarray(scores, dtype=float) - random) / (human - random)
 
 
 def check_games(games) -> list[str]:

@@ -95,22 +95,36 @@ def continual_metrics(R, schedule: Sequence[int], baseline=None) -> dict[str, fl
     trained = [int(j) for j in np.unique(schedule)]
     blocks = {j: np.flatnonzero(schedule == j) for j in trained}
 
-    bwt, forgetting, fwt = [], [], []
+    bwt, fwt = [], []
     for j in trained:
         first, last = blocks[j][0], blocks[j][-1]
         if j != final:
             bwt.append(R[-1, j] - R[last, j])
-            # j != final guarantees first < n_blocks - 1, so the range is non-empty.
-            forgetting.append(R[first:-1, j].max() - R[-1, j])
         if baseline is not None and j != schedule[0]:
             fwt.append(R[first - 1, j] - baseline[j])
+    forgetting = forgetting_per_task(R, schedule)
 
     return {
         "acc": float(R[-1].mean()),
         "bwt": _mean(bwt),
         "fwt": _mean(fwt),
-        "forgetting": _mean(forgetting),
+        "forgetting": _mean([float(f) for f in forgetting if np.isfinite(f)]),
     }
+
+
+def forgetting_per_task(R, schedule: Sequence[int]) -> np.ndarray:
+    """Each task's drop from the best accuracy (or score) it reached since it was first
+    trained to its final one, ``max_{first(j) <= l < n_blocks - 1} R[l, j] - R[-1, j]``
+    (the terms :func:`continual_metrics` averages); NaN for the task of the last block
+    and for tasks never trained."""
+    R, schedule, _ = _validate(R, schedule, None)
+    out = np.full(R.shape[1], np.nan)
+    for j in np.unique(schedule):
+        if j != schedule[-1]:
+            # j is not the last block's task, so its first block is before the last one
+            first = np.flatnonzero(schedule == j)[0]
+            out[j] = R[first:-1, j].max() - R[-1, j]
+    return out
 
 
 def summarise_over_seeds(results: Sequence[Mapping[str, float]]) -> dict[str, tuple[float, float]]:

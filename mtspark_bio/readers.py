@@ -164,6 +164,8 @@ class Agent:
     metrics: dict[str, float]
     training_scores: np.ndarray              # (n,) raw score per training episode
     training_block: np.ndarray               # (n,) 0-based block of each episode
+    raw_metrics: dict[str, float] = field(default_factory=dict)   # metrics on raw scores
+    forgetting_per_game: np.ndarray | None = None                 # (n_games,) raw, NaN: last game
 
     @property
     def learns(self) -> bool:
@@ -243,8 +245,11 @@ def load_atari(h5_path) -> AtariResult:
                 raise ValueError(f"{path}: agent {name!r} training_block holds blocks outside 0..{n_blocks - 1}")
             if not scores.size:
                 blocks = blocks[:0]
+            # files written before issue 17 hold raw metrics under the plain names
+            raw = {m: float_attr(g, f"raw_{m}") for m in METRICS} if "raw_acc" in g.attrs else {}
+            per_game = (_vector(g, "forgetting_per_game", path, name) if "forgetting_per_game" in g else None)
             agents[name] = Agent(name, S, std, baseline, {m: float_attr(g, m) for m in METRICS},
-                                 scores, blocks)
+                                 scores, blocks, raw, per_game)
         n_games = {a.score.shape[1] for a in agents.values()}
         if len(n_games) != 1:
             raise ValueError(f"{path}: agents disagree on the number of games: {sorted(n_games)}")

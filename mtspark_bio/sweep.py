@@ -114,16 +114,17 @@ class BlockProtocol:
 
     def metrics(self, path: Path) -> dict[str, dict[str, float]]:
         """{variant or agent: {metric: value}} (``mtspark_bio.readers``); forgetting adds
-        the tasks' active-set overlap, Atari each game's mean score after the last block
-        (``final_<game>``)."""
+        the tasks' active-set overlap, Atari the metrics on raw scores (``raw_<metric>``;
+        the plain ones are human-normalised) and each game's mean score after the last
+        block (``final_<game>``)."""
         import h5py
 
         from mtspark_bio import readers
 
         if self.name == "atari":
             result = readers.load_atari(path)
-            return {name: {**agent.metrics, **{f"final_{game}": float(score)
-                                                for game, score in zip(result.games, agent.score[-1])}}
+            return {name: {**agent.metrics, **{f"raw_{k}": v for k, v in agent.raw_metrics.items()},
+                           **{f"final_{game}": float(score) for game, score in zip(result.games, agent.score[-1])}}
                     for name, agent in result.agents.items()}
         result = readers.load_forgetting(path)
         with h5py.File(path, "r") as f:

@@ -329,9 +329,13 @@ def read(path):
         for a in f["agents"]:
             g = f["agents"][a]
             out[a] = {"S": g["score_matrix"][...], "episodes": g["episode_scores"][...],
-                      "metrics": {k: g.attrs[k] for k in ("acc", "bwt", "fwt", "forgetting")}}
+                      "S_hns": g["score_matrix_hns"][...], "baseline": g["baseline_score"][...],
+                      "metrics": {k: g.attrs[k] for k in ("acc", "bwt", "fwt", "forgetting")},
+                      "raw_metrics": {k: g.attrs[f"raw_{k}"] for k in ("acc", "bwt", "fwt", "forgetting")},
+                      "forgetting_per_game": g["forgetting_per_game"][...]}
             if "state" in g:
                 out[a]["w"] = g["state/output_w"][...]
+        out["schedule"] = f["schedule"][...]
     return out
 
 
@@ -348,6 +352,16 @@ def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monk
     assert result["dendritic"]["S"].shape == (4, 2) and np.isfinite(result["dendritic"]["S"]).all()
     assert np.isfinite(result["random"]["S"]).all() and "w" not in result["random"]
     assert all(np.isfinite(v) for v in result["dendritic"]["metrics"].values())
+    # the metrics are on the human-normalised scale, the raw ones beside them (issue 17)
+    from mtspark_bio.atari import human_normalised
+    from mtspark_bio.metrics import continual_metrics, forgetting_per_task
+
+    mine = result["dendritic"]
+    np.testing.assert_allclose(mine["S_hns"], human_normalised(mine["S"], ["breakout", "pong"]))
+    hns = continual_metrics(mine["S_hns"], result["schedule"], human_normalised(mine["baseline"], ["breakout", "pong"]))
+    raw = continual_metrics(mine["S"], result["schedule"], mine["baseline"])
+    assert mine["metrics"] == pytest.approx(hns) and mine["raw_metrics"] == pytest.approx(raw)
+    np.testing.assert_array_equal(mine["forgetting_per_game"], forgetting_per_task(mine["S"], result["schedule"]))
 
     interrupted = tmp_path / "interrupted.h5"
     original_train = atari.Runner.train

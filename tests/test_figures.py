@@ -319,6 +319,19 @@ def test_atari_single_game_and_agent_order(tmp_path):
     assert atari.score_fmt(1.234) == "1.23" and atari.score_fmt(math.nan) == ""
 
 
+def test_atari_colour_scale_is_the_human_normalised_score(tmp_path):
+    from mtspark_bio.atari import human_normalised
+
+    result = atari.load_atari(write_atari_result(tmp_path / "h.h5"))
+    scaled = atari._human_scale(result)
+    np.testing.assert_allclose(scaled["dendritic"] * 100,
+                               human_normalised(result.agents["dendritic"].score, ["pong", "breakout"]))
+    # a game without published random and human scores: the per-game scale instead
+    other = atari.load_atari(write_atari_result(tmp_path / "other.h5", games=("pong", "tetris")))
+    assert atari._human_scale(other) is None
+    check_outputs(figures.render(tmp_path / "other.h5"))
+
+
 def test_atari_colour_scale_zero_is_random_one_is_best(tmp_path):
     result = atari.load_atari(write_atari_result(tmp_path / "n.h5", done_blocks=3))
     normed, zero, one = atari._normalised(result)

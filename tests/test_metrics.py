@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mtspark_bio.metrics import continual_metrics, summarise_over_seeds
+from mtspark_bio.metrics import continual_metrics, forgetting_per_task, summarise_over_seeds
 
 
 def test_sequential_3x3():
@@ -51,6 +51,25 @@ def test_cycling_6_blocks_3_tasks():
     # A: max(0.90, 0.60, 0.50, 0.85, 0.70) - 0.65 = 0.25
     # B: max(0.70, 0.40, 0.35, 0.80) - 0.50 = 0.30; mean 0.275
     assert m["forgetting"] == pytest.approx(0.275)
+
+
+def test_forgetting_per_task_is_what_the_mean_averages():
+    schedule = [0, 1, 2, 0, 1, 2]
+    R = np.array([[0.90, 0.10, 0.20], [0.60, 0.70, 0.30], [0.50, 0.40, 0.75],
+                  [0.85, 0.35, 0.50], [0.70, 0.80, 0.45], [0.65, 0.50, 0.90]])
+    # A: 0.90 - 0.65; B: 0.80 - 0.50 (from its first block, 1, on); C is the last block's task
+    np.testing.assert_allclose(forgetting_per_task(R, schedule), [0.25, 0.30, np.nan])
+    # a task never trained has no forgetting either
+    np.testing.assert_allclose(forgetting_per_task(R[:2], [0, 0]), [np.nan] * 3)
+
+
+def test_human_normalised_score_uses_mnih_2015_random_and_human():
+    from mtspark_bio.atari import human_normalised
+
+    # Pong: random -20.7 -> 0, human 9.3 -> 100; Breakout: (16.75 - 1.7) / (31.8 - 1.7) = 0.5
+    np.testing.assert_allclose(human_normalised([[-20.7, 16.75], [9.3, 1.7]], ["pong", "breakout"]),
+                               [[0.0, 50.0], [100.0, 0.0]])
+    np.testing.assert_allclose(human_normalised([154.8], ["enduro"]), [50.0])
 
 
 def test_forgetting_ignores_accuracy_before_first_training():

@@ -30,9 +30,9 @@ DEFAULTS = {
 }
 LEARNING_AGENTS = ("dendritic", "point")
 AGENTS = LEARNING_AGENTS + ("random",)
-#: MTSpark's multi-task scores (Devkota et al. 2024) and the random / human rows of
-#: Mnih et al. 2015 (no sticky actions), for the printed comparison
-PUBLISHED = {"pong": (-5.4, -20.7, 9.3), "breakout": (0.6, 1.7, 31.8), "enduro": (371.2, 0.0, 309.6)}
+#: MTSpark's multi-task scores (Devkota et al. 2024), printed beside the random and human
+#: rows of Mnih et al. 2015 (mtspark_bio.atari.RANDOM_HUMAN)
+MTSPARK = {"pong": -5.4, "breakout": 0.6, "enduro": 371.2}
 
 
 class Plan:
@@ -206,7 +206,8 @@ class ResultFile(BlockRecord):
                     runner.loop.state[a] = read_arrays(group["state"])
 
     def save(self, runner: Runner, final: bool = False):
-        from mtspark_bio.metrics import METRIC_NAMES, continual_metrics
+        from mtspark_bio.atari import human_normalised
+        from mtspark_bio.metrics import METRIC_NAMES, continual_metrics, forgetting_per_task
         from mtspark_bio.results import atomic_h5, write_arrays
 
         with atomic_h5(self.path) as f:
@@ -220,20 +221,31 @@ class ResultFile(BlockRecord):
                 group.create_dataset("episode_scores", data=self.scores[a])
                 group.create_dataset("baseline_score", data=self.baseline[a].mean(axis=1))
                 group.create_dataset("baseline_episode_scores", data=self.baseline[a])
+                hns, hns_baseline = (human_normalised(self.matrix(a), self.plan.games),
+                                     human_normalised(self.baseline[a].mean(axis=1), self.plan.games))
+                group.create_dataset("score_matrix_hns", data=hns)
+                group.create_dataset("baseline_score_hns", data=hns_baseline)
                 played = runner.training_scores.get(a, [])
                 group.create_dataset("training_block", data=np.array([b for b, _ in played], dtype=np.int64))
                 group.create_dataset("training_scores", data=np.array([s for _, s in played], dtype=float))
-                metrics = (continual_metrics(self.matrix(a), self.plan.schedule, self.baseline[a].mean(axis=1))
-                           if final else dict.fromkeys(METRIC_NAMES, np.nan))
-                for key, value in metrics.items():
-                    group.attrs[key] = value
+                # the metrics on the human-normalised scale (games comparable), raw beside them
+                unfinished = dict.fromkeys(METRIC_NAMES, np.nan)
+                metrics = continual_metrics(hns, self.plan.schedule, hns_baseline) if final else unfinished
+                raw = (continual_metrics(self.matrix(a), self.plan.schedule, self.baseline[a].mean(axis=1))
+                       if final else unfinished)
+                for key in METRIC_NAMES:
+                    group.attrs[key] = metrics[key]
+                    group.attrs[f"raw_{key}"] = raw[key]
+                group.create_dataset("forgetting_per_game", data=forgetting_per_task(self.matrix(a), self.plan.schedule)
+                                     if final else np.full(len(self.plan.games), np.nan))
                 state = runner.loop.state.get(a) if runner.loop is not None else None
                 if state is not None:
                     write_arrays(group.create_group("state"), state)
 
 
 def format_table(result: ResultFile) -> str:
-    from mtspark_bio.metrics import continual_metrics
+    from mtspark_bio.atari import RANDOM_HUMAN, human_normalised
+    from mtspark_bio.metrics import continual_metrics, forgetting_per_task
 
     plan = result.plan
     games = plan.games
@@ -244,10 +256,21 @@ def format_table(result: ResultFile) -> str:
         lines.append("  init            " + " ".join(f"{s:9.1f}" for s in result.baseline[a].mean(axis=1)))
         for b, row in enumerate(result.matrix(a)):
             lines.append(f"  {b:2d} ({games[plan.schedule[b]]:<9}) " + " ".join(f"{s:9.1f}" for s in row))
-    lines.append(f"\n{'agent':<10} {'ACC':>8} {'BWT':>8} {'FWT':>8} {'F':>8}   (metrics on raw scores)")
+    lines.append(f"\n{'agent':<10} {'scale':<6} {'ACC':>8} {'BWT':>8} {'FWT':>8} {'F':>8}   "
+                 f"forgetting per game (raw; the last block's game: -)")
     for a in result.scores:
-        m = continual_metrics(result.matrix(a), plan.schedule, result.baseline[a].mean(axis=1))
-        lines.append(f"{a:<10} {m['acc']:8.2f} {m['bwt']:8.2f} {m['fwt']:8.2f} {m['forgetting']:8.2f}")
+        raw, baseline = result.matrix(a), result.baseline[a].mean(axis=1)
+        for scale, R, b in (("HNS %", human_normalised(raw, games), human_normalised(baseline, games)),
+                            ("raw", raw, baseline)):
+            m = continual_metrics(R, plan.schedule, b)
+            per_game = ""
+            if scale == "raw":
+                per_game = "  " + "  ".join(f"{g} {f:.1f}" if np.isfinite(f) else f"{g} -"
+                                            for g, f in zip(games, forgetting_per_task(raw, plan.schedule)))
+            lines.append(f"{a:<10} {scale:<6} {m['acc']:8.2f} {m['bwt']:8.2f} {m['fwt']:8.2f} "
+                         f"{m['forgetting']:8.2f}{per_game}")
+    lines.append("HNS %: human-normalised score, 100 (score - random) / (human - random) with the random and "
+                 "human scores of Mnih et al. 2015")
     if "random" in result.scores and result.scores["random"].shape[2] >= 3:
         from scipy.stats import mannwhitneyu
 
@@ -260,5 +283,5 @@ def format_table(result: ResultFile) -> str:
                 lines.append(f"  {a:<10} {game:<9} {mine.mean():7.1f} +- {mine.std():5.1f}  vs  "
                              f"{rand.mean():7.1f} +- {rand.std():5.1f}   p = {p:.3g}")
     lines.append("\npublished (game: MTSpark / random / human, Mnih et al. 2015 without sticky actions):")
-    lines += [f"  {g}: {PUBLISHED[g][0]} / {PUBLISHED[g][1]} / {PUBLISHED[g][2]}" for g in games]
+    lines += [f"  {g}: {MTSPARK[g]} / {RANDOM_HUMAN[g][0]} / {RANDOM_HUMAN[g][1]}" for g in games]
     return "\n".join(lines)
