@@ -157,9 +157,31 @@ def _not_run(ax, result: AtariResult):
 
 # --- panels ------------------------------------------------------------------
 
-def _score_lines(ax, result: AtariResult, game: int, colors, has_init: bool):
+#: reference lines of the learning curves: (label, line style) of each anchor
+ANCHOR_STYLES = {"human": ("human (Mnih et al. 2015)", (0, (1, 1.2))),
+                 "mtspark": ("MTSpark (Devkota et al. 2024)", (0, (4, 1.2, 1, 1.2)))}
+
+
+def _anchor_lines(ax, game: str) -> bool:
+    """The published human and MTSpark scores of ``game`` as horizontal lines (the
+    random row of Mnih et al. 2015 is left to the random agent measured here); False
+    when the game has none."""
+    from mtspark_bio.atari import RANDOM_HUMAN
+    from mtspark_bio.experiments.atari import MTSPARK
+
+    if game not in RANDOM_HUMAN:
+        return False
+    for key, value in (("human", RANDOM_HUMAN[game][1]), ("mtspark", MTSPARK[game])):
+        ax.axhline(value, color="0.35", linestyle=ANCHOR_STYLES[key][1], linewidth=0.7, zorder=1)
+    return True
+
+
+def _score_lines(ax, result: AtariResult, game: int, colors, has_init: bool) -> bool:
+    """One game's evaluation scores after each block, with the published anchors;
+    returns whether anchors were drawn."""
     x = np.arange(1, result.n_blocks + 1, dtype=float)
     _shade_trained(ax, result, game)
+    anchored = _anchor_lines(ax, result.games[game])
     # random first (underneath), learners on top in order
     agents = sorted(result.agents.values(), key=lambda a: a.learns)
     for z, a in enumerate(agents):
@@ -184,8 +206,12 @@ def _score_lines(ax, result: AtariResult, game: int, colors, has_init: bool):
             ax.plot(xs[lone], ys[lone], linestyle="none", marker="_", markersize=5, markeredgewidth=1.0,
                     color=c, zorder=3 + z)
     _block_axis(ax, result, has_init)
+    frames = result.config.get("switch_every")
+    if frames:
+        ax.set_xlabel(f"training block ({frames / 1000:g} k frames each)")
     _not_run(ax, result)
     ax.set_title(game_label(result.games[game]))
+    return anchored
 
 
 def _human_scale(result: AtariResult) -> dict[str, np.ndarray] | None:
@@ -367,10 +393,10 @@ def plot_atari(h5_path, out_stem=None, *, title: bool = True) -> list[Path]:
 
         # a: evaluation scores per game
         sub = gs[row, 0].subgridspec(1, n_g + 1, width_ratios=[1.0] * n_g + [side_ratio * max(n_g, 2) / 2])
-        line_axes = []
+        line_axes, anchored = [], False
         for j in range(n_g):
             ax = fig.add_subplot(sub[0, j])
-            _score_lines(ax, result, j, colors, has_init)
+            anchored |= _score_lines(ax, result, j, colors, has_init)
             if j == 0:
                 ax.set_ylabel("score (raw)")
             line_axes.append(ax)
@@ -383,6 +409,10 @@ def plot_atari(h5_path, out_stem=None, *, title: bool = True) -> list[Path]:
             labels.append("\N{PLUS-MINUS SIGN} s.d.")
         handles.append(Patch(facecolor=TRAINED_SHADE, linewidth=0))
         labels.append("game trained\nin block")
+        if anchored:
+            for label, dashes in ANCHOR_STYLES.values():
+                handles.append(Line2D([], [], color="0.35", linestyle=dashes, linewidth=0.7))
+                labels.append(label)
         _legend(fig.add_subplot(sub[0, -1]), handles, labels, title="agent")
         row += 1
 

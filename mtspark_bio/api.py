@@ -116,6 +116,7 @@ class AtariConfig(_StoredForm):
     frames: int = 20_000
     switch_every: int = 10_000
     eval_episodes: int = 1
+    final_eval_episodes: int = 30
     eval_max_frames: int = 18_000
     eval_epsilon: float = 0.05
     epsilon_start: float = 0.3

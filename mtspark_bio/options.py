@@ -99,6 +99,8 @@ def add_atari_arguments(parser: argparse.ArgumentParser) -> None:
     add("--frames", type=int, default=DEFAULTS["frames"], help="training frames per game")
     add("--switch-every", type=int, default=DEFAULTS["switch_every"], help="frames between game switches")
     add("--eval-episodes", type=int, default=DEFAULTS["eval_episodes"], help="evaluation episodes per game and block")
+    add("--final-eval-episodes", type=int, default=DEFAULTS["final_eval_episodes"],
+        help="episodes per game of the final evaluation after the last block (0: none)")
     add("--eval-max-frames", type=int, default=DEFAULTS["eval_max_frames"], help="frame cap of an evaluation episode")
     add("--agents", default=",".join(DEFAULTS["agents"]), help="comma list of dendritic,point,random")
     add("--no-sticky", action="store_true", help="no sticky actions (Mnih et al. 2015's setting)")
@@ -115,7 +117,8 @@ def atari_config(args) -> dict:
     from mtspark_bio.experiments.atari import DEFAULTS
 
     return {**DEFAULTS, "games": args.games.split(","), "frames": args.frames, "switch_every": args.switch_every,
-            "eval_episodes": args.eval_episodes, "eval_max_frames": args.eval_max_frames,
+            "eval_episodes": args.eval_episodes, "final_eval_episodes": args.final_eval_episodes,
+            "eval_max_frames": args.eval_max_frames,
             "agents": _names(args.agents), "device": args.device,
             "seed": args.seed, "sticky": not args.no_sticky, "chunk_steps": args.chunk_steps,
             "agent": _json_object(args.agent, "agent", '{"n_hidden": 300}'), "readout": args.readout}

@@ -35,9 +35,13 @@ games; sticky actions p = 0.25 unless ``--no-sticky``), as MTSpark does (Devkota
   untrained network and after every block each game is evaluated for
   ``--eval-episodes`` episodes (epsilon 0.05, no learning, at most ``--eval-max-frames``
   frames per episode: 18 000 = 5 min as in Mnih et al. 2015); a random agent is
-  evaluated side by side on the same environment seeds.
+  evaluated side by side on the same environment seeds. After the last block a final
+  evaluation plays ``--final-eval-episodes`` episodes per game (default 30) on
+  environment seeds no block used, agent and random agent on the same seeds, and
+  compares them with a one-sided Mann-Whitney U test.
 * Results: the score matrix S[block, game] (mean raw score) per agent and the
-  continual-learning metrics computed from it (``mtspark_bio.metrics``), in one HDF5
+  continual-learning metrics computed from it on the human-normalised score
+  (``mtspark_bio.atari.human_normalised``; raw-score metrics beside them), in one HDF5
   file rewritten atomically after every block, so ``--resume`` continues from the last
   finished block (each block's environments and exploration are seeded by
   (seed, block), so a resumed run equals an uninterrupted one).
@@ -89,6 +93,11 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print
                     f"scores {'/'.join(plan.games)}: {summary}")
 
         run_blocks(result, runner, len(plan.schedule), runner.evaluate, describe, log)
+        if not result.final_done:
+            # the final evaluation: more episodes, on environments no block evaluated
+            log(f"final evaluation: {plan.config['final_eval_episodes']} episodes per game")
+            result.final = runner.evaluate(len(plan.schedule), episodes=plan.config["final_eval_episodes"])
+            result.save(runner, final=True)
     finally:
         progress.close()
         runner.close()

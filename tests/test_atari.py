@@ -319,6 +319,7 @@ def test_cuda_closed_loop_is_refused_with_the_reason():
 # --- the protocol ---------------------------------------------------------------------
 
 TINY = ["--games", "breakout,pong", "--frames", "160", "--switch-every", "80", "--eval-episodes", "1",
+        "--final-eval-episodes", "3",
         "--eval-max-frames", "80", "--chunk-steps", "15", "--no-figure",
         "--agent", '{"n_hidden": 30, "n_inhibitory": 8, "context_per_game": 4}']
 
@@ -332,7 +333,8 @@ def read(path):
                       "S_hns": g["score_matrix_hns"][...], "baseline": g["baseline_score"][...],
                       "metrics": {k: g.attrs[k] for k in ("acc", "bwt", "fwt", "forgetting")},
                       "raw_metrics": {k: g.attrs[f"raw_{k}"] for k in ("acc", "bwt", "fwt", "forgetting")},
-                      "forgetting_per_game": g["forgetting_per_game"][...]}
+                      "forgetting_per_game": g["forgetting_per_game"][...],
+                      "final": g["final_episode_scores"][...], "p": g["final_p_vs_random"][...]}
             if "state" in g:
                 out[a]["w"] = g["state/output_w"][...]
         out["schedule"] = f["schedule"][...]
@@ -362,6 +364,10 @@ def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monk
     raw = continual_metrics(mine["S"], result["schedule"], mine["baseline"])
     assert mine["metrics"] == pytest.approx(hns) and mine["raw_metrics"] == pytest.approx(raw)
     np.testing.assert_array_equal(mine["forgetting_per_game"], forgetting_per_task(mine["S"], result["schedule"]))
+    # the final evaluation: 3 episodes per game, agent and random agent, a p-value per game
+    assert mine["final"].shape == (2, 3) and np.isfinite(mine["final"]).all()
+    assert np.isfinite(result["random"]["final"]).all() and np.isnan(result["random"]["p"]).all()
+    assert ((mine["p"] > 0) & (mine["p"] <= 1)).all()
 
     interrupted = tmp_path / "interrupted.h5"
     original_train = atari.Runner.train
@@ -384,7 +390,31 @@ def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monk
     assert resumed["complete"]
     for a in ("dendritic", "random"):
         np.testing.assert_array_equal(result[a]["episodes"], resumed[a]["episodes"])
+        np.testing.assert_array_equal(result[a]["final"], resumed[a]["final"])
     np.testing.assert_array_equal(result["dendritic"]["w"], resumed["dendritic"]["w"])
+
+    # interrupted during the final evaluation: every block is kept, the file is not
+    # complete, and --resume plays only the final evaluation, with the same result
+    in_final = tmp_path / "in_final.h5"
+    original_evaluate = atari.Runner.evaluate
+
+    def evaluate_but_not_the_final_one(self, block, episodes=None):
+        if block == len(self.plan.schedule):
+            raise KeyboardInterrupt
+        return original_evaluate(self, block, episodes)
+
+    monkeypatch.setattr(atari.Runner, "evaluate", evaluate_but_not_the_final_one)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["atari", "--out", str(in_final)] + args)
+    partial = read(in_final)
+    assert partial["blocks_done"] == 4 and not partial["complete"] and np.isnan(partial["dendritic"]["final"]).all()
+    monkeypatch.setattr(atari.Runner, "evaluate", original_evaluate)
+    monkeypatch.setattr(atari.Runner, "train", lambda *_: pytest.fail("a finished block was trained again"))
+    assert cli.main(["atari", "--out", str(in_final), "--resume"] + args) == 0
+    resumed = read(in_final)
+    assert resumed["complete"]
+    for a in ("dendritic", "random"):
+        np.testing.assert_array_equal(result[a]["final"], resumed[a]["final"])
 
 
 @pytest.mark.runtime

@@ -24,7 +24,7 @@ from mtspark_bio.errors import ConfigError, option
 
 DEFAULTS = {
     "games": ["pong", "breakout", "enduro"], "frames": 20_000, "switch_every": 10_000,
-    "eval_episodes": 1, "eval_max_frames": 18_000, "eval_epsilon": 0.05,
+    "eval_episodes": 1, "final_eval_episodes": 30, "eval_max_frames": 18_000, "eval_epsilon": 0.05,
     "epsilon_start": 0.3, "epsilon_end": 0.05, "agents": ["dendritic", "random"],
     "device": "cpp", "seed": 0, "sticky": True, "chunk_steps": 500, "agent": {}, "readout": "rstdp",
 }
@@ -65,6 +65,8 @@ class Plan:
             problems.append(f"{option('agent')} has unknown keys {bad}; known: {sorted(fields)}")
         if "readout" in config["agent"]:
             problems.append(f"choose the readout with {option('readout')}, not inside {option('agent')}")
+        if int(config["final_eval_episodes"]) < 0:
+            problems.append(f"{option('final_eval_episodes')} must be >= 0 (got {config['final_eval_episodes']})")
         if problems:
             raise ConfigError("; ".join(problems))
         self.config = config
@@ -142,12 +144,13 @@ class Runner:
         for a, c in controllers.items():
             self.training_scores[a] += [(block, s) for s in c.log.scores]
 
-    def evaluate(self, block: int) -> dict[str, np.ndarray]:
-        """Episode scores (agents x games x episodes) after ``block`` (-1: untrained)."""
+    def evaluate(self, block: int, episodes: int | None = None) -> dict[str, np.ndarray]:
+        """Episode scores (agents x games x episodes) after ``block`` (-1: untrained;
+        ``len(schedule)``: the final evaluation, on environments of its own)."""
         from mtspark_bio.closed_loop import play_random
 
         cfg = self.plan.config
-        episodes = cfg["eval_episodes"]
+        episodes = cfg["eval_episodes"] if episodes is None else episodes
         scores = {a: np.zeros((len(self.plan.games), episodes)) for a in cfg["agents"]}
         for game, name in enumerate(self.plan.games):
             env_seed = self.plan.seed(block, game, "eval_env")
@@ -178,6 +181,13 @@ class ResultFile(BlockRecord):
         self.scores = {a: np.full((n_blocks, n_games, episodes), np.nan) for a in plan.config["agents"]}
         self.baseline = {a: np.full((n_games, episodes), np.nan) for a in plan.config["agents"]}
         self.blocks_done = -1  # -1: not even the untrained evaluation
+        # after the last block, final_eval_episodes per game on environments of their own
+        self.final = {a: np.full((n_games, plan.config["final_eval_episodes"]), np.nan)
+                      for a in plan.config["agents"]}
+
+    @property
+    def final_done(self) -> bool:
+        return all(np.isfinite(s).all() for s in self.final.values())
 
     def per_block(self) -> dict:
         return self.scores  # episode scores
@@ -197,6 +207,8 @@ class ResultFile(BlockRecord):
                 group = f["agents"][a]
                 self.scores[a] = group["episode_scores"][...]
                 self.baseline[a] = group["baseline_episode_scores"][...]
+                if "final_episode_scores" in group:
+                    self.final[a] = group["final_episode_scores"][...]
                 if runner is None:
                     continue
                 if a in runner.training_scores:
@@ -211,7 +223,8 @@ class ResultFile(BlockRecord):
         from mtspark_bio.results import atomic_h5, write_arrays
 
         with atomic_h5(self.path) as f:
-            self.write_header(f, "atari", "agent_config", self.plan.agent, final)
+            # complete only once the final evaluation is in as well
+            self.write_header(f, "atari", "agent_config", self.plan.agent, final and self.final_done)
             if runner.loop is not None:
                 f.attrs["build_s"] = runner.loop.sim.timings["build_s"]
             for a in self.scores:
@@ -238,9 +251,24 @@ class ResultFile(BlockRecord):
                     group.attrs[f"raw_{key}"] = raw[key]
                 group.create_dataset("forgetting_per_game", data=forgetting_per_task(self.matrix(a), self.plan.schedule)
                                      if final else np.full(len(self.plan.games), np.nan))
+                group.create_dataset("final_episode_scores", data=self.final[a])
+                group.create_dataset("final_p_vs_random", data=self.p_vs_random(a))
                 state = runner.loop.state.get(a) if runner.loop is not None else None
                 if state is not None:
                     write_arrays(group.create_group("state"), state)
+
+    def p_vs_random(self, agent: str) -> np.ndarray:
+        """Per game, the one-sided Mann-Whitney U p of the final evaluation, ``agent`` >
+        random on the same environment seeds (NaN without a random agent, for it, or
+        before the final evaluation)."""
+        from scipy.stats import mannwhitneyu
+
+        p = np.full(len(self.plan.games), np.nan)
+        random = self.final.get("random")
+        if agent != "random" and random is not None and self.final_done and random.shape[1] > 0:
+            for g in range(len(p)):
+                p[g] = mannwhitneyu(self.final[agent][g], random[g], alternative="greater").pvalue
+        return p
 
 
 def format_table(result: ResultFile) -> str:
@@ -271,17 +299,14 @@ def format_table(result: ResultFile) -> str:
                          f"{m['forgetting']:8.2f}{per_game}")
     lines.append("HNS %: human-normalised score, 100 (score - random) / (human - random) with the random and "
                  "human scores of Mnih et al. 2015")
-    if "random" in result.scores and result.scores["random"].shape[2] >= 3:
-        from scipy.stats import mannwhitneyu
-
-        lines.append("\nafter the last block, learner vs random (mean +- s.d. over episodes; one-sided "
-                     "Mann-Whitney U p, learner > random):")
+    if "random" in result.scores and result.final_done and result.final["random"].shape[1] > 0:
+        lines.append(f"\nfinal evaluation, {result.final['random'].shape[1]} episodes per game on environments of "
+                     "its own, learner vs random (mean +- s.d.; one-sided Mann-Whitney U p, learner > random):")
         for a in plan.learners:
             for g, game in enumerate(games):
-                mine, rand = result.scores[a][-1, g], result.scores["random"][-1, g]
-                p = mannwhitneyu(mine, rand, alternative="greater").pvalue
+                mine, rand = result.final[a][g], result.final["random"][g]
                 lines.append(f"  {a:<10} {game:<9} {mine.mean():7.1f} +- {mine.std():5.1f}  vs  "
-                             f"{rand.mean():7.1f} +- {rand.std():5.1f}   p = {p:.3g}")
+                             f"{rand.mean():7.1f} +- {rand.std():5.1f}   p = {result.p_vs_random(a)[g]:.3g}")
     lines.append("\npublished (game: MTSpark / random / human, Mnih et al. 2015 without sticky actions):")
     lines += [f"  {g}: {MTSPARK[g]} / {RANDOM_HUMAN[g][0]} / {RANDOM_HUMAN[g][1]}" for g in games]
     return "\n".join(lines)
