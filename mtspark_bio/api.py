@@ -93,7 +93,8 @@ class ForgettingConfig(_StoredForm):
             raise ConfigError(f"{option('dt')} must be a time (e.g. 0.25*ms), got {self.dt!r}")
         if not float(self.dt / ms) > 0:
             raise ConfigError(f"{option('dt')} must be > 0, got {self.dt}")
-        Plan(self.as_protocol_config())
+        # checks everything and loads the data; kept (not a field) for run_forgetting
+        object.__setattr__(self, "_plan", Plan(self.as_protocol_config()))
 
     def as_protocol_config(self) -> dict:
         config = super().as_protocol_config()
@@ -184,7 +185,7 @@ def run_forgetting(config: ForgettingConfig, out, resume: bool = False, build_di
     from mtspark_bio.protocols import forgetting
 
     forgetting.run(config.as_protocol_config(), Path(out), resume=resume, build_dir=build_dir,
-                   log=log or _silent)
+                   log=log or _silent, plan=config._plan)
     return load_forgetting(out)
 
 

@@ -160,8 +160,9 @@ class PhysiologyProtocol:
         return {"device": device, "seed": args.seed, **options}
 
     def validate(self, config: dict):
-        if "preset" in config:
-            self.physiology.check_preset(self.name, config["preset"])
+        from mtspark_bio.api import ProtocolConfig
+
+        ProtocolConfig(self.name, **config)  # device and preset, as the API checks them
 
     def run(self, config: dict, out: Path, resume: bool, log):
         options = {k: v for k, v in config.items() if k not in ("device", "seed")}

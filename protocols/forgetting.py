@@ -65,9 +65,11 @@ import numpy as np
 from mtspark_bio.experiments.forgetting import DEFAULTS, Plan, ResultFile, Runner, format_table
 
 
-def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print) -> ResultFile:
+def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print, plan: Plan | None = None) -> ResultFile:
     """Run (or resume) the protocol; returns the finished result file (draws nothing:
-    ``mtspark_bio.figures.render(out)`` does)."""
+    ``mtspark_bio.figures.render(out)`` does). ``plan``: one already built for
+    ``config`` (``api.ForgettingConfig`` has one), so the data are not loaded twice;
+    a resumed run with another stored configuration builds its own."""
     from tqdm import tqdm
 
     from mtspark_bio.blocks import report, resolve_output, run_blocks
@@ -75,7 +77,8 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print
 
     out = Path(out)
     config = resolve_output(out, resume, "forgetting", config, DEFAULTS, log)
-    plan = Plan(config)  # validates and loads data before any simulation
+    if plan is None or plan.config != {**DEFAULTS, **config}:
+        plan = Plan(config)  # validates and loads data before any simulation
     if resume and is_complete(out):  # nothing to run: no network to build
         result = ResultFile(out, plan)
         result.load()
