@@ -34,8 +34,11 @@ M : 1                # modulator delivered at the last reward tick
 """
 
 
-#: the modulator variable of an output layer the closed loop sets each agent step
-MODULATOR_EQUATION = "M : 1  # neuromodulator\n"
+#: the variables of an output layer the closed loop sets each agent step
+MODULATOR_EQUATION = """
+M : 1    # neuromodulator (the TD error, broadcast)
+tag : 1  # which eligibility the step's action marks, and its sign (models.actor_critic)
+"""
 
 
 def classifier_readout_variables(instar: bool, normalize: bool) -> str:

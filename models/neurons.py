@@ -49,9 +49,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from brian2 import mV, ms, nS, pA, pF, second
+from brian2 import Hz, mV, ms, nS, pA, pF, second
 
-from mtspark_bio.models.spec import NeuronSpec, as_namespace, param
+from mtspark_bio.models.spec import NeuronSpec, SynapseSpec, as_namespace, param
 
 
 @dataclass(frozen=True)
@@ -256,6 +256,43 @@ def regular_encoder() -> NeuronSpec:
 dphase/dt = rate : 1
 rate : Hz
 """, threshold="phase >= 1", reset="phase -= 1", method="euler")
+
+
+@dataclass(frozen=True)
+class DivisiveNormalisation:
+    """Regular encoders whose rates are divisively normalised across the population
+    (Carandini & Heeger 2012, Nat. Rev. Neurosci. 13:51; Heeger 1992 for the retina and
+    V1's contrast gain control):
+
+        rate_i = drive_i * total_rate / (semi_saturation + sum_j drive_j)
+
+    ``drive_i`` is what the observation asks of input i (feature x rate); the pool's sum
+    reaches every input through one pooling neuron. With many active features the
+    population's summed rate tends to ``total_rate`` whatever the frame, so a game whose
+    frames light 12 features (Pong) drives the next layer about as hard as one that lights
+    70 (Breakout); ``semi_saturation`` keeps a nearly blank frame from being amplified
+    without bound. Why here: the hidden cells' feedforward weights are normalised per
+    cell, so without it their drive scales with the number of active inputs (issue 17).
+    """
+
+    total_rate: object = param(14_000.0 * Hz)  # ~70 active features x 200 Hz (Breakout)
+    semi_saturation: object = param(1_000.0 * Hz)  # about 5 features at 200 Hz
+
+    def encoder(self) -> NeuronSpec:
+        return NeuronSpec(equations="""
+dphase/dt = rate : 1
+rate = drive*total_rate/(semi_saturation + pooled_drive) : Hz
+drive : Hz                    # the observation's request: feature x rate
+pooled_drive : Hz (linked)    # sum of all drives (the pool's ``total``)
+""", threshold="phase >= 1", reset="phase -= 1", method="euler", namespace=as_namespace(self))
+
+    def pool(self) -> NeuronSpec:
+        """The pooling neuron: a non-spiking sum of the encoders' drives."""
+        return NeuronSpec(equations="total : Hz", threshold=None, reset=None)
+
+    def pooling(self) -> SynapseSpec:
+        """Encoder -> pool: each drive joins the sum."""
+        return SynapseSpec(model="total_post = drive_pre : Hz (summed)")
 
 
 @dataclass(frozen=True)

@@ -215,24 +215,37 @@ c += A_plus*apre{clip_on_spike}""",
 
 
 def delayed_credit_rstdp(target: str, g_max, params: RSTDPParams = RSTDPParams(), modulator: str = "M",
+                         tag: str = "tag", trace_decay: float = 0.0, pre_credit: float = 0.0,
                          learning: str = "1") -> SynapseSpec:
-    """Pulsed R-STDP whose modulator judges the previous step, for a closed loop.
+    """Pulsed R-STDP for a closed loop: the modulator judges earlier steps through a
+    tagged, decaying credit trace.
 
     In an agent the TD error of the step that ends now, delta = r + gamma V(s') - V(s),
     is known only once the network has responded to s': it judges what the synapses
-    did one step ago. At each step boundary the consolidation therefore uses the
-    eligibility stored at the previous boundary, then stores the current one:
+    did one step ago and, through the trace, the steps before. At each step boundary,
+    with the postsynaptic ``modulator`` M (the TD error, broadcast) and ``tag`` (which
+    outputs the step's action marks, and with what sign; ``models.actor_critic``):
 
-        w += eta * M * c_previous;  c_previous = c;  c = 0
+        w     += eta * M * z
+        z      = trace_decay * z + tag * (c + pre_credit * x_pre)
+        c      = 0
 
-    (Potjans, Morrison & Diesmann 2009, Neural Comput. 21:301 use the same one-step
-    alignment of state activity and TD error in their spiking actor-critic.)
+    where c is the step's STDP eligibility and x_pre the presynaptic trace (apre,
+    tau_plus), the latter so that an action chosen while its population was silent (an
+    exploratory choice) still credits the inputs that were active. ``trace_decay`` is
+    gamma * lambda: 0 is one-step credit (Potjans, Morrison & Diesmann 2009, Neural
+    Comput. 21:301 align state activity and TD error the same way); > 0 is the
+    eligibility trace of TD(lambda) carried across steps (Izhikevich 2007, Cereb. Cortex
+    17:2443 and Fremaux, Sprekeler & Gerstner 2013, PLoS Comput. Biol. 9:e1003024 bridge
+    the distal reward the same way, with a slow synaptic trace).
     """
     spec = reward_modulated_stdp(target, g_max, params, modulator=modulator, mode="pulsed", learning=learning)
+    presynaptic = "apre*exp(-(t - lastupdate)/tau_plus)" if pre_credit else "0"
     return dataclasses.replace(
-        spec, model=spec.model + "c_previous : 1\n",
-        consolidate=(f"w = clip(w + ({learning})*eta*{modulator}_post*c_previous, 0, w_max)\n"
-                     "c_previous = eligibility\nc = 0"))
+        spec, model=spec.model + "z : 1  # tagged credit trace\n",
+        consolidate=(f"w = clip(w + ({learning})*eta*{modulator}_post*z, 0, w_max)\n"
+                     f"z = trace_decay*z + {tag}_post*(eligibility + pre_credit*{presynaptic})\nc = 0"),
+        namespace={**spec.namespace, "trace_decay": float(trace_decay), "pre_credit": float(pre_credit)})
 
 
 def normalised_instar(target: str, g_max, eta: float, n_outputs: int, modulator: str = "M",

@@ -7,16 +7,19 @@
 Time is cut into agent steps of ``step_ms``; one observation is shown per step. At the
 end of each step (``when='end'``) the output layer's spike counts leave the network,
 the environment process answers (``mtspark_bio.closed_loop``), and the reply sets the
-next step's input rates, each output neuron's neuromodulator M (the TD error for V and
-for the chosen action's population, ``models.actor_critic``) and an exploratory drive
-current. Then the hidden->output synapses consolidate (``models.plasticity``,
-delayed-credit R-STDP: the TD error judges the previous step).
+next step's input rates, each output neuron's neuromodulator M (the TD error,
+broadcast) and tag (which populations the chosen action marks, ``models.actor_critic``)
+and an exploratory drive current. Then the hidden->output synapses consolidate
+(``models.plasticity``, delayed-credit R-STDP: the TD error judges the previous step,
+and through a decaying trace the steps before).
 
 Encoding: a feature x in [0, 1] drives its input neuron to fire regularly at
 ``x * input_rate_hz`` (a phase oscillator with a fixed random phase per neuron; Gerstner
 et al. 2014, ch. 7 on rate codes). Deterministic spike trains make the runtime and
 compiled loops take the same actions for the same seed, which a Poisson encoder
-(drawn from each device's own generator) would not.
+(drawn from each device's own generator) would not. With ``input_total_hz`` > 0 the
+rates are divisively normalised across the frame (``models.neurons.DivisiveNormalisation``),
+so every game drives the hidden layer about equally.
 
 Readouts (``AgentConfig.readout``): ``rstdp`` is the network above; ``surrogate``
 replaces the R-STDP output layer by a dueling head of LIF neurons trained by BPTT with a
@@ -36,12 +39,13 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, SpikeMonitor, ms, nS
+from brian2 import Hz, NeuronGroup, SpikeMonitor, linked_var, ms, nS
 
 from mtspark_bio.models.actor_critic import DuelingParams
 from mtspark_bio.models.neuromodulation import MODULATOR_EQUATION
-from mtspark_bio.models.neurons import PointNeuron, regular_encoder
-from mtspark_bio.models.plasticity import RSTDPParams, context_plasticity, delayed_credit_rstdp
+from mtspark_bio.models.neurons import DivisiveNormalisation, PointNeuron, regular_encoder
+from mtspark_bio.models.plasticity import (SCALING_TOTAL, RSTDPParams, context_plasticity, delayed_credit_rstdp,
+                                          synaptic_scaling)
 from mtspark_bio.atari import N_ACTIONS
 from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
 from mtspark_bio.network import make_neurons, make_synapses
@@ -61,6 +65,12 @@ class AgentConfig:
     step_ms: float = 20.0
     dt_ms: float = 0.25
     input_rate_hz: float = 200.0
+    motion: str = "change"  # the frames' motion code (mtspark_bio.atari.Preprocessor): change or on_off
+    # divisive normalisation of the input rates across the frame (models.neurons.
+    # DivisiveNormalisation): the population's summed rate tends to input_total_hz
+    # (0: no normalisation, each active feature fires at input_rate_hz)
+    input_total_hz: float = 0.0
+    input_semi_saturation_hz: float = 1000.0  # about 5 active features' worth
     p_ff: float = 0.25
     g_ff_nS: float = 0.6
     g_ff_point_nS: float = 0.6
@@ -78,12 +88,24 @@ class AgentConfig:
     a_minus: float = 0.5  # net-Hebbian window, as for the classifier's readout
     drive_pA: float = 100.0  # s.d. of the exploratory current per output neuron and step
     n_value: int = 10
+    n_value_opponent: int = 0  # V- neurons (models.actor_critic); 0: V read against value_baseline
     n_per_action: int = 5
     value_gain: float = 0.5
     value_baseline: float = 1.0
     advantage_gain: float = 0.5
     gamma: float = 0.99
     delta_clip: float = 1.0
+    average_reward_rate: float = 0.0  # differential TD error (models.actor_critic.AverageReward); 0: off
+    # credit across agent steps: the tagged trace decays by gamma*trace_lambda per step
+    # (0: one-step credit); pre_credit adds the presynaptic trace to a tagged action's
+    # eligibility (models.plasticity.delayed_credit_rstdp)
+    trace_lambda: float = 0.0
+    pre_credit: float = 0.0
+    # synaptic scaling of the output layer: each output neuron's summed incoming weight
+    # is set back to this after every consolidation, so learning redistributes weight
+    # between hidden cells instead of making one action's population win every state
+    # (Turrigiano 2008, Cell 135:422); 0: off
+    output_weight_total: float = 0.0
     # surrogate readout (readout = "surrogate"): dueling LIF head and its DQN training
     readout: str = "rstdp"
     n_stream: int = 32  # LIF neurons in each of the value and advantage streams
@@ -103,8 +125,10 @@ class AgentConfig:
 
     @property
     def n_rstdp_out(self) -> int:
-        """Neurons of the R-STDP output layer: the V population and one A population per action."""
-        return self.n_value + N_ACTIONS * self.n_per_action
+        """Neurons of the R-STDP output layer: V (and V-) and one A population per action."""
+        from mtspark_bio.models.actor_critic import n_outputs
+
+        return n_outputs(self.dueling, N_ACTIONS)
 
     @property
     def n_out(self) -> int:
@@ -133,6 +157,16 @@ class AgentConfig:
             problems.append(f"gated_fraction must be in (0, 1] (got {self.gated_fraction})")
         if not 0 <= self.gamma <= 1:
             problems.append(f"gamma must be in [0, 1] (got {self.gamma})")
+        from mtspark_bio.atari import MOTION_CODES
+
+        if self.motion not in MOTION_CODES:
+            problems.append(f"motion must be one of {', '.join(MOTION_CODES)} (got {self.motion!r})")
+        if self.input_total_hz < 0 or self.input_semi_saturation_hz <= 0:
+            problems.append("input_total_hz must be >= 0 and input_semi_saturation_hz > 0")
+        if not 0 <= self.trace_lambda <= 1:
+            problems.append(f"trace_lambda must be in [0, 1] (got {self.trace_lambda})")
+        if self.n_value_opponent < 0 or self.pre_credit < 0 or self.output_weight_total < 0:
+            problems.append("n_value_opponent, pre_credit and output_weight_total must be >= 0")
         if self.readout not in READOUTS:
             problems.append(f"readout must be one of {', '.join(READOUTS)} (got {self.readout!r})")
         if self.n_stream < 0 or self.dqn_updates_per_run < 0 or self.dqn_batch < 1 or self.dqn_target_update < 1:
@@ -156,7 +190,7 @@ class AgentNetwork:
         dendritic = variant == "dendritic"
         self.step = config.step_ms * ms
 
-        self.inputs = make_neurons(regular_encoder(), config.n_features, name("input"))
+        self.inputs, normalising = self._build_inputs(name)
         self.inputs.phase = rng.random(config.n_features)
         layer = build_hidden_layer(
             rng, self.inputs, name, n_hidden=config.n_hidden, n_inhibitory=config.n_inhibitory,
@@ -165,7 +199,7 @@ class AgentNetwork:
             g_hidden_to_inh_nS=config.g_hidden_to_inh_nS, g_inh_to_hidden_nS=config.g_inh_to_hidden_nS,
             p_inhibition=config.p_inhibition)
         self.hidden, self.inhibitory, self.feedforward = layer.hidden, layer.inhibitory, layer.feedforward
-        self.objects = [self.inputs, *layer.objects]
+        self.objects = [self.inputs, *normalising, *layer.objects]
         if config.readout == "surrogate":
             self._build_surrogate_head(rng, name)
         else:
@@ -181,6 +215,22 @@ class AgentNetwork:
             wire_context(rng, self.context_synapses, config.n_hidden, config.n_games, config.n_games,
                          config.context_per_game, config.gated_fraction)
             self.objects += [self.context, self.context_synapses]
+
+    def _build_inputs(self, name):
+        """The frame's encoders (and their normalising pool, if any); ``observed`` is
+        the variable each agent step's observation sets."""
+        config = self.config
+        if config.input_total_hz <= 0:
+            self.observed = "rate"
+            return make_neurons(regular_encoder(), config.n_features, name("input")), []
+        norm = DivisiveNormalisation(config.input_total_hz * Hz, config.input_semi_saturation_hz * Hz)
+        self.observed = "drive"
+        inputs = make_neurons(norm.encoder(), config.n_features, name("input"))
+        pool = make_neurons(norm.pool(), 1, name("input_pool"))
+        pooling = make_synapses(norm.pooling(), inputs, pool, name("input_pooling"))
+        pooling.connect()
+        inputs.pooled_drive = linked_var(pool, "total", index=np.zeros(config.n_features, dtype=int))
+        return inputs, [pool, pooling]
 
     @property
     def neuromodulated(self) -> bool:
@@ -200,16 +250,26 @@ class AgentNetwork:
     def _build_rstdp_output(self, rng, name):
         config = self.config
         out_spec = PointNeuron().spec()
-        out_spec = dataclasses.replace(out_spec, equations=out_spec.equations + MODULATOR_EQUATION)
+        scaled = config.output_weight_total > 0
+        out_spec = dataclasses.replace(out_spec, equations=out_spec.equations + MODULATOR_EQUATION
+                                       + ("w_total : 1\n" if scaled else ""))
         self.output = make_neurons(out_spec, config.n_out, name("output"))
         rule = delayed_credit_rstdp("g_exc", config.g_out_nS * nS,
-                                    RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus))
+                                    RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus),
+                                    trace_decay=config.gamma * config.trace_lambda, pre_credit=config.pre_credit)
+        if scaled:
+            rule = dataclasses.replace(rule, model=rule.model + SCALING_TOTAL)
         self.output_synapses = make_synapses(rule, self.hidden, self.output, name("out_syn"))
         self.output_synapses.connect()
         self.output_synapses.w = self._rstdp_output_weights(rng)
         # order 3: after the exchange (orders 0-2) has set M
         self.output_synapses.run_regularly(rule.consolidate, dt=self.step, when="end", order=3,
                                            name=name("consolidate"))
+        if scaled:  # then each output neuron's incoming weights are rescaled to the total
+            updater = self.output_synapses.summed_updaters["w_total_post"]
+            updater.when, updater.order = "end", 4
+            self.output_synapses.run_regularly(synaptic_scaling(config.output_weight_total), dt=self.step,
+                                               when="end", order=5, name=name("scaling"))
         self.output_spikes = SpikeMonitor(self.output, name=name("output_spikes"))
         self.objects += [self.output, self.output_synapses, self.output_spikes]
 
@@ -259,9 +319,10 @@ class AgentNetwork:
             self.objects.append(bridge)
         if self.neuromodulated:
             self.output.run_regularly(f"M = bridge_modulator(i + {self.offset_out})\n"
+                                      f"tag = bridge_tag(i + {self.offset_out})\n"
                                       f"I_ext = bridge_drive(i + {self.offset_out})*amp",
                                       dt=self.step, when="end", order=2, name=f"{self.variant}_reply")
-        self.inputs.run_regularly(f"rate = bridge_observation(i + {self.offset_in})*Hz",
+        self.inputs.run_regularly(f"{self.observed} = bridge_observation(i + {self.offset_in})*Hz",
                                   dt=self.step, when="end", order=2, name=f"{self.variant}_observe")
 
     def context_rates(self, game: int) -> np.ndarray:

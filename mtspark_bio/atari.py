@@ -14,12 +14,16 @@ objects that matter and not the static background:
 2. **Foreground**: a pixel is foreground when its grey level differs from the crop's
    most frequent grey level (the background colour of these games).
 3. **Motion**: a pixel changed since the previous observation (the frame difference;
-   it carries the ball's direction, which one frame lacks).
+   it carries the ball's speed, which one frame lacks). With ``motion="on_off"`` it is
+   split, as the retina splits it into ON and OFF transient channels, into a map of
+   pixels that became foreground and one of pixels that stopped being foreground: the
+   leading and the trailing edge of a moving object, so the maps carry its direction
+   (whether the ball comes or goes), which the undirected change map does not.
 4. **Max-pool** each binary map onto a ``grid x grid`` lattice (default 16 x 16), so a
    2-pixel ball still lights its cell.
 
-The features are the two maps concatenated, values in {0, 1}; the encoder turns
-them into firing rates.
+The features are the maps concatenated, values in {0, 1}; the encoder turns them into
+firing rates.
 """
 
 from __future__ import annotations
@@ -80,12 +84,17 @@ def _max_pool(mask: np.ndarray, grid: int) -> np.ndarray:
     return np.maximum.reduceat(np.maximum.reduceat(mask, rows, axis=0), cols, axis=1)
 
 
+MOTION_CODES = ("change", "on_off")
+
+
 @dataclass
 class Preprocessor:
-    """Frame -> feature vector (foreground and motion maps, ``2 * grid**2`` values)."""
+    """Frame -> feature vector (foreground and motion maps: ``2 * grid**2`` values, or
+    ``3 * grid**2`` with ``motion="on_off"``)."""
 
     game: str
     grid: int = 16
+    motion: str = "change"
 
     def __post_init__(self):
         if self.game not in CROPS:
@@ -93,23 +102,33 @@ class Preprocessor:
         rows, cols = CROPS[self.game]
         if not 1 <= self.grid <= min(rows.stop - rows.start, cols.stop - cols.start):
             raise ValueError(f"grid must be between 1 and the crop size, got {self.grid}")
-        self._previous = None
+        if self.motion not in MOTION_CODES:
+            raise ValueError(f"motion must be one of {', '.join(MOTION_CODES)}, got {self.motion!r}")
+        self._previous = self._previous_foreground = None
 
     @property
     def n_features(self) -> int:
-        return 2 * self.grid * self.grid
+        return (3 if self.motion == "on_off" else 2) * self.grid * self.grid
 
     def reset(self):
         """Forget the previous frame (a new episode has no motion yet)."""
-        self._previous = None
+        self._previous = self._previous_foreground = None
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         rows, cols = CROPS[self.game]
         crop = np.asarray(frame)[rows, cols]
         background = np.bincount(crop.ravel(), minlength=256).argmax()
         foreground = (crop != background).astype(np.uint8)
-        changed = (np.zeros_like(foreground) if self._previous is None
-                   else (crop != self._previous).astype(np.uint8))
-        self._previous = crop.copy()
-        return np.concatenate([_max_pool(foreground, self.grid).ravel(),
-                               _max_pool(changed, self.grid).ravel()]).astype(float)
+        if self.motion == "on_off":
+            before = np.zeros_like(foreground) if self._previous_foreground is None else self._previous_foreground
+            # a new episode has no motion: nothing appeared or vanished yet
+            on = (foreground & ~before) if self._previous_foreground is not None else np.zeros_like(foreground)
+            off = before & ~foreground
+            self._previous_foreground = foreground
+            maps = [foreground, on, off]
+        else:
+            changed = (np.zeros_like(foreground) if self._previous is None
+                       else (crop != self._previous).astype(np.uint8))
+            self._previous = crop.copy()
+            maps = [foreground, changed]
+        return np.concatenate([_max_pool(m, self.grid).ravel() for m in maps]).astype(float)

@@ -10,7 +10,8 @@ import h5py
 import numpy as np
 import pytest
 
-from mtspark_bio.models.actor_critic import DuelingParams, greedy_action, modulator_vector, q_values, td_error
+from mtspark_bio.models.actor_critic import (DuelingParams, action_tag, broadcast, greedy_action, q_values,
+                                             td_error)
 from mtspark_bio import cli
 from mtspark_bio.atari import CROPS, GAMES, N_ACTIONS, Preprocessor, make_env
 
@@ -48,6 +49,28 @@ def test_motion_channel_marks_where_the_frame_changed():
     assert motion[0, 0] == 1 and motion[0, 1] == 1 and motion.sum() == 2
     prep.reset()
     assert prep(second)[256:].sum() == 0
+
+
+def test_on_off_motion_maps_carry_the_direction_of_movement():
+    """motion="on_off": an object moving right lights its new cell in the ON map and
+    its old cell in the OFF map; moving left swaps them, which the change map cannot
+    tell apart."""
+    prep = Preprocessor("pong", grid=16, motion="on_off")
+    assert prep.n_features == 768
+    rows, _ = CROPS["pong"]
+    left, right = blank_frame(), blank_frame()
+    left[rows.start + 5, 5] = 236    # cell (0, 0)
+    right[rows.start + 5, 15] = 236  # cell (0, 1)
+    first = prep(left)
+    assert first[256:].sum() == 0  # the first frame of an episode has no motion
+    maps = prep(right)
+    on, off = maps[256:512].reshape(16, 16), maps[512:].reshape(16, 16)
+    assert on[0, 1] == 1 and on.sum() == 1 and off[0, 0] == 1 and off.sum() == 1
+    maps = prep(left)  # and back to the left
+    on, off = maps[256:512].reshape(16, 16), maps[512:].reshape(16, 16)
+    assert on[0, 0] == 1 and on.sum() == 1 and off[0, 1] == 1 and off.sum() == 1
+    with pytest.raises(ValueError, match="motion must be one of"):
+        Preprocessor("pong", motion="optic-flow")
 
 
 def test_real_frames_of_each_game_give_sparse_binary_features():
@@ -98,6 +121,37 @@ def test_encoder_fires_regularly_at_the_feature_rate():
         assert np.ptp(intervals) <= 0.1 + 1e-9  # regular: intervals differ by at most one step
         assert intervals.mean() == pytest.approx(1000 / rates[k], abs=0.1)
 
+@pytest.mark.runtime
+def test_divisive_normalisation_equalises_the_frames_drive():
+    """models.neurons.DivisiveNormalisation as the agent builds it: a frame lighting 12
+    features (Pong) and one lighting 70 (Breakout), each at 200 Hz, end up driving the
+    hidden layer with summed rates within a factor 1.4 of each other (5.8 without), and
+    every encoder fires at drive * total / (semi-saturation + sum of drives)."""
+    from brian2 import Hz, Network, SpikeMonitor, ms
+
+    from mtspark_bio.agent import AgentConfig, AgentNetwork
+
+    cfg = AgentConfig(n_features=80, n_games=1, n_hidden=8, n_inhibitory=2, input_total_hz=14_000,
+                      input_semi_saturation_hz=1_000)
+    summed = {}
+    for n_active in (12, 70):
+        agent = AgentNetwork(cfg, "point")
+        drive = np.zeros(80)
+        drive[:n_active] = 200.0
+        agent.inputs.drive = drive * Hz
+        monitor = SpikeMonitor(agent.inputs, name="normalised_input_spikes")
+        Network(*agent.objects, monitor).run(200 * ms)
+        counts = np.bincount(monitor.i[:], minlength=80)
+        expected = 200.0 * 14_000 / (1_000 + 200.0 * n_active)
+        np.testing.assert_allclose(counts[:n_active], expected * 0.2, atol=1)
+        assert counts[n_active:].sum() == 0
+        summed[n_active] = counts.sum() / 0.2
+    ratio = summed[70] / summed[12]
+    print(f"\n[divisive normalisation] summed input rate: 12 active {summed[12]:.0f} Hz, 70 active "
+          f"{summed[70]:.0f} Hz (ratio {ratio:.2f}; {70 / 12:.2f} without normalisation)")
+    assert ratio < 1.4
+
+
 # --- dueling readout and TD modulator ---------------------------------------------
 
 PARAMS = DuelingParams(n_value=2, n_per_action=2, value_gain=0.5, value_baseline=1.0, advantage_gain=0.25)
@@ -128,9 +182,47 @@ def test_td_error_sign_on_hand_made_transitions():
     assert td_error(0.0, 0.0, 0.5, False, p) == pytest.approx(0.45)    # better state than expected
     assert td_error(-3.0, 0.0, 0.0, False, p) == pytest.approx(-1.0)   # reward clipped to its sign
     assert td_error(0.0, 0.3, 10.0, True, p) == pytest.approx(-0.3)    # terminal: no bootstrap
-    m = modulator_vector(-0.3, 5, PARAMS, N_ACTIONS)
-    assert np.all(m[:2] == -0.3) and np.all(m[2 + 10:2 + 12] == -0.3)
-    assert np.count_nonzero(m) == 4
+    assert np.all(broadcast(-0.3, PARAMS, N_ACTIONS) == -0.3)
+    tag = action_tag(5, PARAMS, N_ACTIONS)  # V and the chosen action's population are marked
+    assert np.all(tag[:2] == 1) and np.all(tag[2 + 10:2 + 12] == 1) and np.count_nonzero(tag) == 4
+    assert np.count_nonzero(action_tag(None, PARAMS, N_ACTIONS)) == 2
+
+
+def test_opponent_value_population_gives_a_signed_value_without_a_floor():
+    """With V- (n_value_opponent), V = gain (mean V+ - mean V-): it goes below the
+    baseline code's floor -gain * baseline, and V- is tagged -1 so it learns with -delta."""
+    p = DuelingParams(n_value=2, n_value_opponent=2, n_per_action=2, value_gain=0.5, value_baseline=1.0)
+    counts = np.zeros(4 + N_ACTIONS * 2)
+    counts[2:4] = [4, 2]  # V+ silent, V- 3 spikes per neuron
+    V, A, Q = q_values(counts, p, N_ACTIONS)
+    assert V == pytest.approx(-1.5)  # the baseline code's floor is -0.5
+    counts[:2] = [3, 3]
+    assert q_values(counts, p, N_ACTIONS)[0] == pytest.approx(0.0)
+    tag = action_tag(0, p, N_ACTIONS)
+    np.testing.assert_array_equal(tag[:6], [1, 1, -1, -1, 1, 1])
+    assert np.count_nonzero(tag) == 6
+
+
+def test_differential_td_error_removes_a_steady_loss_rate():
+    """AverageReward: with a point lost every 10th step and a critic that predicts
+    nothing (V = 0), the plain TD error is negative on average (-0.1 per step); the
+    differential one learns the rate (R -> -0.1) and its mean goes to 0, so an actor
+    it modulates is no longer depressed whatever it does."""
+    from mtspark_bio.models.actor_critic import AverageReward
+
+    p = DuelingParams(gamma=0.99, delta_clip=1.0)
+    rate = AverageReward(0.01)
+    assert td_error(-1.0, 0.0, 0.0, False, p, average_reward=-0.25) == pytest.approx(-0.75)
+    plain, differential = [], []
+    for step in range(20_000):
+        reward = -1.0 if step % 10 == 9 else 0.0
+        plain.append(td_error(reward, 0.0, 0.0, False, p))
+        differential.append(td_error(reward, 0.0, 0.0, False, p, rate.value))
+        rate.update(differential[-1])
+    assert np.mean(plain) == pytest.approx(-0.1)
+    assert rate.value == pytest.approx(-0.1, abs=0.01)
+    assert abs(np.mean(differential[-1000:])) < 1e-3
+    assert AverageReward(0.0).update(-1.0) == 0.0  # rate 0: plain discounted TD
 
 
 def test_epsilon_greedy_explores_and_breaks_ties_at_random():

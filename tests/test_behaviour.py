@@ -308,7 +308,7 @@ N_OUT, N_IN = 3, 2
 
 class FakeBinary:
     """The compiled network's side of the bridge (cpp/closed_loop_bridge.cpp) in Python:
-    write [t, counts] to the server's FIFO, then read [modulator, drive, observation].
+    write [t, counts] to the server's FIFO, then read [modulator, tag, drive, observation].
     ``behaviour(self)`` is what it does; ``release`` lets a hanging one go on."""
 
     def __init__(self, server, behaviour):
@@ -335,7 +335,7 @@ class FakeBinary:
     def receive(self):
         if self.from_python is None:
             self.from_python = os.open(self.server.from_python, os.O_RDONLY)
-        size, data = 8 * (2 * N_OUT + N_IN), b""
+        size, data = 8 * (3 * N_OUT + N_IN), b""
         while len(data) < size:
             chunk = os.read(self.from_python, size - len(data))
             if not chunk:
@@ -386,7 +386,7 @@ def never_opens_the_reply_pipe(binary):
 
 
 def answer(counts):
-    return counts, -counts, np.full(N_IN, counts.sum())
+    return counts, 2 * counts, -counts, np.full(N_IN, counts.sum())
 
 
 def test_two_closed_loops_in_one_process_keep_their_own_pipes():
@@ -435,7 +435,7 @@ def test_closed_loop_pipe_answers_a_healthy_binary():
     assert binary.done.is_set() and len(binary.replies) == 3
     for t, reply in enumerate(binary.replies):
         counts = np.arange(N_OUT) + t
-        np.testing.assert_array_equal(reply, np.r_[counts, -counts, np.full(N_IN, counts.sum())])
+        np.testing.assert_array_equal(reply, np.r_[counts, 2 * counts, -counts, np.full(N_IN, counts.sum())])
 
 
 @pytest.mark.parametrize("behaviour, error, message", [pytest.param(*case, id=case[0].__name__) for case in [

@@ -329,32 +329,75 @@ def test_rstdp_pulsed_modulator_sign_and_unpaired_synapses():
 
 
 
-def test_delayed_credit_rstdp_applies_the_modulator_to_the_previous_steps_eligibility():
-    """The agent's rule: a TD error delivered at a step boundary judges the step before
-    (models.plasticity.delayed_credit_rstdp). A pre->post pairing in step 0 (0-20 ms)
-    must be credited by the modulator of the 40 ms boundary and not by the 20 ms one;
-    an unpaired synapse never changes."""
+def _delayed_credit_run(tag, trace_decay=0.0, pre_credit=0.0, boundaries=3):
+    """Three synapses under the agent's rule (models.plasticity.delayed_credit_rstdp),
+    agent steps of 20 ms: 0 paired pre->post in step 0 (5 ms -> 8 ms), 1 unpaired
+    (pre at 5 ms, its post silent), 2 silent. M = 1 from the 20 ms boundary on; the tag
+    of the 0 ms boundary is 0 and that of the 20 ms boundary (which marks step 0's
+    eligibility) is ``tag``, later ones 0. Returns the weight changes after the 20, 40,
+    60 ... ms boundaries."""
     params = RSTDPParams(tau_c=50 * ms, eta=0.1)
-    step, t_pre, t_post = 20 * ms, 0.005, 0.008
-    pre = scheduled_group([t_pre, t_pre], "pre")
-    post = scheduled_group([t_post, -1.0], "post", extra=POST_VARIABLES)
-    spec = delayed_credit_rstdp("g_exc", 0 * nS, params, modulator="M")
+    step = 20 * ms
+    pre = scheduled_group([0.005, 0.005, -1.0], "pre")
+    post = scheduled_group([0.008, -1.0, -1.0], "post", extra=POST_VARIABLES + "\ntag : 1")
+    spec = delayed_credit_rstdp("g_exc", 0 * nS, params, modulator="M", tag="tag", trace_decay=trace_decay,
+                                pre_credit=pre_credit)
     syn = make_synapses(spec, pre, post, "delayed_syn")
     syn.connect(j="i")
     syn.w = 0.5
     syn.run_regularly(spec.consolidate, dt=step, when="end", order=1, name="delayed_consolidate")
-    # M = 1 from the 20 ms boundary on, so both the 20 ms and 40 ms boundaries deliver it
-    post.run_regularly("M = int(t >= 20*ms)", dt=step, when="end", order=0, name="set_m")
+    post.run_regularly(f"M = int(t >= 20*ms)\ntag = {tag}*int(abs(t - 20*ms) < 1*ms)", dt=step, when="end",
+                       order=0, name="set_m")
     net = Network(pre, post, syn)
-    net.run(30 * ms)  # boundaries at 0 and 20 ms
-    assert np.asarray(syn.w) == pytest.approx([0.5, 0.5], abs=0)  # the 20 ms delta does not credit step 0 yet
-    net.run(20 * ms)  # the 40 ms boundary
-    c_at_20 = params.A_plus * np.exp(-(t_post - t_pre) / float(params.tau_plus)) * np.exp(
-        -(0.020 - t_post) / float(params.tau_c))
-    dw = np.asarray(syn.w) - 0.5
-    print(f"\n[delayed-credit R-STDP] dw = {dw[0]:+.6f} at the 40 ms boundary (expected {params.eta * c_at_20:+.6f})")
-    assert dw[0] == pytest.approx(params.eta * c_at_20, rel=1e-6)
-    assert dw[1] == 0
+    net.run(10 * ms)  # the 0 ms boundary
+    changes = []
+    for _ in range(boundaries):
+        net.run(step)
+        changes.append(np.asarray(syn.w) - 0.5)
+    return params, np.array(changes)
+
+
+def test_delayed_credit_rstdp_applies_the_modulator_to_the_previous_steps_eligibility():
+    """One-step credit (trace_decay 0): the TD error delivered at a step boundary judges
+    the step before. The pairing in step 0 (0-20 ms), marked at the 20 ms boundary, is
+    credited by the modulator of the 40 ms boundary and not by the 20 ms one, and by no
+    later one; the unpaired and silent synapses never change."""
+    params, dw = _delayed_credit_run(tag=1)
+    c_at_20 = params.A_plus * np.exp(-0.003 / float(params.tau_plus)) * np.exp(-0.012 / float(params.tau_c))
+    print(f"\n[delayed-credit R-STDP] dw = {dw[1, 0]:+.6f} at the 40 ms boundary (expected {params.eta * c_at_20:+.6f})")
+    assert np.all(dw[0] == 0)  # the 20 ms delta does not credit step 0 yet
+    assert dw[1, 0] == pytest.approx(params.eta * c_at_20, rel=1e-6)
+    assert dw[2, 0] == pytest.approx(dw[1, 0], rel=1e-12)  # nothing more after the 40 ms one
+    assert np.all(dw[:, 1:] == 0)
+
+
+def test_delayed_credit_trace_reaches_later_errors_and_follows_the_tag():
+    """TD(lambda) credit: with trace_decay d every later boundary credits the same marked
+    eligibility again, scaled by d per step; a tag of 0 marks nothing and a tag of -1
+    (the opponent value population) learns with the opposite sign."""
+    decay = 0.5
+    params, dw = _delayed_credit_run(tag=1, trace_decay=decay, boundaries=4)
+    steps = np.diff(np.r_[0.0, dw[:, 0]])
+    print(f"\n[credit trace] weight change per boundary (20..80 ms): {np.round(steps, 7)}; decay {decay}")
+    assert steps[0] == 0 and steps[1] > 0
+    np.testing.assert_allclose(steps[2:], steps[1] * decay ** np.arange(1, 3), rtol=1e-9)
+    _, untagged = _delayed_credit_run(tag=0, trace_decay=decay)
+    assert np.all(untagged == 0)
+    _, opponent = _delayed_credit_run(tag=-1)
+    assert opponent[-1, 0] == pytest.approx(-dw[1, 0], rel=1e-9)
+
+
+def test_pre_credit_reaches_an_explored_action_whose_population_was_silent():
+    """pre_credit: a tagged synapse whose postsynaptic neuron stayed silent (an action
+    chosen by exploration) is credited with its presynaptic trace, apre decayed with
+    tau_plus to the boundary, times pre_credit; without it, it has no eligibility."""
+    params, dw = _delayed_credit_run(tag=1, pre_credit=0.2)
+    apre_at_20 = np.exp(-0.015 / float(params.tau_plus))
+    assert dw[1, 1] == pytest.approx(params.eta * 0.2 * apre_at_20, rel=1e-6)
+    assert dw[1, 2] == 0  # a silent input has nothing to credit
+    _, without = _delayed_credit_run(tag=1)
+    assert without[1, 1] == 0
+
 
 def test_rstdp_eligibility_decays_with_tau_c():
     params = RSTDPParams(tau_c=200 * ms)

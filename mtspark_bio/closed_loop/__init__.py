@@ -6,8 +6,8 @@ environment in this Python process and lets the binary talk to it:
 
 * the binary calls C++ functions (``cpp/closed_loop_bridge.cpp``) from ``run_regularly``
   once per agent step: the output neurons report their spike counts, the bridge writes
-  them to a named pipe and blocks until the reply (neuromodulator and exploratory drive
-  per output neuron, the next observation's firing rates) comes back;
+  them to a named pipe and blocks until the reply (neuromodulator, action tag and
+  exploratory drive per output neuron, the next observation's firing rates) comes back;
 * :class:`PipeServer` runs the binary in a thread (``device.run``) and answers each
   message by calling an :class:`Exchange` handler, which steps the environments.
 
@@ -17,7 +17,8 @@ so for the same seed they produce the same actions.
 
 :class:`AgentController` is that handler's per-agent logic: Q from the output counts
 (``models.actor_critic``), epsilon-greedy choice, one environment step (frame skip 4),
-the TD error of the previous transition as the modulator, episode bookkeeping.
+the TD error of the previous transition as the modulator and the chosen action as the
+tag, episode bookkeeping.
 
 Modules: ``pipes`` (the C++ bridge's Brian2 functions and :class:`PipeServer`),
 ``controllers`` (:class:`Exchange`, the agents' controllers, the random baseline) and
@@ -50,12 +51,13 @@ def runtime_loop(agents, exchange, step):
             reported = getattr(agent.output, agent.reported)
             counts[agent.out_slice] = reported[:]
             reported[:] = 0
-        modulator, drive, observation = exchange(counts)
+        modulator, tag, drive, observation = exchange(counts)
         for agent in agents:
             if agent.neuromodulated:
                 agent.output.M[:] = modulator[agent.out_slice]
+                agent.output.tag[:] = tag[agent.out_slice]
                 agent.output.I_ext[:] = drive[agent.out_slice] * amp
-            agent.inputs.rate[:] = observation[agent.in_slice] * Hz
+            getattr(agent.inputs, agent.observed)[:] = observation[agent.in_slice] * Hz
 
     return exchange_step
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mtspark_bio.atari import FRAME_SKIP, N_ACTIONS, Preprocessor, make_env
-from mtspark_bio.models.actor_critic import DuelingParams, greedy_action, modulator_vector, q_values, td_error
+from mtspark_bio.models.actor_critic import (AverageReward, DuelingParams, action_tag, broadcast, greedy_action,
+                                             q_values, td_error)
 
 
 class Exchange:
@@ -40,15 +41,15 @@ class Exchange:
         return all(c is None or c.finished for c in self.controllers.values())
 
     def __call__(self, counts: np.ndarray):
-        modulator, drive = np.zeros(self.n_out), np.zeros(self.n_out)
+        modulator, tag, drive = np.zeros(self.n_out), np.zeros(self.n_out), np.zeros(self.n_out)
         observation = np.zeros(self.n_in)
         for name, controller in self.controllers.items():
             if controller is None or controller.finished:
                 continue
             out = self.out_slices[name]
-            m, d, o = controller.step(counts[out])
-            modulator[out], drive[out], observation[self.in_slices[name]] = m, d, o
-        return modulator, drive, observation
+            m, g, d, o = controller.step(counts[out])
+            modulator[out], tag[out], drive[out], observation[self.in_slices[name]] = m, g, d, o
+        return modulator, tag, drive, observation
 
 
 @dataclass
@@ -87,7 +88,7 @@ class AgentController:
         # epsilon: a number, or a function of the frames this controller has played
         self.epsilon = epsilon if callable(epsilon) else (lambda frames, e=float(epsilon): e)
         self.env = make_env(game, sticky=sticky, max_episode_frames=max_episode_frames)
-        self.preprocess = Preprocessor(game, grid)
+        self.preprocess = Preprocessor(game, grid, motion=config.motion)
         self.n_out = config.n_out
         self.drive_amp = config.drive_pA * 1e-12 if drive_amp is None else drive_amp
         self.log = EpisodeLog()
@@ -95,6 +96,7 @@ class AgentController:
         self.steps = 0
         self.actions: list[int] | None = [] if record_actions else None
         self.deltas: list[float] = []
+        self.average_reward = AverageReward(self.params.average_reward_rate)
         self._episode_score = 0.0
         self._episode_frames = 0
         self._env_seed = int(env_seed)
@@ -112,10 +114,10 @@ class AgentController:
         """A new network run starts: its first exchange only delivers the observation."""
         self._fresh_run = True
 
-    def _reply(self, modulator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _reply(self, modulator, tag) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         drive = (self.rng.standard_normal(self.n_out) * self.drive_amp if self.drive_amp > 0
                  else np.zeros(self.n_out))
-        return modulator, drive, self._features * self.rate_hz
+        return modulator, tag, drive, self._features * self.rate_hz
 
     # -- what differs between readouts: how Q is read, how a transition is learned -------
 
@@ -130,14 +132,20 @@ class AgentController:
         return value, q
 
     def credit(self, value: float) -> np.ndarray:
-        """The modulator that judges the previous transition, now that V(s') is known."""
+        """The modulator that judges the previous transition (and, through the synapses'
+        trace, the ones before), now that V(s') is known: its TD error, broadcast."""
         modulator = np.zeros(self.n_out)
         if self._last is not None:
-            last_value, last_action, reward, terminal = self._last
-            delta = td_error(reward, last_value, value, terminal, self.params)
+            last_value, _, reward, terminal = self._last
+            delta = td_error(reward, last_value, value, terminal, self.params, self.average_reward.value)
+            self.average_reward.update(delta)
             self.deltas.append(delta)
-            modulator = modulator_vector(delta, last_action, self.params, N_ACTIONS)
+            modulator = broadcast(delta, self.params, N_ACTIONS)
         return modulator
+
+    def tag(self, action: int | None) -> np.ndarray:
+        """What this step's eligibility is marked with: V's, and the chosen action's."""
+        return action_tag(action, self.params, N_ACTIONS)
 
     def remember(self, value: float, action: int, reward: float, terminal: bool):
         """Keep what the next step's credit needs."""
@@ -154,7 +162,7 @@ class AgentController:
         if self._fresh_run:
             self._fresh_run = False
             self.on_first_exchange()
-            return self._reply(np.zeros(self.n_out))
+            return self._reply(np.zeros(self.n_out), self.tag(None))
         value, q = self.values(counts)
         modulator = self.credit(value) if self.mode == "train" else np.zeros(self.n_out)
         action = greedy_action(q, self.rng, self.epsilon(self.frames))
@@ -177,7 +185,7 @@ class AgentController:
             self.finished = self.frames >= self.frame_budget
         else:
             self.finished = len(self.log.scores) >= self.episode_budget
-        return self._reply(modulator)
+        return self._reply(modulator, self.tag(action))
 
     def close(self):
         self.env.close()
@@ -236,6 +244,9 @@ class SurrogateController(AgentController):
         if self._pending is not None:
             self.transitions.append((*self._pending, (self._run, self._sample)))
         return np.zeros(self.n_out)
+
+    def tag(self, action):
+        return np.zeros(self.n_out)  # the head has no neuromodulated synapses
 
     def remember(self, value, action, reward, terminal):
         if self.mode == "train":

@@ -36,7 +36,7 @@ def bridge_functions(project: Path) -> dict:
         raise NotImplementedError("the closed-loop bridge runs only in compiled code; "
                                   "the runtime device uses a network_operation")
 
-    names = {"bridge_report": 2, "bridge_exchange": 1, "bridge_modulator": 1, "bridge_drive": 1,
+    names = {"bridge_report": 2, "bridge_exchange": 1, "bridge_modulator": 1, "bridge_tag": 1, "bridge_drive": 1,
              "bridge_observation": 1}
     functions = {}
     for name, n_args in names.items():
@@ -111,7 +111,8 @@ class PipeServer:
     def serve(self, run, handler):
         """Run ``run()`` (which executes the binary with :attr:`environment`,
         ``Simulation.run(inputs, environment=server.environment)``) in a thread and
-        answer every message with ``handler(counts) -> (modulator, drive, observation)``."""
+        answer every message with ``handler(counts) -> (modulator, tag, drive, observation)``,
+        sent back as one concatenated reply (the bridge's layout)."""
         message_size = 8 * (1 + self.n_out)
         reader = os.open(self.to_python, os.O_RDONLY | os.O_NONBLOCK)
         writer = None
@@ -148,14 +149,14 @@ class PipeServer:
                 counts = np.frombuffer(bytes(buffer), dtype=np.float64)[1:]
                 buffer.clear()
                 start = time.perf_counter()
-                modulator, drive, observation = handler(counts)
+                reply = handler(counts)
                 self.seconds_in_handler += time.perf_counter() - start
                 if writer is None:
                     writer = self._open_writer(thread, time.monotonic())
                     if writer is None:
                         ended_early = True
                         break
-                payload = np.concatenate([modulator, drive, observation]).astype(np.float64).tobytes()
+                payload = np.concatenate(reply).astype(np.float64).tobytes()
                 view = memoryview(payload)
                 try:
                     while view:

@@ -7,9 +7,10 @@
 //   1. bridge_report(i, count)  every output neuron hands over its spike count;
 //   2. bridge_exchange(t)       writes [t, counts...] (doubles) to the FIFO named by
 //                               MTSPARK_BRIDGE_TO_PY and reads the reply
-//                               [modulator (n_out), drive (n_out), observation (n_in)]
+//                               [modulator (n_out), tag (n_out), drive (n_out),
+//                                observation (n_in)]
 //                               from MTSPARK_BRIDGE_FROM_PY;
-//   3. bridge_modulator(i), bridge_drive(i), bridge_observation(i) hand the reply to
+//   3. bridge_modulator(i), bridge_tag(i), bridge_drive(i), bridge_observation(i) hand the reply to
 //      the output neurons and the input encoder.
 // Sizes come from MTSPARK_BRIDGE_N_OUT / MTSPARK_BRIDGE_N_IN. If the Python side goes
 // away the binary exits with status 75, which Brian2 reports as a failed run.
@@ -42,7 +43,7 @@ void set_up() {
     n_out = environment_int("MTSPARK_BRIDGE_N_OUT");
     n_in = environment_int("MTSPARK_BRIDGE_N_IN");
     message.assign(1 + n_out, 0.0);
-    reply.assign(2 * n_out + n_in, 0.0);
+    reply.assign(3 * n_out + n_in, 0.0);
 }
 
 int open_fifo(const char* variable, int flags) {
@@ -92,5 +93,6 @@ double bridge_exchange(double t) {
 }
 
 double bridge_modulator(int i) { return reply[i]; }
-double bridge_drive(int i) { return reply[n_out + i]; }
-double bridge_observation(int i) { return reply[2 * n_out + i]; }
+double bridge_tag(int i) { return reply[n_out + i]; }
+double bridge_drive(int i) { return reply[2 * n_out + i]; }
+double bridge_observation(int i) { return reply[3 * n_out + i]; }

@@ -40,7 +40,7 @@ class Plan:
 
     def __init__(self, config: dict):
         from mtspark_bio.agent import AgentConfig
-        from mtspark_bio.atari import Preprocessor, check_games
+        from mtspark_bio.atari import MOTION_CODES, Preprocessor, check_games
         from mtspark_bio.closed_loop import CUDA_UNSUPPORTED
 
         config = {**DEFAULTS, **config}
@@ -74,7 +74,9 @@ class Plan:
         self.learners = [a for a in config["agents"] if a in LEARNING_AGENTS]
         n_cycles = math.ceil(config["frames"] / config["switch_every"])
         self.schedule = [g for _ in range(n_cycles) for g in range(len(self.games))]
-        self.agent = AgentConfig(n_features=Preprocessor(self.games[0]).n_features, n_games=len(self.games),
+        motion = config["agent"].get("motion", "change")
+        n_features = Preprocessor(self.games[0], motion=motion).n_features if motion in MOTION_CODES else 1
+        self.agent = AgentConfig(n_features=n_features, n_games=len(self.games),
                                  **{"seed": config["seed"], "readout": config["readout"], **config["agent"]}).validate()
 
     def block_frames(self, block: int) -> int:
