@@ -93,6 +93,10 @@ def _figures(args) -> int:
         from mtspark_bio.protocols.distal_reward import combine
 
         return exit_status(lambda: combine(args.paths, args.combine), figure_of=args.combine)
+    if args.over_seeds is not None:
+        from mtspark_bio.figures.atari_seeds import plot_atari_seeds
+
+        return exit_status(lambda: print("\n".join(str(p) for p in plot_atari_seeds(args.paths, args.over_seeds))))
     status = 0
     for path in args.paths:
         if not path.exists():
@@ -219,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--combine", type=Path, default=None, metavar="OUT.h5",
                    help="write distal-reward result files of several seeds as one file OUT.h5 "
                         "and draw the time course over seeds")
+    p.add_argument("--over-seeds", type=Path, default=None, metavar="OUT",
+                   help="draw Atari result files of one setting's seeds as learning curves over seeds "
+                        "(OUT.pdf and OUT.png)")
     p.set_defaults(handler=_figures)
     return parser
 

@@ -166,6 +166,7 @@ class Agent:
     training_block: np.ndarray               # (n,) 0-based block of each episode
     raw_metrics: dict[str, float] = field(default_factory=dict)   # metrics on raw scores
     forgetting_per_game: np.ndarray | None = None                 # (n_games,) raw, NaN: last game
+    final_scores: np.ndarray | None = None   # (n_games, episodes) final evaluation, NaN: not played
 
     @property
     def learns(self) -> bool:
@@ -248,8 +249,13 @@ def load_atari(h5_path) -> AtariResult:
             # files written before issue 17 hold raw metrics under the plain names
             raw = {m: float_attr(g, f"raw_{m}") for m in METRICS} if "raw_acc" in g.attrs else {}
             per_game = (_vector(g, "forgetting_per_game", path, name) if "forgetting_per_game" in g else None)
+            final = (np.asarray(g["final_episode_scores"][()], dtype=float) if "final_episode_scores" in g
+                     else None)
+            if final is not None and (final.ndim != 2 or final.shape[0] != S.shape[1]):
+                raise ValueError(f"{path}: agent {name!r} final_episode_scores has shape {final.shape}, "
+                                 f"expected ({S.shape[1]}, episodes)")
             agents[name] = Agent(name, S, std, baseline, {m: float_attr(g, m) for m in METRICS},
-                                 scores, blocks, raw, per_game)
+                                 scores, blocks, raw, per_game, final)
         n_games = {a.score.shape[1] for a in agents.values()}
         if len(n_games) != 1:
             raise ValueError(f"{path}: agents disagree on the number of games: {sorted(n_games)}")

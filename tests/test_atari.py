@@ -239,17 +239,25 @@ def test_epsilon_greedy_explores_and_breaks_ties_at_random():
 
 ROLLOUT_STEPS = 40
 SMALL = dict(n_hidden=40, n_inhibitory=10, context_per_game=4)
+#: every optional mechanism of issue 17 on at once: normalised inputs (a linked variable
+#: and a summed pool), ON/OFF motion, V-, the tagged trace, pre-credit, the reward rate
+#: and the output layer's scaling (a summed variable read in the 'end' slot)
+MECHANISMS = dict(input_total_hz=3000.0, motion="on_off", n_value_opponent=4, trace_lambda=0.8, pre_credit=0.3,
+                  average_reward_rate=0.05, output_weight_total=6.0)
+ROLLOUT_CONFIGS = {"defaults": {}, "mechanisms": MECHANISMS}
 
 
-def rollout(device, tmp_path_factory):
+def rollout(device, tmp_path_factory, setting="defaults"):
     """Train each variant for ROLLOUT_STEPS on breakout, then (compiled only) one short
     evaluation on each game; returns what the tests compare."""
     from mtspark_bio.agent import AgentConfig
     from mtspark_bio.closed_loop import AgentController, ClosedLoop
 
-    config = AgentConfig(n_features=512, n_games=3, **SMALL).validate()
+    extra = ROLLOUT_CONFIGS[setting]
+    n_features = Preprocessor("breakout", motion=extra.get("motion", "change")).n_features
+    config = AgentConfig(n_features=n_features, n_games=3, **SMALL, **extra).validate()
     loop = ClosedLoop(config, ["dendritic", "point"], device=device, chunk_steps=ROLLOUT_STEPS // 2 + 1,
-                      build_dir=tmp_path_factory.mktemp(f"agent_{device}"))
+                      build_dir=tmp_path_factory.mktemp(f"agent_{device}_{setting}"))
     out = {"build_s": loop.sim.timings["build_s"]}
     try:
         if device == "runtime":  # standalone values exist only after a run
@@ -287,10 +295,23 @@ def runtime(tmp_path_factory):
     return rollout("runtime", tmp_path_factory)
 
 
+@pytest.fixture(scope="module")
+def compiled_mechanisms(tmp_path_factory):
+    return rollout("cpp", tmp_path_factory, "mechanisms")
+
+
+@pytest.fixture(scope="module")
+def runtime_mechanisms(tmp_path_factory):
+    return rollout("runtime", tmp_path_factory, "mechanisms")
+
+
 @pytest.mark.standalone
 @pytest.mark.runtime
 @pytest.mark.slow
-def test_compiled_and_runtime_loops_take_the_same_actions(compiled, runtime):
+@pytest.mark.parametrize("setting", ["defaults", "mechanisms"])
+def test_compiled_and_runtime_loops_take_the_same_actions(setting, request):
+    suffix = "" if setting == "defaults" else "_mechanisms"
+    compiled, runtime = request.getfixturevalue("compiled" + suffix), request.getfixturevalue("runtime" + suffix)
     for v in ("dendritic", "point"):
         assert len(compiled["actions"][v]) == ROLLOUT_STEPS
         assert compiled["actions"][v] == runtime["actions"][v]

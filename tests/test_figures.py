@@ -244,7 +244,8 @@ def test_many_tasks_long_cycling_schedule(tmp_path):
 # --- Atari figure ------------------------------------------------------------
 
 def write_atari_result(path, *, games=("pong", "breakout"), schedule=(0, 1, 0, 1),
-                       agents=("dendritic", "random"), done_blocks=None, training=True, seed=0):
+                       agents=("dendritic", "random"), done_blocks=None, training=True, seed=0,
+                       final_episodes=0):
     """A small synthetic Atari result file (layout of protocols/atari.py); blocks from
     ``done_blocks`` on are NaN rows and the file is marked incomplete."""
     rng = np.random.default_rng(seed)
@@ -280,7 +281,30 @@ def write_atari_result(path, *, games=("pong", "breakout"), schedule=(0, 1, 0, 1
             g["training_block"] = np.asarray(blocks if training else [], dtype=np.int64)
             for m, v in zip(("acc", "bwt", "fwt", "forgetting"), (0.4, -0.1, 0.02, 0.2)):
                 g.attrs[m] = v if done == n_blocks else math.nan
+            if final_episodes:
+                g["final_episode_scores"] = current[:, None] + rng.normal(0, 1, (n_games, final_episodes))
     return path
+
+
+def test_atari_learning_curves_over_seeds(tmp_path, capsys):
+    """figures.atari_seeds: one setting's seeds as learning curves against the frames
+    played so far (hand-computed x), from the files alone; files of another setting, or
+    a path that is no result file, are refused with the reason (exit status 2)."""
+    from mtspark_bio import cli
+    from mtspark_bio.figures import atari_seeds
+
+    paths = [write_atari_result(tmp_path / f"seed{s}.h5", seed=s, final_episodes=5) for s in range(3)]
+    result = atari.load_atari(paths[0])
+    assert result.agents["dendritic"].final_scores.shape == (2, 5)
+    np.testing.assert_array_equal(atari_seeds.block_frames(result), [10_000, 20_000, 30_000, 40_000])
+    check_outputs(atari_seeds.plot_atari_seeds(paths, tmp_path / "seeds"))
+    other = write_atari_result(tmp_path / "other.h5", schedule=(0, 1), seed=3)
+    with pytest.raises(ValueError, match="not the same setting"):
+        atari_seeds.plot_atari_seeds([paths[0], other], tmp_path / "mixed")
+    assert cli.main(["figures", str(paths[0]), str(tmp_path / "missing.h5"), "--over-seeds",
+                     str(tmp_path / "x")]) == 2
+    assert "missing.h5 is not an HDF5 file" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists() and not (tmp_path / "mixed.png").exists()
 
 
 def test_atari_complete_default_stem(tmp_path):
