@@ -152,6 +152,27 @@ def test_divisive_normalisation_equalises_the_frames_drive():
     assert ratio < 1.4
 
 
+@pytest.mark.runtime
+def test_output_scaling_keeps_each_output_neurons_summed_weight():
+    """output_weight_total: after every agent step's consolidation each output neuron's
+    incoming weights sum to the total again, whatever the learning did; the relative
+    weights are kept (synaptic scaling, Turrigiano 2008)."""
+    from brian2 import Network, ms
+
+    from mtspark_bio.agent import AgentConfig, AgentNetwork
+
+    cfg = AgentConfig(n_features=8, n_games=1, n_hidden=10, n_inhibitory=2, output_weight_total=2.0)
+    agent = AgentNetwork(cfg, "point")
+    before = np.array(agent.output_synapses.w[:])
+    post = np.array(agent.output_synapses.j[:])
+    Network(*agent.objects).run(25 * ms)  # one step boundary at 20 ms
+    after = np.array(agent.output_synapses.w[:])
+    np.testing.assert_allclose(np.bincount(post, weights=after), 2.0, rtol=1e-9)
+    for j in (0, 7):  # no modulator yet: only the scale changed
+        np.testing.assert_allclose(after[post == j] / after[post == j].sum(),
+                                   before[post == j] / before[post == j].sum(), rtol=1e-9)
+
+
 # --- dueling readout and TD modulator ---------------------------------------------
 
 PARAMS = DuelingParams(n_value=2, n_per_action=2, value_gain=0.5, value_baseline=1.0, advantage_gain=0.25)
