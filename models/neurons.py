@@ -261,8 +261,8 @@ rate : Hz
 @dataclass(frozen=True)
 class DivisiveNormalisation:
     """Regular encoders whose rates are divisively normalised across the population
-    (Carandini & Heeger 2012, Nat. Rev. Neurosci. 13:51; Heeger 1992 for the retina and
-    V1's contrast gain control):
+    (Carandini & Heeger 2012, Nat. Rev. Neurosci. 13:51; Heeger 1992, Vis. Neurosci. 9:181
+    for V1's contrast gain control):
 
         rate_i = drive_i * total_rate / (semi_saturation + sum_j drive_j)
 
