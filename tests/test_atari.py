@@ -590,6 +590,9 @@ def test_protocol_with_the_surrogate_readout_resumes_exactly(tmp_path, monkeypat
     (["--agent", "{not json"], "not valid JSON"),
     (["--agent", '{"readout": "surrogate"}'], "--readout"),
     (["--agent", '{"n_stream": -1}'], "n_stream"),
+    (["--agent", '{"motion": "optic-flow"}'], "motion must be one of change, on_off"),
+    (["--agent", '{"trace_lambda": 2}'], "trace_lambda must be in [0, 1]"),
+    (["--agent", '{"input_total_hz": -5}'], "input_total_hz must be >= 0"),
 ])
 def test_bad_input_fails_before_simulating(tmp_path, capsys, extra, message):
     out = tmp_path / "bad.h5"
