@@ -136,13 +136,16 @@ def _block_axis(ax, result: AtariResult, has_init: bool, xlabel: bool = True):
         ax.set_xlabel("training block")
 
 
-def _shade_trained(ax, result: AtariResult, game: int):
-    """Grey background behind the blocks that trained ``game`` (merged over consecutive blocks)."""
+def _shade_trained(ax, result: AtariResult, game: int, edges=None):
+    """Grey background behind the blocks that trained ``game`` (merged over consecutive
+    blocks); block b spans ``edges[b]`` to ``edges[b + 1]`` on x (default: b + 0.5 to
+    b + 1.5, the block axis)."""
+    edges = np.arange(result.n_blocks + 1) + 0.5 if edges is None else np.asarray(edges)
     on = np.r_[False, result.schedule == game, False]
     starts = np.flatnonzero(~on[:-1] & on[1:])      # 0-based first block of each run
     ends = np.flatnonzero(on[:-1] & ~on[1:])        # one past the last block
     for s, e in zip(starts, ends):
-        ax.axvspan(s + 0.5, e + 0.5, color=TRAINED_SHADE, linewidth=0, zorder=0)
+        ax.axvspan(edges[s], edges[e], color=TRAINED_SHADE, linewidth=0, zorder=0)
 
 
 def _not_run(ax, result: AtariResult):

@@ -14,11 +14,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from matplotlib.lines import Line2D
 
 from mtspark_bio.readers import load_atari
 
 from . import style
-from .atari import ANCHOR_STYLES, RANDOM_COLOR, TRAINED_SHADE, _anchor_lines, game_label
+from .atari import ANCHOR_STYLES, RANDOM_COLOR, _anchor_lines, _shade_trained, game_label
 
 
 def _check_same_setting(results):
@@ -33,12 +34,10 @@ def _check_same_setting(results):
 
 def block_frames(result) -> np.ndarray:
     """Training frames (all games) played after each block: the curves' x."""
-    config = result.config
-    per_block = []
-    for b in range(result.n_blocks):
-        cycle = b // result.n_games
-        per_block.append(min(config["switch_every"], config["frames"] - cycle * config["switch_every"]))
-    return np.cumsum(per_block).astype(float)
+    from mtspark_bio.experiments.atari import frames_of_block
+
+    return np.cumsum([frames_of_block(result.config, result.n_games, b) for b in range(result.n_blocks)],
+                     dtype=float)
 
 
 def plot_atari_seeds(paths, out_stem, learner: str = "dendritic") -> list[Path]:
@@ -62,9 +61,7 @@ def plot_atari_seeds(paths, out_stem, learner: str = "dendritic") -> list[Path]:
     fig = style.new_figure(columns=2, aspect=0.34)
     axes = fig.subplots(1, first.n_games, squeeze=False)[0]
     for g, ax in enumerate(axes):
-        on = np.r_[False, first.schedule == g, False]
-        for s, e in zip(np.flatnonzero(~on[:-1] & on[1:]), np.flatnonzero(on[:-1] & ~on[1:])):
-            ax.axvspan(x[s], x[e], color=TRAINED_SHADE, linewidth=0, zorder=0)
+        _shade_trained(ax, first, g, edges=x)
         _anchor_lines(ax, first.games[g])
         curves, randoms = [], []
         for r in results:
@@ -98,8 +95,6 @@ def plot_atari_seeds(paths, out_stem, learner: str = "dendritic") -> list[Path]:
             ax.set_ylabel("evaluation score (raw)")
     axes[len(axes) // 2].set_xlabel("training frames so far, all games (millions)")
     handles, labels = axes[0].get_legend_handles_labels()
-    from matplotlib.lines import Line2D
-
     handles += [Line2D([], [], color="0.35", linestyle=ANCHOR_STYLES[k][1], linewidth=0.7) for k in ANCHOR_STYLES]
     labels += [ANCHOR_STYLES[k][0] for k in ANCHOR_STYLES]
     handles.append(Line2D([], [], color=color, marker="s", linestyle="none", markersize=3))

@@ -18,7 +18,7 @@ temporal-difference error
 is the neuromodulator of a three-factor rule (Fremaux, Sprekeler & Gerstner 2013, PLoS
 Comput. Biol. 9:e1003024; Potjans, Morrison & Diesmann 2009, Neural Comput. 21:301).
 It is broadcast, like dopamine, to every output neuron; what it changes is decided by
-a **tag** each output neuron receives with the step's action (``credit_signals``): +1
+a **tag** each output neuron receives with the step's action (``action_tag``): +1
 for V, +1 for the chosen action's population A_a, 0 for the other actions' populations
 (their eligibility is not marked), and -1 for the opponent value population V-, which
 therefore learns with -delta and grows when V must fall. Marked eligibility is kept in

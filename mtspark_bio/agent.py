@@ -48,7 +48,7 @@ from mtspark_bio.models.plasticity import (SCALING_TOTAL, RSTDPParams, context_p
                                           synaptic_scaling)
 from mtspark_bio.atari import N_ACTIONS
 from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
-from mtspark_bio.network import make_neurons, make_synapses
+from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
 
 AGENT_VARIANTS = ("dendritic", "point")
 READOUTS = ("rstdp", "surrogate")
@@ -257,19 +257,15 @@ class AgentNetwork:
         rule = delayed_credit_rstdp("g_exc", config.g_out_nS * nS,
                                     RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus),
                                     trace_decay=config.gamma * config.trace_lambda, pre_credit=config.pre_credit)
-        if scaled:
-            rule = dataclasses.replace(rule, model=rule.model + SCALING_TOTAL)
+        if scaled:  # after each consolidation, each output neuron's incoming weights are rescaled
+            rule = dataclasses.replace(rule, model=rule.model + SCALING_TOTAL,
+                                       after_consolidation=synaptic_scaling(config.output_weight_total),
+                                       summed_after_consolidation=("w_total_post",))
         self.output_synapses = make_synapses(rule, self.hidden, self.output, name("out_syn"))
         self.output_synapses.connect()
         self.output_synapses.w = self._rstdp_output_weights(rng)
-        # order 3: after the exchange (orders 0-2) has set M
-        self.output_synapses.run_regularly(rule.consolidate, dt=self.step, when="end", order=3,
-                                           name=name("consolidate"))
-        if scaled:  # then each output neuron's incoming weights are rescaled to the total
-            updater = self.output_synapses.summed_updaters["w_total_post"]
-            updater.when, updater.order = "end", 4
-            self.output_synapses.run_regularly(synaptic_scaling(config.output_weight_total), dt=self.step,
-                                               when="end", order=5, name=name("scaling"))
+        # order 3: after the exchange (orders 0-2) has set M and tag
+        schedule_consolidation(self.output_synapses, rule, self.step, name=name("consolidate"), order=3)
         self.output_spikes = SpikeMonitor(self.output, name=name("output_spikes"))
         self.objects += [self.output, self.output_synapses, self.output_spikes]
 

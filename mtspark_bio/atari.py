@@ -120,10 +120,11 @@ class Preprocessor:
         background = np.bincount(crop.ravel(), minlength=256).argmax()
         foreground = (crop != background).astype(np.uint8)
         if self.motion == "on_off":
-            before = np.zeros_like(foreground) if self._previous_foreground is None else self._previous_foreground
-            # a new episode has no motion: nothing appeared or vanished yet
-            on = (foreground & ~before) if self._previous_foreground is not None else np.zeros_like(foreground)
-            off = before & ~foreground
+            before = self._previous_foreground
+            if before is None:  # a new episode has no motion: nothing appeared or vanished yet
+                on = off = np.zeros_like(foreground)
+            else:
+                on, off = foreground & ~before, before & ~foreground
             self._previous_foreground = foreground
             maps = [foreground, on, off]
         else:

@@ -42,24 +42,27 @@ def make_synapses(spec: SynapseSpec, source, target, name: str, namespace: dict 
                     name=name, **kwds)
 
 
-def schedule_consolidation(synapses: Synapses, spec: SynapseSpec, every, name: str | None = None):
+def schedule_consolidation(synapses: Synapses, spec: SynapseSpec, every, name: str | None = None,
+                           order: int = 1):
     """Run a three-factor rule's reward step (``spec.consolidate``) every ``every``.
 
-    Runs in the 'end' slot with order 1, after the reward computation that protocols
-    schedule in the same slot with order 0; a spec's ``after_consolidation`` step runs
-    at order 3 (protocols clear per-presentation state at order 4).
+    Runs in the 'end' slot with ``order`` (default 1, after the reward computation that
+    protocols schedule in the same slot with order 0); a spec's ``after_consolidation``
+    step runs at ``order`` + 2 (3 by default; protocols clear per-presentation state at
+    order 4). A closed loop that sets the modulator at orders 0-2 passes ``order=3``.
     """
     if spec.consolidate is None:
         raise ValueError("this synapse model has no consolidation step (continuous mode?)")
     # Brian2 sums summed variables in the 'groups' slot, before the step's spikes and
     # weight changes; the ones these steps read are summed in the 'end' slot instead,
     # just before the step that reads them
-    for variables, order in ((spec.summed_at_consolidation, -1), (spec.summed_after_consolidation, 2)):
+    for variables, summed_order in ((spec.summed_at_consolidation, order - 2),
+                                    (spec.summed_after_consolidation, order + 1)):
         for variable in variables:
             updater = synapses.summed_updaters[variable]
-            updater.when, updater.order = "end", order
-    step = synapses.run_regularly(spec.consolidate, dt=every, when="end", order=1, name=name)
+            updater.when, updater.order = "end", summed_order
+    step = synapses.run_regularly(spec.consolidate, dt=every, when="end", order=order, name=name)
     if spec.after_consolidation:
-        synapses.run_regularly(spec.after_consolidation, dt=every, when="end", order=3,
+        synapses.run_regularly(spec.after_consolidation, dt=every, when="end", order=order + 2,
                                name=None if name is None else f"{name}_after")
     return step

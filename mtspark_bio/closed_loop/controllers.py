@@ -101,7 +101,7 @@ class AgentController:
         self._episode_frames = 0
         self._env_seed = int(env_seed)
         self._features = self._reset_env(seed=self._env_seed)
-        self._last = None  # (V(s), action, reward, terminal) of the previous step
+        self._last = None  # (V(s), reward, terminal) of the previous step
         self.finished = False
         self._fresh_run = True
 
@@ -136,7 +136,7 @@ class AgentController:
         trace, the ones before), now that V(s') is known: its TD error, broadcast."""
         modulator = np.zeros(self.n_out)
         if self._last is not None:
-            last_value, _, reward, terminal = self._last
+            last_value, reward, terminal = self._last
             delta = td_error(reward, last_value, value, terminal, self.params, self.average_reward.value)
             self.average_reward.update(delta)
             self.deltas.append(delta)
@@ -149,7 +149,7 @@ class AgentController:
 
     def remember(self, value: float, action: int, reward: float, terminal: bool):
         """Keep what the next step's credit needs."""
-        self._last = (value, action, reward, terminal)
+        self._last = (value, reward, terminal)
 
     def learn_from_run(self, agent, state, n_agent_steps: int):
         """The agent's learned state after a training run of ``n_agent_steps`` steps

@@ -35,6 +35,13 @@ AGENTS = LEARNING_AGENTS + ("random",)
 MTSPARK = {"pong": -5.4, "breakout": 0.6, "enduro": 371.2}
 
 
+def frames_of_block(config: dict, n_games: int, block: int) -> int:
+    """Training frames of a block under ``config`` (``frames`` per game, a switch every
+    ``switch_every``): the last cycle may be shorter."""
+    cycle = block // n_games
+    return min(config["switch_every"], config["frames"] - cycle * config["switch_every"])
+
+
 class Plan:
     """Everything decided before simulating; building it validates the configuration."""
 
@@ -81,8 +88,7 @@ class Plan:
 
     def block_frames(self, block: int) -> int:
         """Training frames of a block (the last cycle may be shorter)."""
-        cycle = block // len(self.games)
-        return min(self.config["switch_every"], self.config["frames"] - cycle * self.config["switch_every"])
+        return frames_of_block(self.config, len(self.games), block)
 
     def frames_before(self, block: int) -> int:
         """Training frames the block's game had before this block."""
