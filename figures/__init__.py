@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import h5py
 
 from . import atari, capacity, distal_reward, forgetting, physiology, style
 
@@ -35,9 +34,10 @@ def register(protocol_name: str, function: Renderer) -> Renderer:
 
 def protocol_of(h5_path) -> str | None:
     """The root attribute ``protocol`` of a result file (None if it has none)."""
+    from mtspark_bio.readers import open_result
     from mtspark_bio.results import read_text_attr
 
-    with h5py.File(h5_path, "r") as f:
+    with open_result(h5_path) as f:
         return read_text_attr(f, "protocol")
 
 

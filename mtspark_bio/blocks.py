@@ -13,17 +13,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mtspark_bio.errors import ConfigError, option
+from mtspark_bio.errors import ConfigError, ResultFileError, option
 
 
 def stored_config(path: Path, protocol: str) -> dict:
     """The configuration a ``protocol`` result file was run with (to resume it)."""
-    import h5py
-
+    from mtspark_bio.readers import open_result
     from mtspark_bio.results import read_json_attr, read_text_attr
 
     try:
-        with h5py.File(path, "r") as f:
+        with open_result(path) as f:
             found = read_text_attr(f, "protocol")
             if found != protocol:
                 what = (f"is a result file of the {found!r} protocol" if found is not None
@@ -33,9 +32,13 @@ def stored_config(path: Path, protocol: str) -> dict:
             if "config" not in f.attrs:
                 raise ConfigError(f"{option('resume')}: {path} stores no configuration (attribute 'config') "
                                   f"to resume; it was left as it is; choose another {option('out')}")
-            return read_json_attr(f, "config")
-    except OSError as error:
-        raise ConfigError(f"cannot read {path} to resume ({error}); delete it or choose another {option('out')}")
+            config = read_json_attr(f, "config")
+    except ResultFileError as error:
+        raise ResultFileError(f"{option('resume')}: cannot resume: {error}; it was left as it is") from None
+    if not isinstance(config, dict):
+        raise ResultFileError(f"{option('resume')}: {path} stores no configuration as a JSON object; "
+                              f"it was left as it is; choose another {option('out')}")
+    return config
 
 
 def resolve_output(out: Path, resume: bool, protocol: str, config: dict, defaults: dict, log) -> dict:

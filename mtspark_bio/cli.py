@@ -121,9 +121,14 @@ def _figures(args) -> int:
 
 def _draw(draw, path) -> str | None:
     """Print the files ``draw(path)`` writes; None when it drew, else what went wrong."""
+    from mtspark_bio.errors import ResultFileError
+
     try:
         for written in draw(path):
             print(written)
+    except ResultFileError as error:  # most say "<path> is ...": no need to name the file twice
+        message = str(error)
+        return message.removeprefix(f"{path} ") if message.startswith(f"{path} ") else f"cannot be drawn: {message}"
     except (OSError, ValueError, KeyError) as error:
         return f"cannot be drawn: {error}"
     return None

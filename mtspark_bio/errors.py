@@ -44,3 +44,9 @@ class ConfigError(ValueError):
 
     def command_line(self) -> str:
         return for_command_line(super().__str__())
+
+
+class ResultFileError(ConfigError):
+    """A result file that cannot be read: missing, empty, truncated, damaged (checksum
+    mismatch), foreign (another program's HDF5 or another protocol's layout) or held by
+    a running writer. The message names the file, what is wrong and what to do."""

@@ -50,17 +50,12 @@ SIMULATED_SPECIES = "http://purl.obolibrary.org/obo/NCBITaxon_32630"
 def read_result(path: Path) -> dict:
     """What the NWB file needs from a result file; ValueError naming the problem and the
     fix when ``path`` is not a result file of ours or holds no spikes."""
-    import h5py
+    from mtspark_bio.readers import open_result
+    from mtspark_bio.results import read_text_attr
 
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path} {'is not a file' if path.exists() else 'does not exist'}; "
-                          f"give a result file written by mtspark-bio forgetting")
-    if not h5py.is_hdf5(path):
-        raise ConfigError(f"{path} is not an HDF5 file, so not a result file of mtspark-bio")
-    with h5py.File(path, "r") as f:
-        protocol = f.attrs.get("protocol")
-        protocol = protocol.decode() if isinstance(protocol, bytes) else protocol
+    with open_result(path) as f:
+        protocol = read_text_attr(f, "protocol")
         if protocol is None or "config" not in f.attrs or "circuit" not in f.attrs:
             raise ConfigError(f"{path} has no 'protocol', 'config' and 'circuit' attributes, so it is not a "
                               f"result file of mtspark-bio")

@@ -1,29 +1,134 @@
 """Result files read back into objects: one reader per schema, used by the figures.
 
-``load_forgetting`` (``mtspark-bio forgetting``), ``load_atari`` (``atari``),
-``load_capacity`` (``capacity``) and ``PhysiologyResult`` (``protocol NAME``) check the
-layout their protocol writes and raise ValueError naming what is wrong with a malformed
-file. The layouts are described in ``figures/forgetting.py`` and ``figures/atari.py``.
+Every result file is opened through :func:`open_result`, which checks the file's seal
+(its SHA-256 digest and length, ``mtspark_bio.results``) before HDF5 reads it and turns
+a missing, empty, truncated, damaged or foreign file into a :class:`ResultFileError`
+naming the file and the damage. ``load_forgetting`` (``mtspark-bio forgetting``),
+``load_atari`` (``atari``), ``load_capacity`` (``capacity``) and ``PhysiologyResult``
+(``protocol NAME``) then check the layout their protocol writes and raise
+ResultFileError (a ValueError) naming what is wrong with a malformed file. The layouts
+are described in ``figures/forgetting.py`` and ``figures/atari.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from mtspark_bio.errors import ConfigError, ResultFileError
 from mtspark_bio.metrics import METRIC_NAMES as METRICS
-from mtspark_bio.results import read_arrays, read_text_attr
+from mtspark_bio.results import SEAL_MAGIC, USERBLOCK_BYTES, body_digest, read_arrays, read_text_attr, seal_line
 
 #: Variants in this order first, any others after them alphabetically.
 VARIANT_ORDER = ("dendritic", "point", "shuffled")
 RANDOM = "random"
 #: Agents in this order first, any others after them alphabetically.
 AGENT_ORDER = ("dendritic", "point", RANDOM)
+
+
+# --- opening --------------------------------------------------------------------------
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+#: What a damaged file can raise while HDF5 or the readers walk it.
+_READ_ERRORS = (OSError, KeyError, IndexError, TypeError, AttributeError, RuntimeError, ValueError,
+                UnicodeDecodeError, OverflowError)
+
+
+class UnverifiedResultWarning(UserWarning):
+    """A result file written before files were sealed: read, but not checked for damage."""
+
+
+def verify_result_file(path) -> bool:
+    """Check ``path`` before HDF5 opens it: it exists, is a file, is HDF5, and its body
+    has the length and SHA-256 digest recorded in its user block. True when checked;
+    False (and an :class:`UnverifiedResultWarning`) for an older file without a seal;
+    ResultFileError naming what is wrong otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise ResultFileError(f"{path} does not exist; give the path of a result file written by mtspark-bio")
+    if not path.is_file():
+        raise ResultFileError(f"{path} is not a file; give the path of a result file written by mtspark-bio")
+    with open(path, "rb") as handle:
+        head = handle.read(USERBLOCK_BYTES + len(HDF5_SIGNATURE))
+        if not head:
+            raise ResultFileError(f"{path} is empty (0 bytes): the copy or the run that wrote it was cut off; "
+                                  f"copy it again or rerun the protocol")
+        if head.startswith(HDF5_SIGNATURE):
+            warnings.warn(f"{path} was written before result files carried a checksum, so damage to it cannot "
+                          f"be detected", UnverifiedResultWarning, stacklevel=3)
+            return False
+        if not head.startswith(SEAL_MAGIC):
+            if head[USERBLOCK_BYTES:] == HDF5_SIGNATURE:
+                raise ResultFileError(f"{path} is damaged: its checksum header (first {USERBLOCK_BYTES} bytes) was "
+                                      f"overwritten; restore it from a copy or rerun the protocol")
+            raise ResultFileError(f"{path} is not an HDF5 file, so not a result file of mtspark-bio "
+                                  f"(or its first bytes are damaged)")
+        recorded = head[:USERBLOCK_BYTES].split(b"\0", 1)[0]
+        digest, length = body_digest(handle)
+    expected_length = _recorded_length(recorded)
+    if expected_length is None:
+        raise ResultFileError(f"{path} is damaged: its checksum header cannot be read; restore it from a copy "
+                              f"or rerun the protocol")
+    if length != expected_length:
+        what = "truncated" if length < expected_length else "longer than written"
+        raise ResultFileError(f"{path} is {what}: {length + USERBLOCK_BYTES} bytes where "
+                              f"{expected_length + USERBLOCK_BYTES} were written (a copy or a disk cut it off?); "
+                              f"copy it again or rerun the protocol")
+    if seal_line(digest, length) != recorded:
+        raise ResultFileError(f"{path} is damaged: checksum mismatch (its bytes changed after mtspark-bio wrote "
+                              f"it); restore it from a copy or rerun the protocol")
+    return True
+
+
+def _recorded_length(recorded: bytes) -> int | None:
+    """The body length a seal line records (None if it is not a well-formed line)."""
+    words = recorded[len(SEAL_MAGIC):].split()
+    if len(words) != 4 or words[0] != b"sha256" or words[2] != b"bytes" or not words[3].isdigit():
+        return None
+    return int(words[3])
+
+
+@contextlib.contextmanager
+def open_result(path, protocol: str | None = None) -> Iterator[h5py.File]:
+    """Open result file ``path`` for reading, verified (:func:`verify_result_file`).
+
+    ``protocol``: the protocol the file must hold (its root attribute ``protocol``).
+    Anything that goes wrong reading the file inside the ``with`` body (HDF5 errors,
+    missing groups, attributes of the wrong type) becomes a ResultFileError that names
+    the file, so a damaged file is refused and never half-read.
+    """
+    path = Path(path)
+    verify_result_file(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as error:
+        raise ResultFileError(f"{path} cannot be opened by HDF5 ({_first_line(error)}): it is damaged or not a "
+                              f"result file of mtspark-bio") from None
+    with f:
+        try:
+            if protocol is not None:
+                found = read_text_attr(f, "protocol")
+                if found != protocol:
+                    raise ResultFileError(f"{path} holds protocol {found!r}, not {protocol!r}")
+            yield f
+        except ConfigError:  # already says what is wrong
+            raise
+        except _READ_ERRORS as error:
+            raise ResultFileError(f"{path} is damaged or not a complete result file of mtspark-bio: "
+                                  f"{type(error).__name__}: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 # --- attributes and ordering -----------------------------------------------------------
@@ -36,7 +141,7 @@ def json_attr(obj, name) -> dict:
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as e:
-        raise ValueError(f"attribute {name!r} of {obj.file.filename} is not valid JSON: {e}") from None
+        raise ResultFileError(f"attribute {name!r} of {obj.file.filename} is not valid JSON: {e}") from None
     return value if isinstance(value, dict) else {}
 
 
@@ -66,15 +171,15 @@ def _block_file_header(f, path, protocol: str, group: str):
     ``protocol``, a 1-D integer ``/schedule`` and at least one ``/<group>/<name>``."""
     found = read_text_attr(f, "protocol")
     if found != protocol:
-        raise ValueError(f"{path} holds protocol {found!r}, not {protocol!r}")
+        raise ResultFileError(f"{path} holds protocol {found!r}, not {protocol!r}")
     config, versions = json_attr(f, "config"), json_attr(f, "versions")
     if "schedule" not in f:
-        raise ValueError(f"{path} has no /schedule dataset")
+        raise ResultFileError(f"{path} has no /schedule dataset")
     schedule = np.asarray(f["schedule"][()])
     if schedule.ndim != 1 or not np.issubdtype(schedule.dtype, np.integer):
-        raise ValueError(f"{path}: /schedule must be a 1-D integer array, got {schedule.dtype} {schedule.shape}")
+        raise ResultFileError(f"{path}: /schedule must be a 1-D integer array, got {schedule.dtype} {schedule.shape}")
     if group not in f or not len(f[group]):
-        raise ValueError(f"{path} has no /{group}/<name> groups")
+        raise ResultFileError(f"{path} has no /{group}/<name> groups")
     return config, versions, schedule
 
 
@@ -116,22 +221,22 @@ class ForgettingResult:
 def load_forgetting(h5_path) -> ForgettingResult:
     """Read and check one forgetting result file (ValueError on a malformed one)."""
     path = Path(h5_path)
-    with h5py.File(path, "r") as f:
+    with open_result(path) as f:
         config, versions, schedule = _block_file_header(f, path, "forgetting", "variants")
         variants = {}
         for name in order_variants(list(f["variants"])):
             g = f["variants"][name]
             if "accuracy_matrix" not in g:
-                raise ValueError(f"{path}: variant {name!r} has no accuracy_matrix")
+                raise ResultFileError(f"{path}: variant {name!r} has no accuracy_matrix")
             R = np.asarray(g["accuracy_matrix"][()], dtype=float)
             if R.ndim != 2 or R.shape[0] != len(schedule):
-                raise ValueError(f"{path}: variant {name!r} accuracy_matrix has shape {R.shape}, "
+                raise ResultFileError(f"{path}: variant {name!r} accuracy_matrix has shape {R.shape}, "
                                  f"expected ({len(schedule)}, n_tasks) for {len(schedule)} scheduled blocks")
             baseline = None
             if "baseline_accuracy" in g:
                 baseline = np.asarray(g["baseline_accuracy"][()], dtype=float).ravel()
                 if baseline.shape != (R.shape[1],):
-                    raise ValueError(f"{path}: variant {name!r} baseline_accuracy has shape {baseline.shape}, "
+                    raise ResultFileError(f"{path}: variant {name!r} baseline_accuracy has shape {baseline.shape}, "
                                      f"expected ({R.shape[1]},)")
             spikes = {}
             if "spikes" in g:
@@ -144,12 +249,12 @@ def load_forgetting(h5_path) -> ForgettingResult:
                                      baseline, spikes, weights)
     n_tasks = {v.accuracy.shape[1] for v in variants.values()}
     if len(n_tasks) != 1:
-        raise ValueError(f"{path}: variants disagree on the number of tasks: {sorted(n_tasks)}")
+        raise ResultFileError(f"{path}: variants disagree on the number of tasks: {sorted(n_tasks)}")
     n_tasks = n_tasks.pop()
     if "n_tasks" in config and int(config["n_tasks"]) != n_tasks:
-        raise ValueError(f"{path}: config says n_tasks={config['n_tasks']} but accuracy matrices have {n_tasks} columns")
+        raise ResultFileError(f"{path}: config says n_tasks={config['n_tasks']} but accuracy matrices have {n_tasks} columns")
     if schedule.size and (schedule.min() < 0 or schedule.max() >= n_tasks):
-        raise ValueError(f"{path}: /schedule holds task indices outside 0..{n_tasks - 1}")
+        raise ResultFileError(f"{path}: /schedule holds task indices outside 0..{n_tasks - 1}")
     return ForgettingResult(path, config, versions, schedule, variants)
 
 
@@ -206,44 +311,44 @@ def order_agents(names) -> list[str]:
 def _vector(g, name, path, agent, dtype=float) -> np.ndarray:
     a = np.asarray(g[name][()], dtype=dtype)
     if a.ndim > 1:
-        raise ValueError(f"{path}: agent {agent!r} {name} must be 1-D, got shape {a.shape}")
+        raise ResultFileError(f"{path}: agent {agent!r} {name} must be 1-D, got shape {a.shape}")
     return a.ravel()
 
 
 def load_atari(h5_path) -> AtariResult:
     """Read and check one Atari result file (ValueError on a malformed one)."""
     path = Path(h5_path)
-    with h5py.File(path, "r") as f:
+    with open_result(path) as f:
         config, versions, schedule = _block_file_header(f, path, "atari", "agents")
         n_blocks = len(schedule)
         agents = {}
         for name in order_agents(list(f["agents"])):
             g = f["agents"][name]
             if "score_matrix" not in g:
-                raise ValueError(f"{path}: agent {name!r} has no score_matrix")
+                raise ResultFileError(f"{path}: agent {name!r} has no score_matrix")
             S = np.asarray(g["score_matrix"][()], dtype=float)
             if S.ndim != 2 or S.shape[0] != n_blocks:
-                raise ValueError(f"{path}: agent {name!r} score_matrix has shape {S.shape}, "
+                raise ResultFileError(f"{path}: agent {name!r} score_matrix has shape {S.shape}, "
                                  f"expected ({n_blocks}, n_games) for {n_blocks} scheduled blocks")
             std = None
             if "score_std" in g:
                 std = np.asarray(g["score_std"][()], dtype=float)
                 if std.shape != S.shape:
-                    raise ValueError(f"{path}: agent {name!r} score_std has shape {std.shape}, expected {S.shape}")
+                    raise ResultFileError(f"{path}: agent {name!r} score_std has shape {std.shape}, expected {S.shape}")
             baseline = None
             if "baseline_score" in g:
                 baseline = _vector(g, "baseline_score", path, name)
                 if baseline.shape != (S.shape[1],):
-                    raise ValueError(f"{path}: agent {name!r} baseline_score has shape {baseline.shape}, "
+                    raise ResultFileError(f"{path}: agent {name!r} baseline_score has shape {baseline.shape}, "
                                      f"expected ({S.shape[1]},)")
             scores = _vector(g, "training_scores", path, name) if "training_scores" in g else np.zeros(0)
             blocks = (_vector(g, "training_block", path, name, dtype=np.int64) if "training_block" in g
                       else np.zeros(0, dtype=np.int64))
             if scores.size and blocks.size != scores.size:
-                raise ValueError(f"{path}: agent {name!r} has {scores.size} training_scores but "
+                raise ResultFileError(f"{path}: agent {name!r} has {scores.size} training_scores but "
                                  f"{blocks.size} training_block entries")
             if blocks.size and scores.size and (blocks.min() < 0 or blocks.max() >= n_blocks):
-                raise ValueError(f"{path}: agent {name!r} training_block holds blocks outside 0..{n_blocks - 1}")
+                raise ResultFileError(f"{path}: agent {name!r} training_block holds blocks outside 0..{n_blocks - 1}")
             if not scores.size:
                 blocks = blocks[:0]
             # files written before issue 17 hold raw metrics under the plain names
@@ -252,21 +357,21 @@ def load_atari(h5_path) -> AtariResult:
             final = (np.asarray(g["final_episode_scores"][()], dtype=float) if "final_episode_scores" in g
                      else None)
             if final is not None and (final.ndim != 2 or final.shape[0] != S.shape[1]):
-                raise ValueError(f"{path}: agent {name!r} final_episode_scores has shape {final.shape}, "
+                raise ResultFileError(f"{path}: agent {name!r} final_episode_scores has shape {final.shape}, "
                                  f"expected ({S.shape[1]}, episodes)")
             agents[name] = Agent(name, S, std, baseline, {m: float_attr(g, m) for m in METRICS},
                                  scores, blocks, raw, per_game, final)
         n_games = {a.score.shape[1] for a in agents.values()}
         if len(n_games) != 1:
-            raise ValueError(f"{path}: agents disagree on the number of games: {sorted(n_games)}")
+            raise ResultFileError(f"{path}: agents disagree on the number of games: {sorted(n_games)}")
         n_games = n_games.pop()
         games = [str(g) for g in config.get("games") or []]
         if games and len(games) != n_games:
-            raise ValueError(f"{path}: config lists {len(games)} games {games} but score matrices "
+            raise ResultFileError(f"{path}: config lists {len(games)} games {games} but score matrices "
                              f"have {n_games} columns")
         games = games or [f"game {j + 1}" for j in range(n_games)]
         if schedule.size and (schedule.min() < 0 or schedule.max() >= n_games):
-            raise ValueError(f"{path}: /schedule holds game indices outside 0..{n_games - 1}")
+            raise ResultFileError(f"{path}: /schedule holds game indices outside 0..{n_games - 1}")
         done_attr = f.attrs.get("blocks_done")
         complete_attr = f.attrs.get("complete")
     done = max(blocks_done(a.score) for a in agents.values())
@@ -284,17 +389,17 @@ def load_atari(h5_path) -> AtariResult:
 def load_capacity(h5_path) -> dict:
     """Read a capacity result file (ValueError on a malformed one)."""
     path = Path(h5_path)
-    with h5py.File(path, "r") as f:
+    with open_result(path) as f:
         if read_text_attr(f, "protocol") != "capacity":
-            raise ValueError(f"{path} holds protocol {read_text_attr(f, 'protocol')!r}, not 'capacity'")
+            raise ResultFileError(f"{path} holds protocol {read_text_attr(f, 'protocol')!r}, not 'capacity'")
         if "task_counts" not in f or "variants" not in f:
-            raise ValueError(f"{path} lacks /task_counts or /variants")
+            raise ResultFileError(f"{path} lacks /task_counts or /variants")
         counts = np.asarray(f["task_counts"][()])
         variants = {name: {key: np.asarray(f["variants"][name][key][()], dtype=float)
                            for key in ("acc", "forgetting")} for name in order_variants(list(f["variants"]))}
         for name, values in variants.items():
             if any(len(v) != len(counts) for v in values.values()):
-                raise ValueError(f"{path}: variant {name!r} does not have one value per task count")
+                raise ResultFileError(f"{path}: variant {name!r} does not have one value per task count")
         ref = f.get("published/active_dendrites_iyer2022")
         published = (np.asarray(ref["task_counts"][()]), np.asarray(ref["acc"][()])) if ref is not None else None
     return {"task_counts": counts, "variants": variants, "published": published}
@@ -308,10 +413,10 @@ class PhysiologyResult:
 
     def __init__(self, path, protocol: str):
         self.path = Path(path)
-        with h5py.File(self.path, "r") as f:
+        with open_result(self.path) as f:
             found = read_text_attr(f, "protocol")
             if found != protocol:
-                raise ValueError(f"{path}: protocol is {found!r}, expected {protocol!r}")
+                raise ResultFileError(f"{path}: protocol is {found!r}, expected {protocol!r}")
             self.config = json.loads(read_text_attr(f, "config", "{}"))
             self.published = json.loads(read_text_attr(f, "published", "{}"))
             self.numbers = {k: float(v) for k, v in f.attrs.items()

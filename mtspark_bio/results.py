@@ -1,22 +1,43 @@
 """Safe HDF5 result files.
 
-Long simulations must never leave a half-written result file behind (a crash
-or Ctrl-C mid-write would otherwise corrupt the previous good result), so every
-file is written to a temporary sibling and atomically renamed into place.
+* Atomic: long simulations must never leave a half-written result file behind (a crash
+  or Ctrl-C mid-write would otherwise corrupt the previous good result), so every file
+  is written to a temporary sibling and atomically renamed into place.
+* Sealed: every file starts with a 512-byte HDF5 user block (which HDF5 itself skips)
+  holding the SHA-256 digest and length of the rest of the file, so a reader
+  (:func:`mtspark_bio.readers.open_result`) detects truncation and any changed byte,
+  in data, attributes or HDF5's own metadata, before HDF5 parses the file. HDF5's
+  Fletcher-32 filter would cover chunked dataset data only, and this project keeps its
+  metrics and configuration in attributes.
+* One writer: a run holds :func:`exclusive_writer` on its output for its whole life, an
+  OS lock (``flock``) that dies with the process, so two runs never write one file and
+  a killed run leaves no stale lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import fcntl
+import functools
+import hashlib
 import importlib.metadata
 import json
 import os
 import platform
+import socket
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from mtspark_bio.errors import ConfigError, option
+
+#: The user block every result file starts with: SEAL_MAGIC, then the digest line.
+USERBLOCK_BYTES = 512
+SEAL_MAGIC = b"mtspark-bio result file\n"
 
 # Key in the returned dict -> distribution name on PyPI.
 _PACKAGES = {
@@ -38,23 +59,113 @@ def atomic_h5(path) -> Iterator[h5py.File]:
     """
     path = Path(path)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    f = h5py.File(tmp, "w")
+    f = h5py.File(tmp, "w", userblock_size=USERBLOCK_BYTES)
     try:
         yield f
         if f:  # the body may already have closed it
             f.flush()
         f.close()
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)  # data on disk before the rename makes it visible
-        finally:
-            os.close(fd)
+        seal(tmp)  # fsyncs: data on disk before the rename makes it visible
         os.replace(tmp, path)
     except BaseException:  # also KeyboardInterrupt: never leave the temp file behind
         f.close()
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def body_digest(handle) -> tuple[str, int]:
+    """SHA-256 (hex) and length of what follows the user block in the open binary file
+    ``handle``: what :func:`_seal` records and readers check."""
+    handle.seek(USERBLOCK_BYTES)
+    digest = hashlib.file_digest(handle, "sha256")
+    return digest.hexdigest(), handle.tell() - USERBLOCK_BYTES
+
+
+def seal_line(digest: str, length: int) -> bytes:
+    return SEAL_MAGIC + f"sha256 {digest} bytes {length}\n".encode()
+
+
+def seal(path) -> None:
+    """Write the digest of the closed HDF5 file ``path`` into its user block, then fsync.
+    Every result file is sealed as it is written; call this only on a file changed on
+    purpose (with h5py in ``"a"`` mode, which keeps the user block), to make it readable
+    again."""
+    with open(path, "r+b") as handle:
+        line = seal_line(*body_digest(handle))
+        handle.seek(0)
+        handle.write(line.ljust(USERBLOCK_BYTES, b"\0"))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+#: Result files whose one-writer lock this process holds.
+_HELD: set[Path] = set()
+
+
+def lock_path(path) -> Path:
+    """The lock file beside result file ``path`` (``<name>.lock``)."""
+    path = Path(path)
+    return path.with_name(f"{path.name}.lock")
+
+
+@contextlib.contextmanager
+def exclusive_writer(path) -> Iterator[Path]:
+    """Hold the one-writer lock of result file ``path`` for the body.
+
+    An exclusive ``flock`` on ``<path>.lock``, so the lock dies with the process (even
+    by SIGKILL: no stale lock). A second writer gets a ConfigError at once that names
+    the process holding it. The lock file records that process and is removed on a
+    normal exit; one left by a killed process is simply taken over.
+    """
+    path = Path(path).absolute()  # a compiled run may change the working directory
+    if path in _HELD:  # this process holds it already (a sweep's run calling the protocol)
+        yield path
+        return
+    lock = lock_path(path)
+    created = [folder for folder in (lock.parent, *lock.parent.parents) if not folder.exists()]
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "a process that has not said which"
+            os.close(fd)  # the folder exists: the holder made it
+            raise ConfigError(f"{path} is being written by another run ({holder}); wait for it to finish, "
+                              f"or choose another {option('out')}") from None
+        try:  # the holder before us may have removed the file after we opened it: lock the current one
+            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {started}: {' '.join(sys.argv)}\n".encode(), 0)
+    _HELD.add(path)
+    try:
+        yield path
+    finally:
+        _HELD.discard(path)
+        lock.unlink(missing_ok=True)  # while still locked: a waiter holding the old file retries
+        os.close(fd)
+        for folder in created:  # a run refused before it wrote anything leaves no empty folders
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: results are in it
+                break
+
+
+def writes_result(run):
+    """Decorator for a protocol's ``run(config_or_name, out, ...)``: the whole call
+    holds ``out``'s one-writer lock (:func:`exclusive_writer`), resume included."""
+    @functools.wraps(run)
+    def holding_the_lock(first, out, *args, **kwds):
+        with exclusive_writer(out):
+            return run(first, out, *args, **kwds)
+    return holding_the_lock
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -140,5 +251,7 @@ def read_arrays(group) -> dict:
 
 def is_complete(path) -> bool:
     """Whether a protocol's result file says it finished (root attribute ``complete``)."""
-    with h5py.File(path, "r") as f:
+    from mtspark_bio.readers import open_result
+
+    with open_result(path) as f:
         return bool(f.attrs.get("complete", False))

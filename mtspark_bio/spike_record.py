@@ -108,13 +108,13 @@ class SpikeRecorder:
     def write(self, f, previous: Path | None) -> None:
         """Write ``/spikes`` into the open result file ``f``: the parts of the previous
         file ``previous`` (if it exists), then the pending ones."""
-        import h5py
+        from mtspark_bio.readers import open_result
 
         group = f.require_group("spikes")
         group.attrs.update(self.attrs)
         parts = group.require_group("parts")
         if previous is not None and Path(previous).exists():
-            with h5py.File(previous, "r") as old:
+            with open_result(previous) as old:
                 for key, item in old.get("spikes/parts", {}).items():
                     if int(key) not in self.pending:
                         old.copy(item, parts, name=key)

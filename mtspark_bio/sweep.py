@@ -57,6 +57,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mtspark_bio.errors import ResultFileError
+
 #: protocols whose runs a sweep makes besides the physiology protocols
 BLOCK_PROTOCOLS = {"forgetting": ("circuit", "mtspark_bio.circuit:CircuitConfig"),
                    "atari": ("agent", "mtspark_bio.agent:AgentConfig")}
@@ -117,8 +119,6 @@ class BlockProtocol:
         the tasks' active-set overlap, Atari the metrics on raw scores (``raw_<metric>``;
         the plain ones are human-normalised) and each game's mean score after the last
         block (``final_<game>``)."""
-        import h5py
-
         from mtspark_bio import readers
 
         if self.name == "atari":
@@ -127,7 +127,7 @@ class BlockProtocol:
                            **{f"final_{game}": float(score) for game, score in zip(result.games, agent.score[-1])}}
                     for name, agent in result.agents.items()}
         result = readers.load_forgetting(path)
-        with h5py.File(path, "r") as f:
+        with readers.open_result(path) as f:
             return {name: {**variant.metrics,
                            "active_overlap": float(f["variants"][name].attrs.get("mean_active_overlap", np.nan))}
                     for name, variant in result.variants.items()}
@@ -169,7 +169,12 @@ class PhysiologyProtocol:
         self.physiology.run(self.name, out, device=config["device"], seed=config["seed"], log=log, **options)
 
     def is_complete(self, path: Path) -> bool:
-        return path.exists()  # written atomically, once
+        from mtspark_bio.readers import open_result
+
+        if not path.exists():
+            return False
+        with open_result(path, self.name):  # written atomically, once: complete unless damaged
+            return True
 
     def metrics(self, path: Path) -> dict[str, dict[str, float]]:
         from mtspark_bio.readers import PhysiologyResult
@@ -347,11 +352,18 @@ def plan_runs(protocol_name: str, seeds, grid: dict[str, list[str]], fixed: dict
 def execute(spec: RunSpec) -> dict:
     """Run (or resume) one run in this process; returns what the table needs. A file
     already complete is left untouched (``skipped``); an incomplete one is resumed."""
-    import brian2
-    from brian2.devices.device import reinit_devices
+    from mtspark_bio.results import exclusive_writer
 
     protocol = get_protocol(spec.protocol)
     out = Path(spec.out)
+    with exclusive_writer(out):  # the protocol's run takes it over; stale files are ours to remove
+        return _execute_locked(spec, protocol, out)
+
+
+def _execute_locked(spec: RunSpec, protocol, out: Path) -> dict:
+    import brian2
+    from brian2.devices.device import reinit_devices
+
     if out.exists() and protocol.is_complete(out):
         return {"status": "skipped", "seconds": 0.0}
     for stale in out.parent.glob(f"{out.name}.tmp-*"):  # left by a killed attempt
@@ -591,8 +603,7 @@ def _check_directory(directory: Path, resume: bool) -> None:
 
 def sweep(args, log=print) -> int:
     """Plan, run, tabulate; the exit status is 1 if any run finally failed."""
-    from distributed import as_completed
-    from tqdm import tqdm
+    from mtspark_bio.results import exclusive_writer
 
     _check_cluster_options(args)
     if args.print_job_script:
@@ -607,6 +618,27 @@ def sweep(args, log=print) -> int:
     seeds = parse_seeds(args.seeds)
     _check_directory(directory, args.resume)
     runs = plan_runs(args.protocol, seeds, grid, fixed, directory)
+    with exclusive_writer(directory / "sweep.json"):  # one sweep per folder
+        _check_run_files(runs)
+        return _run_sweep(args, directory, runs, seeds, grid, fixed, log)
+
+
+def _check_run_files(runs: list[RunSpec]) -> None:
+    """ResultFileError, before any run starts, for a run file that is damaged or of
+    another protocol (a resumed sweep would otherwise fail that run in a worker)."""
+    for spec in runs:
+        out = Path(spec.out)
+        if out.exists():
+            try:
+                get_protocol(spec.protocol).is_complete(out)
+            except ResultFileError as error:
+                raise ResultFileError(f"{error}; delete it to run seed {spec.seed} {spec.settings or ''} again")
+
+
+def _run_sweep(args, directory: Path, runs: list[RunSpec], seeds, grid, fixed, log) -> int:
+    from distributed import as_completed
+    from tqdm import tqdm
+
     keys = list(grid)
     log(f"{len(runs)} runs of {args.protocol}: seeds {seeds}"
         + (f" x {' x '.join(f'{k} {v}' for k, v in grid.items())}" if grid else "")

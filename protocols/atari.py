@@ -56,8 +56,10 @@ import time
 from pathlib import Path
 
 from mtspark_bio.experiments.atari import DEFAULTS, Plan, ResultFile, Runner, format_table
+from mtspark_bio.results import writes_result
 
 
+@writes_result
 def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print) -> ResultFile:
     """Run (or resume) the protocol; returns the finished result file (draws nothing:
     ``mtspark_bio.figures.render(out)`` does)."""

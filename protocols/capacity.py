@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from mtspark_bio.errors import ConfigError, option
+from mtspark_bio.results import writes_result
 
 PROTOCOL = "capacity"
 DEFAULTS = {"task_counts": [2, 5, 10, 20], "variants": ["dendritic", "point"], "train_samples": 500,
@@ -40,16 +41,22 @@ def run_directory(out: Path) -> Path:
     return out.with_name(out.stem + "-runs")
 
 
+@writes_result
 def run(config: dict, out: Path, resume: bool = False, log=print) -> dict:
     """Run (or resume) every task count; returns {variant: {"acc": [...], "forgetting": [...]}}
-    (draws nothing: ``mtspark_bio.figures.render(out)`` does)."""
+    (draws nothing: ``mtspark_bio.figures.render(out)`` does). Holds ``out``'s
+    one-writer lock throughout."""
     from mtspark_bio.experiments.forgetting import DEFAULTS as FORGETTING_DEFAULTS
     from mtspark_bio.protocols import forgetting
+    from mtspark_bio.readers import open_result
     from mtspark_bio.results import atomic_h5, is_complete, package_versions, write_json_attr
 
     out = Path(out)
     if out.exists() and not resume:
         raise ConfigError(f"{out} exists; pass {option('resume')} to continue it or choose another {option('out')}")
+    if out.exists():
+        with open_result(out, PROTOCOL):  # never overwrite a damaged or foreign file
+            pass
     folder = run_directory(out)
     started = time.perf_counter()
     per_count = {}
@@ -83,11 +90,10 @@ def run(config: dict, out: Path, resume: bool = False, log=print) -> dict:
 
 
 def read_metrics(path: Path) -> dict:
-    import h5py
+    from mtspark_bio.readers import open_result
+    from mtspark_bio.results import read_json_attr
 
-    with h5py.File(path, "r") as f:
-        from mtspark_bio.results import read_json_attr
-
+    with open_result(path, "forgetting") as f:
         n_hidden = read_json_attr(f, "circuit")["n_hidden"]
         return {v: {"acc": float(g.attrs["acc"]), "forgetting": float(g.attrs["forgetting"]), "n_hidden": n_hidden}
                 for v, g in f["variants"].items()}

@@ -63,8 +63,10 @@ from pathlib import Path
 import numpy as np
 
 from mtspark_bio.experiments.forgetting import DEFAULTS, Plan, ResultFile, Runner, format_table
+from mtspark_bio.results import writes_result
 
 
+@writes_result
 def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print, plan: Plan | None = None) -> ResultFile:
     """Run (or resume) the protocol; returns the finished result file (draws nothing:
     ``mtspark_bio.figures.render(out)`` does). ``plan``: one already built for

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from mtspark_bio.errors import ConfigError, option
+from mtspark_bio.results import writes_result
 
 #: protocol name -> module
 PROTOCOLS = {
@@ -118,6 +119,7 @@ def default_device(name: str) -> str:
     return getattr(protocol_module(name), "DEFAULT_DEVICE", "runtime")
 
 
+@writes_result
 def run(name: str, out, device: str | None = None, seed: int = 0, log=print, **options) -> Measurement:
     """Measure protocol ``name`` and write ``out`` (draws nothing:
     ``mtspark_bio.figures.render(out)`` does)."""

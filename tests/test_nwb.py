@@ -12,7 +12,7 @@ import pytest
 
 from mtspark_bio import cli
 from mtspark_bio.circuit import predictions
-from mtspark_bio.results import read_json_attr
+from mtspark_bio.results import read_json_attr, seal
 
 TINY = ["--n-tasks", "2", "--train-samples", "10", "--test-samples", "5", "--chunk", "10",
         "--circuit", json.dumps({"n_hidden": 12, "n_inhibitory": 4, "context_per_task": 4}),
@@ -157,6 +157,7 @@ def test_a_sample_only_file_converts_its_spikes_onto_the_session_clock(recorded,
     shutil.copy(result, sample)
     with h5py.File(sample, "a") as f:
         del f["spikes"]
+    seal(sample)  # changed on purpose: otherwise refused as damaged
     out = tmp_path / "sample.nwb"
     assert cli.main(["nwb", str(sample), "--out", str(out)]) == 0
     units, presentations, epochs, _ = _read_nwb(out)
@@ -193,6 +194,7 @@ def _without_spikes(tmp_path, recorded):
         del f["spikes"]
         for v in f["variants"].values():
             del v["spikes"]
+    seal(path)
     return path
 
 

@@ -205,11 +205,10 @@ class ResultFile(BlockRecord):
 
     def load(self, runner: Runner | None = None):
         """Read the scores so far and, given a ``runner``, restore its agents' state."""
-        import h5py
-
+        from mtspark_bio.readers import open_result
         from mtspark_bio.results import read_arrays
 
-        with h5py.File(self.path, "r") as f:
+        with open_result(self.path) as f:
             self.blocks_done = int(f.attrs["blocks_done"])
             for a in self.scores:
                 group = f["agents"][a]

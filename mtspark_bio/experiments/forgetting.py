@@ -318,11 +318,10 @@ class ResultFile(BlockRecord):
 
     def load(self, runner: Runner | None = None):
         """Read the results so far and, given a ``runner``, restore its network state."""
-        import h5py
-
+        from mtspark_bio.readers import open_result
         from mtspark_bio.results import read_arrays
 
-        with h5py.File(self.path, "r") as f:
+        with open_result(self.path) as f:
             self.blocks_done = int(f.attrs["blocks_done"])
             self.runs = int(f.attrs["runs"])
             self.started_utc = f.attrs.get("started_utc", self.started_utc)
