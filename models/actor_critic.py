@@ -2,7 +2,7 @@
 
 The agent's output layer has one **value** population V and one **advantage**
 population A_a per action. Over each agent step (the simulated time one observation is
-shown) their spike counts are read out as
+shown) their spike counts are read out as::
 
     V(s)   = value_gain * (mean spikes per V neuron - value_baseline)
            = value_gain * (mean spikes per V+ neuron - mean spikes per V- neuron)
@@ -11,7 +11,7 @@ shown) their spike counts are read out as
     Q(s,a) = V(s) + A(s,a) - mean_a' A(s,a')              (dueling; Wang et al. 2016, ICML)
 
 and actions are chosen from Q, epsilon-greedily during training. The critic's
-temporal-difference error
+temporal-difference error::
 
     delta = r + gamma * V(s') - V(s)        (delta = r - V(s) when s was the last state)
 

@@ -2,11 +2,11 @@
 
 Each presentation ends with a reward tick. The readout neurons' spike counts are summed
 through all-to-all "volume transmission" synapses into one number every readout neuron
-sees, the margin
+sees, the margin::
 
     margin = n_label - n_others
 
-(spikes of the neuron coding the label minus spikes of all others), and at the tick
+(spikes of the neuron coding the label minus spikes of all others), and at the tick::
 
     reward   = sign(margin)                      # +1 right, -1 wrong, 0 silent or tie
     M        = reward - expected_reward          # modulator (or reward alone)

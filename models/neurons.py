@@ -4,13 +4,13 @@ The dendritic neuron has three kinds of compartment, each its own membrane equat
 coupled by axial conductances (the reduced-compartment approach of Dendrify,
 Pagkalos, Chavlis & Poirazi 2023, Nat. Commun. 14:131):
 
-* **soma** — leaky (optionally adaptive) integrate-and-fire; it spikes.
+* **soma** — leaky (optionally adaptive) integrate-and-fire; it spikes. ::
 
       C_soma dv_s/dt = g_leak_soma (E_leak - v_s) + g_axial_basal (v_b - v_s)
                        + sum_k g_axial_segment (v_d_k - v_s) + g_inh (E_inh - v_s)
                        - w_adapt + I_ext
 
-* **basal (proximal) dendrite** — receives the feed-forward synapses (conductance g_exc).
+* **basal (proximal) dendrite** — receives the feed-forward synapses (conductance g_exc). ::
 
       C_basal dv_b/dt = g_leak_basal (E_leak - v_b) + g_axial_basal (v_s - v_b)
                         + g_exc (E_exc - v_b)
@@ -19,7 +19,7 @@ Pagkalos, Chavlis & Poirazi 2023, Nat. Commun. 14:131):
   fire an NMDA-like plateau: when v_d_k crosses ``V_plateau_threshold`` a plateau
   conductance opens for ``plateau_duration`` (all-or-none, Schiller et al. 2000,
   Nature 404:285; Major et al. 2013, Annu. Rev. Neurosci. 36:1) and clamps the segment
-  near ``E_plateau``, depolarising the soma by about 10 mV through its coupling.
+  near ``E_plateau``, depolarising the soma by about 10 mV through its coupling. ::
 
       C_segment dv_d_k/dt = g_leak_segment (E_leak - v_d_k) + g_axial_segment (v_s - v_d_k)
                             + g_ctx_k (E_exc - v_d_k) + g_plateau p_k (E_plateau - v_d_k)
@@ -262,7 +262,7 @@ rate : Hz
 class DivisiveNormalisation:
     """Regular encoders whose rates are divisively normalised across the population
     (Carandini & Heeger 2012, Nat. Rev. Neurosci. 13:51; Heeger 1992, Vis. Neurosci. 9:181
-    for V1's contrast gain control):
+    for V1's contrast gain control)::
 
         rate_i = drive_i * total_rate / (semi_saturation + sum_j drive_j)
 
@@ -306,7 +306,7 @@ class CountingReadout:
     w_i n_i): the neuron *counts* its weighted input, and the readout neuron with the
     most spikes is the one with the largest weighted input, with a resolution of
     1/gain. A leaky conductance-based readout loses that order to leak, saturation and
-    input noise (measured: 0.55 against 0.74 for the same weights on permuted digits).
+    input noise (measured: 0.55 against 0.74 for the same weights on permuted digits). ::
 
         v += gain * w       at each presynaptic spike
         v > 1:  spike, v -= 1, count += 1

@@ -5,7 +5,7 @@ the postsynaptic conductance named by ``target``. ``learning`` is an expression 
 all weight change (``"1"`` = always; protocols pass a TimedArray that is 0 during tests).
 
 **STDP** (pair-based, all-to-all, additive with hard bounds; Song, Miller & Abbott 2000,
-Nat. Neurosci. 3:919; window after Bi & Poo 1998, J. Neurosci. 18:10464):
+Nat. Neurosci. 3:919; window after Bi & Poo 1998, J. Neurosci. 18:10464)::
 
     pre spike:  apre += 1;  w -= A_minus * apost
     post spike: apost += 1; w += A_plus * apre
@@ -16,7 +16,7 @@ and by -A_minus exp(dt/tau_minus) for dt < 0.
 
 **Reward-modulated STDP** (three-factor; Izhikevich 2007, Cereb. Cortex 17:2443; Florian
 2007; Fremaux & Gerstner 2016, Front. Neural Circuits 9:85): the same STDP window writes
-into an eligibility trace c instead of w,
+into an eligibility trace c instead of w::
 
     dc/dt = -c / tau_c + STDP(dt) at spikes
 
@@ -30,14 +30,14 @@ expected reward, or a TD error) turns it into weight change. Two forms:
   concentration of the postsynaptic group (clock-driven: every synapse every time step).
 * ``stepped`` — the same equations integrated as Izhikevich's own code does
   (daspnet.m, ModelDB 84167): c changes only at spikes between steps, and every
-  ``update_interval`` (10 ms there) w += eta * c * d * update_interval, then
-  c *= exp(-update_interval / tau_c). The engine runs the step as the rule's
+  ``update_interval`` (10 ms there) ``w += eta * c * d * update_interval``, then
+  ``c *= exp(-update_interval / tau_c)``. The engine runs the step as the rule's
   ``consolidate`` (``network.schedule_consolidation(..., every=update_interval)``), so a
   network of 10^5 plastic synapses costs one pass over them per 10 ms, not per 0.1-1 ms.
 
 **Normalised instar** (three-factor, teacher-modulated; for a classifying readout): at
 the end of each presentation every synapse from an active presynaptic neuron moves its
-weight toward that neuron's share of the presentation's input,
+weight toward that neuron's share of the presentation's input::
 
     dw = eta * M_post * G_pre * [n_pre > 0] * (n_pre / sqrt(sum_k n_k^2) - w)
 
@@ -224,7 +224,7 @@ def delayed_credit_rstdp(target: str, g_max, params: RSTDPParams = RSTDPParams()
     is known only once the network has responded to s': it judges what the synapses
     did one step ago and, through the trace, the steps before. At each step boundary,
     with the postsynaptic ``modulator`` M (the TD error, broadcast) and ``tag`` (which
-    outputs the step's action marks, and with what sign; ``models.actor_critic``):
+    outputs the step's action marks, and with what sign; ``models.actor_critic``)::
 
         w     += eta * M * z
         z      = trace_decay * z + tag * (c + pre_credit * x_pre)

@@ -2,7 +2,7 @@
 
 Model (current-based LIF with an exponentially decaying synaptic current; the model of
 Neftci, Mostafa & Zenke 2019, IEEE Signal Process. Mag. 36(6):51, Eqs. 1-2, in
-physical units):
+physical units)::
 
     C dv/dt       = g_leak (E_leak - v) + I_syn + I_bias
     tau_syn dI_syn/dt = -I_syn
@@ -13,12 +13,12 @@ physical units):
 at threshold, so ``w = 1`` is a step to that current; w is dimensionless and signed
 (surrogate-trained weights are not sign-constrained). ``method='exact'``: the equations
 are linear, so Brian2 integrates them with their exact propagator. With the normalised
-variables
+variables::
 
     u = (v - E_leak) / (V_threshold - E_leak),    i = I_syn / I_unit,    b = I_bias / I_unit
 
 one time step dt of the Brian2 network is exactly the discrete map (alpha = exp(-dt/tau_syn),
-beta = exp(-dt/tau_m), tau_m = C/g_leak)
+beta = exp(-dt/tau_m), tau_m = C/g_leak)::
 
     u~[n]   = beta u[n] + c i[n] + (1 - beta) b,      c = tau_syn/(tau_syn - tau_m) (alpha - beta)
     z[n]    = H(u~[n] - 1)                                 threshold
