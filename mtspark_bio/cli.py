@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -242,8 +243,24 @@ def script_main(command: str, argv=None, *leading: str) -> int:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.handler(args)
+    args = build_parser().parse_args(argv)  # imports Brian2, which routes warnings to its log
+    with warnings.catch_warnings():
+        warnings.showwarning = _plain_result_warnings(warnings.showwarning)
+        return args.handler(args)
+
+
+def _plain_result_warnings(show):
+    """``show`` (warnings.showwarning), but a result file's warning (read, not
+    verifiable) as one line ``warning: ...`` on stderr."""
+    from mtspark_bio.readers import UnverifiedResultWarning
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, UnverifiedResultWarning):
+            print(f"warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return show_warning
 
 
 if __name__ == "__main__":

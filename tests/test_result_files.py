@@ -230,7 +230,7 @@ def test_fuzz_random_corruptions_are_refused_or_read_as_before(good, tmp_path):
     assert outcomes["refused"] >= 300, outcomes  # only bytes outside the digest can leave it readable
 
 
-def test_files_written_before_sealing_still_read_with_a_warning(good, tmp_path):
+def test_files_written_before_sealing_still_read_with_a_warning(good, tmp_path, capsys):
     """An unsealed file (as every file was before checksums) reads, with an
     UnverifiedResultWarning; the committed 1 M-frame Atari results are such files."""
     old = tmp_path / "old.h5"
@@ -246,6 +246,9 @@ def test_files_written_before_sealing_still_read_with_a_warning(good, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_result(good)  # a sealed file reads without a warning
+    assert cli.main(["figures", str(old)]) == 0  # the command line says so in one line
+    assert capsys.readouterr().err.strip() == f"warning: {old} was written before result files carried a " \
+                                              f"checksum, so damage to it cannot be detected"
     committed = sorted((REPO / "benchmarks" / "results" / "atari_1M").glob("*/*.h5"))
     if committed:
         with pytest.warns(readers.UnverifiedResultWarning):
