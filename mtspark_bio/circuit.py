@@ -1,8 +1,13 @@
 """The context-gated classifier circuit used by the forgetting protocol.
 
-    pixels (Poisson) ──ff──▶ hidden (dendritic or point) ──R-STDP──▶ readout (one neuron per class)
+    pixels (Poisson) ──ff──▶ hidden (dendritic or point) ──instar──▶ readout (one neuron per class)
     task context (Poisson) ──plateau-gated plasticity──▶ distal segments of hidden
-    hidden ⇄ inhibitory pool (k-WTA-like sparsity);  readout ⇄ readout (lateral inhibition)
+    hidden ⇄ inhibitory pool (k-WTA-like sparsity);  readout ⇄ readout (reward margin)
+
+The readout learns by the normalised instar (``readout_rule="instar"``, the default:
+a teacher-modulated Hebbian rule, ``models.plasticity.normalised_instar``) or by
+reward-modulated STDP (``"rstdp"``, which adds lateral inhibition between readout
+neurons and exploratory background input).
 
 Time is cut into presentations of ``t_rest + t_present``: rest first, then the image as
 Poisson rates. Per-presentation inputs are TimedArrays with one row per presentation —

@@ -3,8 +3,9 @@
 Methods
 -------
 A network of dendritic neurons (``models.neurons.DendriticNeuron``) learns a sequence of
-image-classification tasks by reward-modulated STDP and is tested on every task after
-every training block; the accuracies form the matrix R[block, task]
+image-classification tasks by a local three-factor rule at its readout (the readout
+paragraph below) and is tested on every task after every training block; the
+accuracies form the matrix R[block, task]
 (Lopez-Paz & Ranzato 2017, NeurIPS, "Gradient Episodic Memory").
 
 * Tasks: ``permuted`` — the same 10-class problem under a fixed pixel permutation per
