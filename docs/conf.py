@@ -29,7 +29,7 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
-exclude_patterns = ["_build", "jupyter_execute", "README.md", "**/.ipynb_checkpoints"]
+exclude_patterns = ["_build", "jupyter_execute", "_headline_results.md", "**/.ipynb_checkpoints"]
 
 # MyST: ``:::`` fences for directives, $...$ is not maths (the text has no maths markup)
 myst_enable_extensions = ["colon_fence", "deflist"]
@@ -52,5 +52,6 @@ napoleon_numpy_docstring = True
 
 html_theme = "furo"
 html_title = f"mtspark-bio {release}"
+html_show_copyright = False  # the repository states no licence or copyright holder
 html_static_path = []
 highlight_language = "text"  # literal blocks in docstrings are equations, not Python
