@@ -63,9 +63,8 @@ from mtspark_bio.results import writes_result
 def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print) -> ResultFile:
     """Run (or resume) the protocol; returns the finished result file (draws nothing:
     ``mtspark_bio.figures.render(out)`` does)."""
-    from tqdm import tqdm
-
     from mtspark_bio.blocks import report, resolve_output, run_blocks
+    from mtspark_bio.progress import Progress
     from mtspark_bio.results import is_complete
 
     out = Path(out).absolute()  # the binary's thread changes the working directory
@@ -79,7 +78,7 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     log(f"building the agents' network ({', '.join(plan.learners) or 'none'}) on {plan.config['device']} ...")
-    progress = tqdm(total=None, unit="run", disable=None, leave=False)
+    progress = Progress(log)
     runner = Runner(plan, build_dir=build_dir, progress=progress)
     try:
         if runner.loop is not None:

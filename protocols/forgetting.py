@@ -73,9 +73,8 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print
     ``mtspark_bio.figures.render(out)`` does). ``plan``: one already built for
     ``config`` (``api.ForgettingConfig`` has one), so the data are not loaded twice;
     a resumed run with another stored configuration builds its own."""
-    from tqdm import tqdm
-
     from mtspark_bio.blocks import report, resolve_output, run_blocks
+    from mtspark_bio.progress import Progress
     from mtspark_bio.results import is_complete
 
     out = Path(out)
@@ -95,15 +94,13 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print
     n_blocks = len(plan.schedule)
     started = time.perf_counter()
     log(f"building the network ({', '.join(config['variants'])}) on {config['device']} ...")
-    progress = tqdm(total=None, unit="run", disable=None, leave=False)
+    progress = Progress(log)
     runner = Runner(plan, build_dir=build_dir, progress=progress)
     try:
-        progress.total = runner.runs_per_block() * n_blocks + -(-len(plan.test_set()[1]) // config["chunk"])
         log(f"built in {runner.sim.timings['build_s']:.1f} s")
         result = ResultFile(out, plan)
         if resume:
             result.load(runner)
-            progress.update(result.runs)
 
         def describe(block):
             summary = "  ".join(f"{v} {np.nanmean(R[block]):.3f}" for v, R in result.R.items())

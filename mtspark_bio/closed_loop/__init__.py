@@ -107,7 +107,8 @@ class ClosedLoop:
 
     def play(self, controllers: dict, game: int, progress=None):
         """Run until every controller is finished; ``game`` selects the context;
-        ``progress`` (a tqdm bar) advances once per run."""
+        ``progress`` (a :class:`mtspark_bio.progress.Progress`) advances after every run
+        to the frames (training) or episodes (evaluation) the slowest controller has done."""
         self.exchange.controllers = {v: controllers.get(v) for v in self.agents}
         while not self.exchange.finished:
             self.exchange.prepare_run()
@@ -122,7 +123,8 @@ class ClosedLoop:
                 if controller is not None and controller.mode == "train":
                     self.state[v] = controller.learn_from_run(self.agents[v], self.state[v], self.chunk_steps)
             if progress is not None:
-                progress.update(1)
+                progress.advance_to(min((c.frames if c.mode == "train" else len(c.log.scores))
+                                        for c in self.exchange.controllers.values() if c is not None))
 
     def close(self):
         if self.server is not None:

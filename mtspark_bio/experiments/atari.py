@@ -135,7 +135,13 @@ class Runner:
                               mode, sticky=self.plan.config["sticky"], **kwds)
                 for k, a in enumerate(self.plan.learners)}
 
-    def _play(self, controllers: dict, game: int):
+    def _stage(self, block: int) -> str:
+        n_blocks = len(self.plan.schedule)
+        return ("untrained" if block < 0 else "final" if block >= n_blocks else f"block {block + 1}/{n_blocks}")
+
+    def _play(self, controllers: dict, game: int, stage: str, total: int, unit: str):
+        if self.progress is not None:
+            self.progress.start(f"{stage} {self.plan.games[game]}", total, unit)
         try:
             self.loop.play(controllers, game, progress=self.progress)
         finally:
@@ -148,7 +154,7 @@ class Runner:
         game = self.plan.schedule[block]
         controllers = self._controllers(game, "train", block, frames=self.plan.block_frames(block),
                                         epsilon=self.plan.epsilon(block), env_seed=self.plan.seed(block, game, "train_env"))
-        self._play(controllers, game)
+        self._play(controllers, game, f"{self._stage(block)} training", self.plan.block_frames(block), "frames")
         for a, c in controllers.items():
             self.training_scores[a] += [(block, s) for s in c.log.scores]
 
@@ -166,7 +172,7 @@ class Runner:
                 controllers = self._controllers(game, "evaluate", block, episodes=episodes,
                                                 epsilon=cfg["eval_epsilon"], env_seed=env_seed,
                                                 max_episode_frames=cfg["eval_max_frames"])
-                self._play(controllers, game)
+                self._play(controllers, game, f"{self._stage(block)} evaluation", episodes, "episodes")
                 for a, c in controllers.items():
                     scores[a][game] = c.log.scores[:episodes]
             if "random" in scores:

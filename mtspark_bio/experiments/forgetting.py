@@ -169,7 +169,7 @@ class Runner:
             inputs.update(self.surrogate.inputs())
         self.sim.run(inputs)
         if self.progress is not None:
-            self.progress.update(1)
+            self.progress.update(n)
         from mtspark_bio.circuit import predictions
 
         out = {}
@@ -194,6 +194,7 @@ class Runner:
         task = self.plan.tasks[self.plan.schedule[block]]
         order = self.plan.training_order(block)
         chunk = self.plan.config["chunk"]
+        self._start_progress(f"block {block + 1}/{len(self.plan.schedule)} training", len(order))
         for start in range(0, len(order), chunk):
             idx = order[start:start + chunk]
             self._run_chunk(task.x_train[idx], task.y_train[idx], np.full(len(idx), task.index), True)
@@ -208,6 +209,8 @@ class Runner:
 
         x, y, task = self.plan.test_set()
         chunk = self.plan.config["chunk"]
+        self._start_progress("untrained evaluation" if self.part == 0 else
+                             f"block {self.part}/{len(self.plan.schedule)} evaluation", len(y))
         correct = {name: np.zeros(len(y), bool) for name in self.variants}
         n_tasks = self.plan.circuit.n_tasks
         hidden = {name: np.zeros((n_tasks, self.plan.circuit.n_hidden)) for name in self.variants}
@@ -222,8 +225,9 @@ class Runner:
         self.active_overlap = {name: active_set_overlap(h / np.maximum(per_task, 1)) for name, h in hidden.items()}
         return {name: np.array([c[task == j].mean() for j in range(n_tasks)]) for name, c in correct.items()}
 
-    def runs_per_block(self) -> int:
-        return sum(self.plan.runs_per_block())
+    def _start_progress(self, stage: str, presentations: int) -> None:
+        if self.progress is not None:
+            self.progress.start(stage, presentations, "presentations")
 
     def spike_sample(self, seconds: float = 2.0) -> dict:
         """The last run's spike trains (first ``seconds``) of hidden and readout."""
