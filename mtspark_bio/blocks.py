@@ -34,7 +34,9 @@ def stored_config(path: Path, protocol: str) -> dict:
                                   f"to resume; it was left as it is; choose another {option('out')}")
             config = read_json_attr(f, "config")
     except ResultFileError as error:
-        raise ResultFileError(f"{option('resume')}: cannot resume: {error}; it was left as it is") from None
+        problem = str(error).removeprefix(f"{path} ")
+        raise ResultFileError(f"{option('resume')}: cannot read {path} to resume: {problem}; it was left as it is; "
+                              f"delete it or choose another {option('out')}") from None
     if not isinstance(config, dict):
         raise ResultFileError(f"{option('resume')}: {path} stores no configuration as a JSON object; "
                               f"it was left as it is; choose another {option('out')}")

@@ -244,19 +244,24 @@ def script_main(command: str, argv=None, *leading: str) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)  # imports Brian2, which routes warnings to its log
+    unverified = []
     with warnings.catch_warnings():
-        warnings.showwarning = _plain_result_warnings(warnings.showwarning)
-        return args.handler(args)
+        warnings.showwarning = _collect_result_warnings(warnings.showwarning, unverified)
+        status = args.handler(args)
+    if status == 0:  # a command that failed says only why
+        for message in dict.fromkeys(unverified):
+            print(f"warning: {message}", file=sys.stderr)
+    return status
 
 
-def _plain_result_warnings(show):
-    """``show`` (warnings.showwarning), but a result file's warning (read, not
-    verifiable) as one line ``warning: ...`` on stderr."""
+def _collect_result_warnings(show, collected: list):
+    """``show`` (warnings.showwarning), except that a result file's warning (read, but
+    not verifiable) is appended to ``collected`` as its message."""
     from mtspark_bio.readers import UnverifiedResultWarning
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, UnverifiedResultWarning):
-            print(f"warning: {message}", file=sys.stderr)
+            collected.append(str(message))
         else:
             show(message, category, filename, lineno, file, line)
 

@@ -49,7 +49,7 @@ class UnverifiedResultWarning(UserWarning):
 def verify_result_file(path) -> bool:
     """Check ``path`` before HDF5 opens it: it exists, is a file, is HDF5, and its body
     has the length and SHA-256 digest recorded in its user block. True when checked;
-    False (and an :class:`UnverifiedResultWarning`) for an older file without a seal;
+    False for an HDF5 file without a seal (an older result file, or not one of ours);
     ResultFileError naming what is wrong otherwise."""
     path = Path(path)
     if not path.exists():
@@ -62,8 +62,6 @@ def verify_result_file(path) -> bool:
             raise ResultFileError(f"{path} is empty (0 bytes): the copy or the run that wrote it was cut off; "
                                   f"copy it again or rerun the protocol")
         if head.startswith(HDF5_SIGNATURE):
-            warnings.warn(f"{path} was written before result files carried a checksum, so damage to it cannot "
-                          f"be detected", UnverifiedResultWarning, stacklevel=3)
             return False
         if not head.startswith(SEAL_MAGIC):
             if head[USERBLOCK_BYTES:] == HDF5_SIGNATURE:
@@ -98,7 +96,8 @@ def _recorded_length(recorded: bytes) -> int | None:
 
 @contextlib.contextmanager
 def open_result(path, protocol: str | None = None) -> Iterator[h5py.File]:
-    """Open result file ``path`` for reading, verified (:func:`verify_result_file`).
+    """Open result file ``path`` for reading, verified (:func:`verify_result_file`); a
+    result file from before sealing is read, then warned of (UnverifiedResultWarning).
 
     ``protocol``: the protocol the file must hold (its root attribute ``protocol``).
     Anything that goes wrong reading the file inside the ``with`` body (HDF5 errors,
@@ -106,7 +105,7 @@ def open_result(path, protocol: str | None = None) -> Iterator[h5py.File]:
     the file, so a damaged file is refused and never half-read.
     """
     path = Path(path)
-    verify_result_file(path)
+    verified = verify_result_file(path)
     try:
         f = h5py.File(path, "r")
     except OSError as error:
@@ -124,6 +123,9 @@ def open_result(path, protocol: str | None = None) -> Iterator[h5py.File]:
         except _READ_ERRORS as error:
             raise ResultFileError(f"{path} is damaged or not a complete result file of mtspark-bio: "
                                   f"{type(error).__name__}: {_first_line(error)}") from None
+        if not verified and "protocol" in f.attrs:  # read, but one of ours from before sealing
+            warnings.warn(f"{path} was written before result files carried a checksum, so damage to it "
+                          f"cannot be detected", UnverifiedResultWarning, stacklevel=3)
 
 
 def _first_line(error: BaseException) -> str:
