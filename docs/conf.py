@@ -55,3 +55,4 @@ html_title = f"mtspark-bio {release}"
 html_show_copyright = False  # the repository states no licence or copyright holder
 html_static_path = []
 highlight_language = "text"  # literal blocks in docstrings are equations, not Python
+smartquotes = False  # "--resume" stays two hyphens, not an en dash
