@@ -1,5 +1,5 @@
 """mtspark-bio from Python: typed configurations, run functions that return result
-objects, and the figures on request. Nothing is printed unless a ``log`` is given.
+objects, and the figures on request. Nothing is printed unless a ``log`` is given::
 
     from brian2 import ms
     from mtspark_bio import api
