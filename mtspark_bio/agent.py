@@ -83,7 +83,7 @@ class AgentConfig:
     p_inhibition: float = 0.5
     g_out_nS: float = 1.5
     w_out_init: float = 0.3
-    eta: float = 0.1  # 0.02 did not learn Breakout in 60k frames (seed 0); 0.1 did (README)
+    eta: float = 0.1  # 0.02 did not learn Breakout in 60k frames (seed 0); 0.1 did (docs/results.md)
     tau_c_ms: float = 20.0
     a_minus: float = 0.5  # net-Hebbian window, as for the classifier's readout
     drive_pA: float = 100.0  # s.d. of the exploratory current per output neuron and step

@@ -96,7 +96,7 @@ class CircuitConfig:
     modulator: str = "reward"  # or "reward_prediction_error" (population scope only)
     # "population": one reward for the margin of the whole readout (bandit feedback);
     # "neuron": each readout neuron is rewarded for its own response (see
-    # models.neuromodulation and the README on why population scope cannot sort 10 classes).
+    # models.neuromodulation and docs/results.md on why population scope cannot sort 10 classes).
     reward_scope: str = "neuron"
     # Fraction of the readout's lateral inhibition left on during training
     # presentations (1 = always on). Lowering it lets every readout neuron respond and

@@ -66,7 +66,7 @@ def add_forgetting_arguments(parser: argparse.ArgumentParser) -> None:
     add("--circuit", default="{}", help='JSON overrides of CircuitConfig, e.g. \'{"n_hidden": 400}\'')
     add("--record-spikes", default=DEFAULTS["record_spikes"], choices=RECORD_SPIKES,
         help="none; sample: the first 2 s of the last run; all: every spike of every run with its "
-             "presentations (for mtspark-bio nwb; see README for its size)")
+             "presentations (for mtspark-bio nwb; measured sizes: docs/results.md)")
     add("--max-spike-mb", type=float, default=DEFAULTS["max_spike_mb"],
         help="refuse --record-spikes all when its spikes are expected to pass this size")
     _add_run_options(add)

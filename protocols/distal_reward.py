@@ -80,7 +80,7 @@ in 5 ms bins after an hour) that kept leader-to-follower synapses' eligibility n
 +1, ten times what is left of the chosen synapse's 1-3 s after its pairing, over
 184-282 rewards an hour. At 500 Hz (0.86 Hz firing) the rewarded synapse ended at
 0.94-1.0 w_max and the others' 99th percentile at 0.62-0.79 on each of seeds 0-9
-(59-106 rewards; the README's physiology table has the numbers over seeds).
+(59-106 rewards; the physiology table of docs/results.md has the numbers over seeds).
 
 The reward loop runs inside the network, so it compiles to C++: the VTA group notes
 the chosen presynaptic neuron's spikes, and when the chosen postsynaptic neuron fires

@@ -177,7 +177,7 @@ def test_fast_protocols_on_cpp_match_runtime(tmp_path):
 def test_distal_reward_synapse_wins_on_cpp(tmp_path):
     """Izhikevich 2007: the rewarded synapse grows to the maximum while the others stay
     low. Seed 0 of the quick preset (the compressed 100-neuron, 20 min run; the full
-    scale is the README's documented command): the synapse ends within 10 % of w_max and
+    scale is the documented command in docs/results.md): the synapse ends within 10 % of w_max and
     above 95 % of the other synapses, whose mean stays below the initial 0.25."""
     m = distal_reward.measure(device="cpp", seed=0, preset="quick", directory=tmp_path / "dr")
     show("distal-reward (cpp)", m)
@@ -306,7 +306,7 @@ def test_figure_from_result_file_alone(small_results, name, tmp_path):
 @pytest.mark.runtime
 def test_distal_reward_seeds_combine_into_one_figure(small_results, tmp_path):
     """Two seeds' files become one file with each seed's time course as a row and the
-    summary over seeds (what the README's 10-seed table and the Fig. 1 time course are
+    summary over seeds (what the results page's 10-seed table and the Fig. 1 time course are
     drawn from); ``mtspark-bio figures --combine`` draws it, and files that cannot be
     combined are refused with exit 2 before anything is written."""
     second = distal_reward.measure(device="runtime", seed=1, **SMALL["distal-reward"])
