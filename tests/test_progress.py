@@ -2,6 +2,8 @@
 
 import io
 
+import pytest
+
 from mtspark_bio.progress import Progress, format_duration
 
 
@@ -64,3 +66,43 @@ def test_on_a_terminal_the_stage_is_one_updating_line_and_nothing_is_logged():
 
 def test_durations_read_as_seconds_minutes_or_hours():
     assert [format_duration(s) for s in (4.4, 95, 4000)] == ["4 s", "1 min 35 s", "1 h 06 min"]
+
+
+class RecordedProgress:
+    """Stands in for Progress in a protocol run: records its stages and their totals."""
+
+    stages: list = []
+
+    def __init__(self, log, **kwds):
+        self.done = 0
+
+    def start(self, description, total, unit):
+        self.stages.append([description, total, unit, 0])
+
+    def update(self, n):
+        self.stages[-1][3] += n
+
+    def advance_to(self, done):
+        self.stages[-1][3] = done
+
+    def close(self):
+        pass
+
+
+@pytest.mark.runtime
+def test_the_main_job_reports_every_block_and_evaluation_in_presentations(tmp_path, monkeypatch):
+    from brian2 import ms
+
+    from mtspark_bio import api, progress
+
+    RecordedProgress.stages = []
+    monkeypatch.setattr(progress, "Progress", RecordedProgress)
+    config = api.ForgettingConfig(n_tasks=2, train_samples=10, test_samples=6, chunk=5, device="runtime",
+                                  dt=0.25 * ms, circuit={"n_hidden": 24, "n_inhibitory": 6, "context_per_task": 4})
+    api.run_forgetting(config, tmp_path / "forgetting.h5")
+    tests = 2 * 6  # every task's test images
+    assert RecordedProgress.stages == [
+        ["untrained evaluation", tests, "presentations", tests],
+        ["block 1/2 training", 10, "presentations", 10], ["block 1/2 evaluation", tests, "presentations", tests],
+        ["block 2/2 training", 10, "presentations", 10], ["block 2/2 evaluation", tests, "presentations", tests],
+    ]
