@@ -115,6 +115,20 @@ def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
+def runs_with_peak_rss(sim, rss_file: Path, runs: int = 1) -> float:
+    """Run a built cpp_standalone Simulation ``runs`` times, each binary under
+    /usr/bin/time; the last binary's peak resident memory in MB."""
+    import brian2
+
+    brian2.prefs.devices.cpp_standalone.run_cmd_unix = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), "./main"]
+    try:
+        for _ in range(runs):
+            sim.run()
+    finally:
+        brian2.prefs.devices.cpp_standalone.run_cmd_unix = "./main"
+    return int(Path(rss_file).read_text().split()[-1]) / 1024
+
+
 # --------------------------------------------------------------------------- forgetting
 def forgetting_plan(overrides: dict | None = None):
     """The forgetting protocol's Plan (validated, data loaded) with benchmark overrides.

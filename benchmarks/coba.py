@@ -29,29 +29,76 @@ DEVICES = {"cpp1": (1, "vectorising"), "cpp2": (2, "vectorising"), "cpp1_brian2"
 N_NEURONS, N_EXC, P_CONNECT = 4000, 3200, 0.02
 
 
-def build(sim) -> dict:
-    from brian2 import NeuronGroup, SpikeMonitor, Synapses, ms, mV
-
-    namespace = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms, "Vt": -50 * mV, "Vr": -60 * mV,
-                 "El": -60 * mV, "Ee": 0 * mV, "Ei": -80 * mV, "we": 6 / 10.0, "wi": 67 / 10.0}
-    equations = """
+# the benchmark's parameters as plain numbers, shared with NEST's version (nest_peer.py);
+# conductances in units of the leak conductance, which NEST needs in nS (G_LEAK_NS)
+PARAMETERS = {"taum_ms": 20.0, "taue_ms": 5.0, "taui_ms": 10.0, "Vt_mV": -50.0, "Vr_mV": -60.0, "El_mV": -60.0,
+              "Ee_mV": 0.0, "Ei_mV": -80.0, "we": 6 / 10.0, "wi": 67 / 10.0, "refractory_ms": 5.0}
+G_LEAK_NS = 10.0  # Brette et al. 2007: membrane area 20 000 um^2, 5e-5 S/cm^2
+# initial state (the benchmark script): v 5 mV below rest with s.d. 5 mV; ge, gi (units of g_leak)
+INITIAL = {"v_mean_mV": -65.0, "v_sd_mV": 5.0, "ge_mean": 4.0, "ge_sd": 1.5, "gi_mean": 20.0, "gi_sd": 12.0}
+EQUATIONS = """
 dv/dt = (ge*(Ee - v) + gi*(Ei - v) - (v - El)) / taum : volt (unless refractory)
 dge/dt = -ge / taue : 1
 dgi/dt = -gi / taui : 1
 """
-    cells = NeuronGroup(N_NEURONS, equations, threshold="v > Vt", reset="v = Vr", refractory=5 * ms,
-                        method="euler", namespace=namespace, name="coba")
-    excitatory, inhibitory = cells[:N_EXC], cells[N_EXC:]
-    exc_syn = Synapses(excitatory, cells, on_pre="ge += we", namespace=namespace, name="exc_syn")
-    inh_syn = Synapses(inhibitory, cells, on_pre="gi += wi", namespace=namespace, name="inh_syn")
-    exc_syn.connect(p=P_CONNECT)
-    inh_syn.connect(p=P_CONNECT)
-    cells.v = "El + (randn()*5 - 5)*mV"  # the benchmark script: 5 mV below rest, s.d. 5 mV
-    cells.ge = "randn()*1.5 + 4"
-    cells.gi = "randn()*12 + 20"
+
+
+def namespace() -> dict:
+    from brian2 import ms, mV
+
+    p = PARAMETERS
+    return {"taum": p["taum_ms"] * ms, "taue": p["taue_ms"] * ms, "taui": p["taui_ms"] * ms, "Vt": p["Vt_mV"] * mV,
+            "Vr": p["Vr_mV"] * mV, "El": p["El_mV"] * mV, "Ee": p["Ee_mV"] * mV, "Ei": p["Ei_mV"] * mV,
+            "we": p["we"], "wi": p["wi"]}
+
+
+def cells_group(n: int, method: str = "euler", name: str = "coba", dt=None):
+    """n COBA neurons (not connected, at rest)."""
+    from brian2 import NeuronGroup, ms
+
+    return NeuronGroup(n, EQUATIONS, threshold="v > Vt", reset="v = Vr", refractory=PARAMETERS["refractory_ms"] * ms,
+                       method=method, namespace=namespace(), name=name, dt=dt)
+
+
+def fixed_outdegree(n_sources: int, n_targets: int, out_degree: int, rng) -> dict:
+    """Connect arguments (i, j) giving each source ``out_degree`` distinct targets drawn
+    uniformly. Drawn here with numpy: Brian2 2.10's ``sample(N_post, size=K)`` generator
+    draws them unevenly (a wider in-degree distribution than the binomial one, which
+    changes the Brunel network's rate; benchmarks/README.md)."""
+    i = np.repeat(np.arange(n_sources, dtype=np.int32), out_degree)
+    j = np.concatenate([rng.choice(n_targets, out_degree, replace=False).astype(np.int32)
+                        for _ in range(n_sources)])
+    return {"i": i, "j": j}
+
+
+def build(sim, n_neurons: int = N_NEURONS, out_degree: int | None = None, method: str = "euler",
+          delay=None) -> dict:
+    """The benchmark network. ``out_degree`` None: each pair connected with probability
+    P_CONNECT (the benchmark); a number: every neuron projects to that many distinct
+    targets drawn at random (:func:`fixed_outdegree`, what NEST's fixed_outdegree
+    does), so that networks of different sizes keep the in-degree. ``delay``: Brian2
+    delivers a spike in the time step it is emitted in, NEST one minimum delay (a step)
+    later at the earliest."""
+    from brian2 import SpikeMonitor, Synapses
+
+    n_exc = n_neurons * N_EXC // N_NEURONS
+    cells = cells_group(n_neurons, method)
+    excitatory, inhibitory = cells[:n_exc], cells[n_exc:]
+    exc_syn = Synapses(excitatory, cells, on_pre="ge += we", namespace=namespace(), name="exc_syn", delay=delay)
+    inh_syn = Synapses(inhibitory, cells, on_pre="gi += wi", namespace=namespace(), name="inh_syn", delay=delay)
+    rng = np.random.default_rng(sim.seed)
+    for synapses in (exc_syn, inh_syn):
+        if out_degree is None:
+            synapses.connect(p=P_CONNECT)
+        else:
+            synapses.connect(**fixed_outdegree(len(synapses.source), n_neurons, out_degree, rng))
+    init = INITIAL
+    cells.v = f"El + (randn()*{init['v_sd_mV']} + {init['v_mean_mV'] - PARAMETERS['El_mV']})*mV"
+    cells.ge = f"randn()*{init['ge_sd']} + {init['ge_mean']}"
+    cells.gi = f"randn()*{init['gi_sd']} + {init['gi_mean']}"
     spikes = SpikeMonitor(cells, name="coba_spikes")
     sim.add(cells, exc_syn, inh_syn, spikes)
-    return {"spikes": spikes, "synapses": (exc_syn, inh_syn)}
+    return {"spikes": spikes, "synapses": (exc_syn, inh_syn), "cells": cells}
 
 
 def measure(device: str, duration_ms: float, build_dir: Path) -> dict:
@@ -61,18 +108,11 @@ def measure(device: str, duration_ms: float, build_dir: Path) -> dict:
     from mtspark_bio.devices import Simulation
 
     threads, flags = DEVICES[device]
-    rss_file = build_dir / f"coba-{device}.rss"
     with Simulation("cpp", directory=build_dir / f"coba-{device}", seed=0, dt=0.1 * ms, threads=threads,
                     compiler_flags=flags) as sim:
         net = build(sim)
         sim.build(duration_ms * ms)
-        brian2.prefs.devices.cpp_standalone.run_cmd_unix = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file),
-                                                            "./main"]
-        try:
-            for _ in range(2):
-                sim.run()
-        finally:
-            brian2.prefs.devices.cpp_standalone.run_cmd_unix = "./main"
+        rss_binary_mb = _common.runs_with_peak_rss(sim, build_dir / f"coba-{device}.rss", runs=2)
         spikes = net["spikes"]
         i = np.asarray(spikes.i[:])
         exc_syn, inh_syn = net["synapses"]
@@ -89,7 +129,7 @@ def measure(device: str, duration_ms: float, build_dir: Path) -> dict:
             "sim_s": sim_s, "realtime": duration_s / run_s, "realtime_sim": duration_s / sim_s,
             "rate_hz": len(i) / N_NEURONS / duration_s, "events": events, "events_per_s": events / run_s,
             "events_per_core_s": events / (sim_s * threads),
-            "rss_binary_mb": int(rss_file.read_text().split()[-1]) / 1024,
+            "rss_binary_mb": rss_binary_mb,
             "rss_python_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "load": _common.machine()["load"]}
 
