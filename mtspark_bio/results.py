@@ -27,6 +27,7 @@ import os
 import platform
 import socket
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -109,6 +110,18 @@ def lock_path(path) -> Path:
     return path.with_name(f"{path.name}.lock")
 
 
+def _lock_holder(fd: int, patience_s: float = 2.0) -> str:
+    """The line the lock holder wrote into the lock file. A holder that has just taken
+    the lock writes its line a moment later, so an empty file is read again for a while
+    before giving up."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        holder = os.pread(fd, 4096, 0).decode(errors="replace").strip()
+        if holder or time.monotonic() > deadline:
+            return holder or "a process that has not said which"
+        time.sleep(0.02)
+
+
 @contextlib.contextmanager
 def exclusive_writer(path) -> Iterator[Path]:
     """Hold the one-writer lock of result file ``path`` for the body.
@@ -130,7 +143,7 @@ def exclusive_writer(path) -> Iterator[Path]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "a process that has not said which"
+            holder = _lock_holder(fd)
             os.close(fd)  # the folder exists: the holder made it
             raise ConfigError(f"{path} is being written by another run ({holder}); wait for it to finish, "
                               f"or choose another {option('out')}") from None

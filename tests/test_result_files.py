@@ -109,6 +109,25 @@ def test_lock_names_its_holder_and_dies_with_a_killed_process(tmp_path):
     assert not lock_path(out).exists()
 
 
+def test_a_writer_refused_just_after_the_lock_was_taken_still_names_the_holder(tmp_path):
+    """The holder writes its line a moment after taking the lock (CI once caught a second
+    run in that moment and printed no pid): the refusal waits for the line."""
+    import fcntl
+    import threading
+    out = tmp_path / "fresh.h5"
+    fd = os.open(lock_path(out), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # locked, nothing written yet
+        late_line = threading.Timer(0.3, os.pwrite, (fd, b"pid 4242 on here since now: a run\n", 0))
+        late_line.start()
+        with pytest.raises(ConfigError, match=r"being written by another run \(pid 4242 on here"):
+            with exclusive_writer(out):
+                pass
+        late_line.join()
+    finally:
+        os.close(fd)
+
+
 @pytest.mark.slow
 @pytest.mark.runtime
 def test_two_runs_started_together_on_one_file_give_one_result(tmp_path):
