@@ -41,16 +41,9 @@ tag : 1  # which eligibility the step's action marks, and its sign (models.actor
 """
 
 
-def classifier_readout_variables(instar: bool, normalize: bool) -> str:
-    """Variables of the classifier's readout neurons beyond the neuron model: the reward
-    (:data:`READOUT_EQUATIONS`), the running activity homeostasis tracks, the scaled
-    total weight (``normalize``) and the instar's summed powers (``instar``)."""
-    return (READOUT_EQUATIONS
-            + "\nactivity : 1  # running mean of spikes per training presentation\n"
-            + ("w_total : 1\n" if normalize else "")
-            + ("input_power : 1  # summed: sum of squared input counts\n"
-               "gated_weight_power : 1  # summed: squared weights from gated inputs\n"
-               if instar else ""))
+#: the classifier's readout variables beyond the neuron model: the reward, and the
+#: running activity that homeostasis tracks (a rule adds its own)
+CLASSIFIER_READOUT_EQUATIONS = READOUT_EQUATIONS + "\nactivity : 1  # running mean of spikes per training presentation\n"
 
 
 def intrinsic_homeostasis(trial: str, n_average: float, strength_pA: float, target: float) -> str:

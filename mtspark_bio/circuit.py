@@ -1,13 +1,13 @@
 """The context-gated classifier circuit used by the forgetting protocol.
 
-    pixels (Poisson) ──ff──▶ hidden (dendritic or point) ──instar──▶ readout (one neuron per class)
+    pixels (Poisson) ──ff──▶ hidden (dendritic or point) ──readout rule──▶ readout (one neuron per class)
     task context (Poisson) ──plateau-gated plasticity──▶ distal segments of hidden
     hidden ⇄ inhibitory pool (k-WTA-like sparsity);  readout ⇄ readout (reward margin)
 
-The readout learns by the normalised instar (``readout_rule="instar"``, the default:
-a teacher-modulated Hebbian rule, ``models.plasticity.normalised_instar``) or by
-reward-modulated STDP (``"rstdp"``, which adds lateral inhibition between readout
-neurons and exploratory background input).
+The readout's learning rule is an object of ``models.readout_rules`` (``CircuitConfig.
+readout``): the normalised instar by default (a teacher-gated Hebbian rule), or
+reward-modulated STDP with the lateral inhibition and exploratory input it needs. The
+circuit asks the rule for its neurons, synapses and per-presentation code.
 
 Time is cut into presentations of ``t_rest + t_present``: rest first, then the image as
 Poisson rates. Per-presentation inputs are TimedArrays with one row per presentation —
@@ -29,16 +29,14 @@ import numpy as np
 from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, TimedArray, ms, nS
 
 from mtspark_bio.models import neuromodulation
-from mtspark_bio.models.neurons import (DENDRITIC_PRESENTATION_CLEAR, INTEGRATION_METHODS, PRESENTATION_CLEAR,
-                                       SOMA_METHOD, CountingReadout, PointNeuron)
-from mtspark_bio.models.plasticity import (SCALING_TOTAL, ContextParams, RSTDPParams, context_plasticity,
-                                           normalised_instar, reward_modulated_stdp, static_synapse, synaptic_scaling)
+from mtspark_bio.models.neurons import INTEGRATION_METHODS, SOMA_METHOD
+from mtspark_bio.models.plasticity import ContextParams, context_plasticity
+from mtspark_bio.models.readout_rules import Instar, ReadoutRule, from_legacy_fields, make_rule
 from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
 
 VARIANTS = ("dendritic", "point", "shuffled")
 GATINGS = ("partition", "random")
-READOUT_RULES = ("instar", "rstdp")
 
 
 @dataclass(frozen=True)
@@ -76,73 +74,36 @@ class CircuitConfig:
     g_hidden_to_inh_nS: float = 0.5
     g_inh_to_hidden_nS: float = 0.3
     p_inhibition: float = 0.5
-    # Learning rule of the hidden->readout synapses: "instar" (models.plasticity.
-    # normalised_instar: a teacher-modulated, normalised Hebbian rule) or "rstdp"
-    # (reward-modulated STDP with the exploration, reward and homeostasis settings below).
-    readout_rule: str = "instar"
-    eta_instar: float = 0.05
-    w_instar_init: float = 0.05  # initial weights uniform in [0, w_instar_init]
-    readout_gain: float = 60.0  # CountingReadout spikes per unit of weighted input
-    g_readout_nS: float = 5.0
-    g_readout_point_nS: float = 2.5  # point variant's hidden->readout scale; 0 = g_readout_nS
-    g_readout_inh_nS: float = 15.0
-    w_readout_init: float = 0.3
-    eta: float = 0.01
-    tau_c_ms: float = 50.0
-    # Izhikevich's A- = 1.5 A+ makes uncorrelated rate-coded pairings net depressing, so
-    # a rewarded presentation would weaken the synapses that caused it; the readout
-    # uses a net-Hebbian window instead.
-    a_minus_readout: float = 0.5
-    modulator: str = "reward"  # or "reward_prediction_error" (population scope only)
-    # "population": one reward for the margin of the whole readout (bandit feedback);
-    # "neuron": each readout neuron is rewarded for its own response (see
-    # models.neuromodulation and docs/results.md on why population scope cannot sort 10 classes).
-    reward_scope: str = "neuron"
-    # Fraction of the readout's lateral inhibition left on during training
-    # presentations (1 = always on). Lowering it lets every readout neuron respond and
-    # learn on every presentation, as acetylcholine suppresses intracortical
-    # transmission during encoding (Hasselmo 1999, Trends Cogn Sci 3:351).
-    training_inhibition: float = 0.0
-    reward_average: float = 50.0
-    # Starting value of the reward expectation: with n classes a naive readout is wrong
-    # most of the time, so an expectation near -1 + 2/n keeps early errors from being
-    # large surprises that silence the readout.
-    expected_reward_init: float = -0.8
-    punishment: float = 0.1  # reward of a wrong answer is -punishment
-    # Exploration: independent Poisson input to each readout neuron during training
-    # presentations only, so that a neuron that does not yet win sometimes fires,
-    # acquires eligibility and can be rewarded.
-    readout_noise_hz: float = 200.0
-    readout_noise_in_test: bool = False  # keep the background on in test presentations too
-    g_readout_noise_nS: float = 2.0
-    # Intrinsic homeostasis of the readout (in the spirit of Triesch 2005's intrinsic
-    # plasticity): each readout neuron tracks its spikes per training presentation
-    # (running mean over homeostasis_average presentations) and receives a bias current
-    # -homeostasis_pA * (rate - homeostasis_target), so a neuron that wins everything is
-    # held back and one that never fires is pushed up. 0 disables it.
-    homeostasis_pA: float = 0.0
-    # Synaptic scaling of the readout: before each reward step every readout neuron's
-    # hidden->readout weights are rescaled to a fixed total (the expected initial total,
-    # n_hidden * w_readout_init / 2), so learning redistributes weight between hidden
-    # neurons instead of making one readout neuron stronger than the others.
-    # Off by default: rescaling a neuron's whole row moves the weights of hidden
-    # neurons that the current task does not use, which is itself a cause of forgetting.
-    normalize_readout: bool = False
-    homeostasis_target: float = 0.5
-    homeostasis_average: float = 50.0
+    # Learning rule of the hidden->readout synapses, with its parameters
+    # (models.readout_rules; JSON: {"rule": "instar" | "rstdp", FIELD: VALUE, ...}).
+    readout: ReadoutRule = dataclasses.field(default_factory=Instar)
     context_learning: bool = True
     # Integration method of the conductance-based neurons (hidden, inhibitory and the
-    # rstdp readout): "" = the models' own (models.neurons.SOMA_METHOD), resolved on
+    # R-STDP readout): "" = the models' own (models.neurons.SOMA_METHOD), resolved on
     # construction so a result file records the method it ran with; naming one, e.g.
     # "exponential_euler", reproduces runs made before a default changed.
     integration: str = ""
     seed: int = 0
 
     def __post_init__(self):
+        try:
+            object.__setattr__(self, "readout", make_rule(self.readout))  # its stored or JSON form
+        except ValueError as error:
+            raise ValueError(str(error)) from None
         if self.n_hidden == 0:  # frozen: resolve the scaling rule once, so asdict() shows it
             object.__setattr__(self, "n_hidden", self.hidden_per_task * self.n_tasks)
         if not self.integration:
             object.__setattr__(self, "integration", SOMA_METHOD)
+
+    @classmethod
+    def from_overrides(cls, **values) -> "CircuitConfig":
+        """A configuration from keyword values as JSON or a result file gives them,
+        including the flat readout fields of earlier versions (deprecated)."""
+        return cls(**from_legacy_fields(values))
+
+    def to_dict(self) -> dict:
+        """The configuration as JSON-ready values, the rule with its name."""
+        return {**dataclasses.asdict(self), "readout": self.readout.to_dict()}
 
     @property
     def segments(self) -> int:
@@ -163,14 +124,7 @@ class CircuitConfig:
             problems.append(f"gated_fraction must be in (0, 1] (got {self.gated_fraction})")
         if self.t_rest_ms <= 0 or self.t_present_ms <= 0:
             problems.append("t_rest_ms and t_present_ms must be > 0")
-        if self.readout_rule not in READOUT_RULES:
-            problems.append(f"readout_rule must be one of {READOUT_RULES} (got {self.readout_rule!r})")
-        if self.modulator not in neuromodulation.MODULATORS:
-            problems.append(f"modulator must be one of {neuromodulation.MODULATORS}")
-        if self.reward_scope not in neuromodulation.SCOPES:
-            problems.append(f"reward_scope must be one of {neuromodulation.SCOPES}")
-        if not 0 <= self.training_inhibition <= 1:
-            problems.append(f"training_inhibition must be in [0, 1] (got {self.training_inhibition})")
+        problems += self.readout.validate()
         if self.integration not in INTEGRATION_METHODS:  # '' was resolved on construction
             problems.append(f"integration must be '' (the models' own) or one of {INTEGRATION_METHODS} "
                             f"(got {self.integration!r})")
@@ -241,7 +195,7 @@ class Classifier:
         self.schedule_used = schedule.used
         name = lambda part: f"{variant}_{part}"  # noqa: E731
         dendritic = variant != "point"
-        instar = config.readout_rule == "instar"
+        rule = config.readout
         n_seg = config.segments
 
         self.inputs = PoissonGroup(config.n_features, rates=f"stimulus(t, i)*input_rate*{PRESENTING}",
@@ -255,70 +209,39 @@ class Classifier:
             p_ff=config.p_ff, g_hidden_to_inh_nS=config.g_hidden_to_inh_nS,
             g_inh_to_hidden_nS=config.g_inh_to_hidden_nS, p_inhibition=config.p_inhibition,
             # the hidden side of the readout's balanced feed-forward inhibition
-            extra_equations="mean_w_out : 1\n" if instar else "", method=config.integration)
+            extra_equations=rule.hidden_variables, method=config.integration)
         self.hidden, self.inhibitory, self.feedforward = layer.hidden, layer.inhibitory, layer.feedforward
-        point_spec = PointNeuron().spec()
-        readout_spec = (CountingReadout().spec() if instar
-                        else dataclasses.replace(point_spec, method=config.integration))
-        readout_spec = dataclasses.replace(readout_spec, equations=readout_spec.equations
-                                           + neuromodulation.classifier_readout_variables(instar, config.normalize_readout))
-        self.readout = make_neurons(readout_spec, config.n_classes, name("readout"), namespace=ns)
-        trial = f"plastic({SHOWN})*int(t > 0*second)"
-        self.readout.expected_reward = config.expected_reward_init
-        self.readout.activity = config.homeostasis_target
-        if config.homeostasis_pA > 0:
-            # before the reward tick (order 0), which clears the spike counters
-            self.readout.run_regularly(
-                neuromodulation.intrinsic_homeostasis(trial, config.homeostasis_average, config.homeostasis_pA,
-                                                      config.homeostasis_target),
-                dt=schedule.namespace["t_sample"], when="end", order=-1, name=name("homeostasis"))
-        self.readout.run_regularly(
-            neuromodulation.reward_tick(config.modulator, trial, config.reward_average,
-                                        # the instar's teacher: 1 for the label's neuron, 0 otherwise
-                                        punishment=0.0 if instar else config.punishment,
-                                        scope="neuron" if instar else config.reward_scope,
-                                        label_now=f"label({SHOWN})"),
-            dt=schedule.namespace["t_sample"], when="end", order=0, name=name("reward"))
+        self.readout = make_neurons(rule.readout_neuron(config.integration), config.n_classes, name("readout"),
+                                    namespace=ns)
+        for variable, value in rule.initial_readout_state().items():
+            setattr(self.readout, variable, value)
         self.objects = [self.inputs, *layer.objects, self.readout]
 
-        # readout: the learning rule, plus lateral inhibition and the reward margin
-        if instar:
-            learn_readout = normalised_instar("v", config.readout_gain, config.eta_instar, config.n_classes,
-                                              modulator="M", learning=f"plastic({SHOWN})")
-            w_init = config.w_instar_init
-        else:
-            g_readout = (config.g_readout_point_nS if variant == "point" and config.g_readout_point_nS > 0
-                         else config.g_readout_nS) * nS
-            learn_readout = reward_modulated_stdp(
-                "g_exc", g_readout,
-                RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus_readout),
-                modulator="M", learning=f"plastic({SHOWN})")
-            w_init = config.w_readout_init
-        if config.normalize_readout:
-            learn_readout = dataclasses.replace(learn_readout, model=learn_readout.model + SCALING_TOTAL)
+        # readout: the rule's signal (teacher or reward), its synapses and their
+        # consolidation, its housekeeping; the margin the reward is computed from
+        trial = f"plastic({SHOWN})*int(t > 0*second)"
+        every = schedule.namespace["t_sample"]
+        self.readout.run_regularly(rule.signal(trial, label_now=f"label({SHOWN})"), dt=every, when="end", order=0,
+                                   name=name("reward"))
+        learn_readout = rule.synapses(point=variant == "point", learning=f"plastic({SHOWN})",
+                                      n_classes=config.n_classes)
         self.readout_synapses = make_synapses(learn_readout, self.hidden, self.readout, name("readout_syn"),
                                               namespace=ns)
         self.readout_synapses.connect()
-        self.readout_synapses.w = (rng.random(config.n_hidden * config.n_classes) * w_init)
-        schedule_consolidation(self.readout_synapses, learn_readout, ns["t_sample"], name=name("consolidate"))
-        if instar:
-            # the presynaptic counts are per presentation: clear them after the consolidation
-            # ... and the dendritic gate, which stays open for a plateau still under way
-            self.hidden.run_regularly(DENDRITIC_PRESENTATION_CLEAR if dendritic else PRESENTATION_CLEAR,
-                                      dt=ns["t_sample"], when="end", order=4, name=name("hidden_count_clear"))
-            self.readout.run_regularly(CountingReadout.CLEAR, dt=ns["t_sample"], when="end", order=4,
-                                       name=name("readout_clear"))
-        if config.normalize_readout:
-            total = config.n_hidden * config.w_readout_init / 2
-            self.readout_synapses.run_regularly(
-                synaptic_scaling(total),
-                dt=ns["t_sample"], when="end", order=-2, name=name("scaling"))
-        margin = Synapses(self.readout, self.readout, model=neuromodulation.margin_synapse(SHOWN),
-                          namespace=ns, name=name("margin"))
+        self.readout_synapses.w = (rng.random(config.n_hidden * config.n_classes) * rule.w_init)
+        schedule_consolidation(self.readout_synapses, learn_readout, every, name=name("consolidate"))
+        groups = {"hidden": self.hidden, "readout": self.readout, "synapses": self.readout_synapses}
+        for step in rule.steps(trial, dendritic, config.n_hidden):
+            groups[step.group].run_regularly(step.code, dt=every, when="end", order=step.order, name=name(step.part))
+        sums = rule.readout_sums()
+        margin = Synapses(self.readout, self.readout, model="\n".join(
+            [neuromodulation.margin_synapse(SHOWN), *(f"{v}_post = {e} : 1 (summed)" for v, e in sums.items())]),
+            namespace=ns, name=name("margin"))
         margin.connect()
+        for variable in sums:  # summed after the step's spikes, as the counts the signal reads
+            margin.summed_updaters[f"{variable}_post"].when, margin.summed_updaters[f"{variable}_post"].order = "end", -1
         self.objects += [self.readout_synapses, margin]
-        if not instar:
-            self._build_rstdp_readout_extras(ns, name)
+        self._build_readout_pathways(ns, name)
 
         self.context = self.context_wiring = None
         if dendritic:
@@ -328,28 +251,26 @@ class Classifier:
         self.hidden_spikes = SpikeMonitor(self.hidden, name=name("hidden_spikes"))
         self.objects += [self.readout_spikes, self.hidden_spikes]
 
-    def _build_rstdp_readout_extras(self, ns, name):
-        """Lateral inhibition between readout neurons (lifted in training) and the
-        exploratory background input that R-STDP needs to find rewarded responses."""
-        config = self.config
-        lateral = make_synapses(static_synapse("g_inh", config.g_readout_inh_nS * nS),
-                                self.readout, self.readout, name("lateral"), namespace=ns)
-        lateral.connect(condition="i != j")
-        lateral.w = 1.0
-        if config.training_inhibition != 1.0:
-            # set at the start of each presentation from its training flag, read at
-            # mid-rest (an unambiguous TimedArray index)
-            lateral.run_regularly(
-                neuromodulation.lateral_inhibition_gate(config.training_inhibition),
-                dt=ns["t_sample"], when="start", name=name("lateral_gate"))
-        self.objects.append(lateral)
-        if config.readout_noise_hz > 0:
-            ns["readout_noise"] = config.readout_noise_hz * Hz
-            gate = "" if config.readout_noise_in_test else "*plastic(t)"
-            noise = PoissonGroup(config.n_classes, rates=f"readout_noise*{PRESENTING}{gate}",
+    def _build_readout_pathways(self, ns, name):
+        """The pathways the readout rule asks for besides its synapses: lateral
+        inhibition between readout neurons, and exploratory background input."""
+        config, rule = self.config, self.config.readout
+        if rule.lateral_inhibition is not None:
+            spec, gate = rule.lateral_inhibition
+            lateral = make_synapses(spec, self.readout, self.readout, name("lateral"), namespace=ns)
+            lateral.connect(condition="i != j")
+            lateral.w = 1.0
+            if gate is not None:
+                # set at the start of each presentation from its training flag, read at
+                # mid-rest (an unambiguous TimedArray index)
+                lateral.run_regularly(gate, dt=ns["t_sample"], when="start", name=name("lateral_gate"))
+            self.objects.append(lateral)
+        if rule.exploration is not None:
+            rate_hz, in_test, spec = rule.exploration
+            ns["readout_noise"] = rate_hz * Hz
+            noise = PoissonGroup(config.n_classes, rates=f"readout_noise*{PRESENTING}{'' if in_test else '*plastic(t)'}",
                                  namespace=ns, name=name("readout_noise"))
-            noise_syn = make_synapses(static_synapse("g_exc", config.g_readout_noise_nS * nS),
-                                      noise, self.readout, name("readout_noise_syn"))
+            noise_syn = make_synapses(spec, noise, self.readout, name("readout_noise_syn"))
             noise_syn.connect(j="i")
             noise_syn.w = 1.0
             self.objects += [noise, noise_syn]

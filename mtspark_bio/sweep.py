@@ -260,7 +260,10 @@ def _field_value(config_class, option: str, field: str, text: str):
     if field not in fields:
         raise ValueError(f"{option}.{field}: {config_class.__name__} has no field {field!r}; known: {sorted(fields)}")
     default = fields[field].default
-    kind = type(default) if default is not dataclasses.MISSING else str
+    if fields[field].default_factory is not dataclasses.MISSING:  # a nested configuration, e.g. the readout rule
+        kind = dict
+    else:
+        kind = type(default) if default is not dataclasses.MISSING else str
     try:
         value = json.loads(text)
     except json.JSONDecodeError:

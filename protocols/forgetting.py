@@ -39,9 +39,9 @@ accuracies form the matrix R[block, task]
   and the readout neurons are perfect integrate-and-fire counters
   (``models.neurons.CountingReadout``) with balanced feed-forward inhibition, so the
   neuron with most spikes is the class with the largest weighted input.
-  ``CircuitConfig.readout_rule = "rstdp"`` selects the earlier reward-modulated STDP
-  readout. ``surrogate`` — the same network (its plasticity still runs), but decisions
-  come from a current-based LIF readout trained by backpropagation through time with a
+  ``--circuit '{"readout": {"rule": "rstdp"}}'`` selects the earlier reward-modulated
+  STDP readout (``models.readout_rules``). ``surrogate`` — the same network (its
+  plasticity still runs), but decisions come from a current-based LIF readout trained by backpropagation through time with a
   surrogate spike derivative (``mtspark_bio.surrogate``; Neftci, Mostafa & Zenke 2019)
   on the hidden spike trains of the block's own training presentations only, starting
   from the previous block's weights, then loaded into Brian2 and evaluated in the

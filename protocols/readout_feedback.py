@@ -47,8 +47,8 @@ def record_hidden_counts(n_tasks: int, n_train: int, n_test: int, seed: int, cir
 
     dataset = load_digits()
     tasks = [subsample(t, n_train, n_test, seed) for t in permuted_tasks(dataset, n_tasks, seed)]
-    config = CircuitConfig(n_features=dataset.x_train.shape[1], n_classes=N_CLASSES, n_tasks=n_tasks,
-                           **{"seed": seed, **circuit, "context_learning": False}).validate()
+    config = CircuitConfig.from_overrides(n_features=dataset.x_train.shape[1], n_classes=N_CLASSES, n_tasks=n_tasks,
+                                          **{"seed": seed, **circuit, "context_learning": False}).validate()
     sim = Simulation(device, directory=build_dir, seed=seed, dt=0.25 * ms)
     stimuli = StimulusSchedule(config, chunk)
     variants = {v: Classifier(config, v, stimuli) for v in ("dendritic", "point")}

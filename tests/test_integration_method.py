@@ -33,7 +33,7 @@ def test_circuit_integration_reaches_the_neuron_groups(integration):
     assert groups["dendritic_inhibitory"].method_choice == expected
     # the counting readout has no conductances: its own method whatever the circuit says
     assert groups["dendritic_readout"].method_choice == neurons.CountingReadout().spec().method
-    rstdp = classifier("point", integration=integration, readout_rule="rstdp")
+    rstdp = classifier("point", integration=integration, readout={"rule": "rstdp"})
     assert rstdp["point_readout"].method_choice == expected
 
 

@@ -73,11 +73,12 @@ def test_readout_lateral_inhibition_follows_the_training_flag(flags, expected_w)
     presentations only: after the last presentation it is 0.25 if that one was a
     training presentation and 1 (fully on) if it was a test presentation."""
     from mtspark_bio.circuit import CircuitConfig, Classifier, StimulusSchedule
+    from mtspark_bio.models.readout_rules import RewardSTDP
 
     prefs.codegen.target = "numpy"
     defaultclock.dt = 0.25 * ms
     config = CircuitConfig(n_features=4, n_classes=3, n_tasks=1, n_hidden=6, n_inhibitory=2,
-                           context_per_task=2, training_inhibition=0.25, readout_rule="rstdp")
+                           context_per_task=2, readout=RewardSTDP(training_inhibition=0.25))
     stimuli = StimulusSchedule(config, 2)
     classifier = Classifier(config, "point", stimuli)
     for array, value in stimuli.values(np.zeros((2, 4)), [0, 1], [0, 0], flags).items():

@@ -23,7 +23,7 @@ from mtspark_bio.data import load_digits, permuted_tasks, subsample
 SMALL = dict(n_features=64, n_classes=10, n_tasks=2, hidden_per_task=30, n_inhibitory=10, context_per_task=4)
 
 
-def present(variant, chunks, seed=0):
+def present(variant, chunks, seed=0, readout=None):
     """Run ``chunks`` [(task, n_images, plastic)] through one variant on runtime; return
     per chunk the hidden counts, labels and the readout weights after the chunk, and
     the weights before the first chunk."""
@@ -31,7 +31,7 @@ def present(variant, chunks, seed=0):
 
     from mtspark_bio.devices import Simulation
 
-    config = CircuitConfig(**SMALL, seed=seed).validate()
+    config = CircuitConfig(**SMALL, seed=seed, **({"readout": readout} if readout else {})).validate()
     tasks = [subsample(t, 60, 10, seed) for t in permuted_tasks(load_digits(), 2, seed)]
     n_max = max(n for _, n, _ in chunks)
     sim = Simulation("runtime", seed=seed, dt=0.25 * ms)
@@ -98,7 +98,7 @@ def test_instar_changes_exactly_what_its_equation_says_and_spares_silent_inputs(
     config, pre, post, w0, out, wired = present("dendritic", [(0, 6, True), (1, 6, True)])
     first, second = out
     assert first["hidden"].sum() > 0, "the hidden layer must respond for the test to mean anything"
-    expected = instar_by_hand(w0, pre, post, first["hidden"], first["labels"], config.eta_instar, first["gate"])
+    expected = instar_by_hand(w0, pre, post, first["hidden"], first["labels"], config.readout.eta, first["gate"])
     assert np.abs(expected - w0).max() > 1e-3  # the chunk did change weights ...
     np.testing.assert_allclose(first["w"], expected, rtol=0, atol=1e-12)  # ... exactly as written
     # only synapses onto the label's readout neuron from hidden neurons whose dendritic
@@ -126,9 +126,39 @@ def test_instar_changes_exactly_what_its_equation_says_and_spares_silent_inputs(
     rate_in_1 = second["hidden"][:, task0].sum() / len(second["labels"])
     assert rate_in_0 > 1
     assert rate_in_1 < 0.25 * rate_in_0
-    expected = instar_by_hand(first["w"], pre, post, second["hidden"], second["labels"], config.eta_instar,
+    expected = instar_by_hand(first["w"], pre, post, second["hidden"], second["labels"], config.readout.eta,
                               second["gate"])
     np.testing.assert_allclose(second["w"], expected, rtol=0, atol=1e-12)
+
+
+def error_driven_by_hand(w, pre, post, counts, readout_counts, labels, rule, gates):
+    """The error-driven rule's equations applied presentation by presentation in NumPy."""
+    w = w.copy()
+    for n, c, label, gate in zip(counts.astype(float), readout_counts.astype(float), labels, gates):
+        y = np.exp(c / rule.temperature) / np.exp(c / rule.temperature).sum()
+        M = (np.arange(len(c)) == label) - y
+        w = np.clip(w + rule.eta * M[post] * gate[pre] * n[pre] / np.sqrt((n ** 2).sum() + 1e-12),
+                    -rule.w_max, rule.w_max)
+    return w
+
+
+@pytest.mark.runtime
+def test_error_driven_rule_changes_exactly_what_its_equation_says():
+    """The error-driven readout (models.readout_rules.ErrorDriven): every synapse from a
+    gated, active hidden neuron moves by its readout neuron's error, wrong answers
+    included, as the equations in its docstring say."""
+    from mtspark_bio.models.readout_rules import ErrorDriven
+
+    rule = ErrorDriven(temperature=3.0)
+    config, pre, post, w0, out, wired = present("dendritic", [(0, 6, True), (1, 6, True)], readout=rule)
+    for before, chunk in zip([w0, out[0]["w"]], out):
+        assert chunk["readout"].sum() > 0  # the readout answered, so its error is not just the teacher
+        expected = error_driven_by_hand(before, pre, post, chunk["hidden"], chunk["readout"], chunk["labels"],
+                                        config.readout, chunk["gate"])
+        np.testing.assert_allclose(chunk["w"], expected, rtol=0, atol=1e-9)
+    changed = np.abs(out[0]["w"] - w0) > 0
+    assert np.all(wired[pre[changed], 0])  # only task 0's gated neurons learned in its block
+    assert np.any(out[0]["w"][changed] < w0[changed]) and np.any(out[0]["w"][changed] > w0[changed])
 
 
 @pytest.mark.runtime
@@ -142,7 +172,7 @@ def test_counting_readout_picks_the_largest_weighted_input():
     test = out[1]
     W = np.zeros((config.n_hidden, config.n_classes))
     W[pre, post] = test["w"]
-    drive = config.readout_gain * test["hidden"] @ (W - W.mean(1, keepdims=True))
+    drive = config.readout.gain * test["hidden"] @ (W - W.mean(1, keepdims=True))
     decided = predictions(test["readout"])
     top2 = np.sort(drive, 1)[:, -2:]
     clear = top2[:, 1] - top2[:, 0] > 3  # more than three spikes apart

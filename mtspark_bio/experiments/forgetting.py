@@ -40,6 +40,7 @@ class Plan:
 
     def __init__(self, config: dict):
         from mtspark_bio.circuit import VARIANTS, CircuitConfig, input_rate_for
+        from mtspark_bio.models.readout_rules import LEGACY_FIELDS
         from mtspark_bio.data import load_dataset, permuted_tasks, split_tasks, subsample
 
         config = {**DEFAULTS, **config}  # result files written before a key existed
@@ -82,13 +83,17 @@ class Plan:
         n = len(self.tasks)
         self.schedule = list(range(n)) * (config["cycles"] if config["schedule"] == "cycling" else 1)
         fields = {f.name for f in dataclasses.fields(CircuitConfig)}
-        bad = sorted(set(config["circuit"]) - fields)
+        bad = sorted(set(config["circuit"]) - fields - {"readout_rule", *LEGACY_FIELDS})
         if bad:
             raise ConfigError(f"{option('circuit')} has unknown keys {bad}; known: {sorted(fields)}")
         # the input rate follows the data's summed intensity unless set by hand
         rate = {"input_rate_hz": input_rate_for(dataset.x_train)}
-        self.circuit = CircuitConfig(n_features=dataset.x_train.shape[1], n_classes=dataset.n_classes,
-                                     n_tasks=n, **{"seed": config["seed"], **rate, **config["circuit"]}).validate()
+        try:
+            self.circuit = CircuitConfig.from_overrides(
+                n_features=dataset.x_train.shape[1], n_classes=dataset.n_classes, n_tasks=n,
+                **{"seed": config["seed"], **rate, **config["circuit"]}).validate()
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"{option('circuit')}: {error}") from None
 
     def training_order(self, block: int) -> np.ndarray:
         """Indices into the block's training set, one permutation per epoch; a pure
