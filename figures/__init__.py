@@ -1,9 +1,10 @@
 """Figures of mtspark-bio result files.
 
 ``render(h5_path)`` draws the figure of one result file, chosen by the file's
-root attribute ``protocol`` from :data:`RENDERERS`. A protocol module adds its
-figure with ``register("my_protocol", plot_my_protocol)``; a renderer takes the
-HDF5 path (and optional ``out_stem``) and returns the paths it wrote.
+root attribute ``protocol`` from :data:`RENDERERS`, the table of every protocol's
+renderer. Code outside the package adds one with ``register("my_protocol",
+plot_my_protocol)``; a renderer takes the HDF5 path (and optional ``out_stem``) and
+returns the paths it wrote.
 """
 
 from __future__ import annotations

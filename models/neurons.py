@@ -141,12 +141,10 @@ GATE_EQUATION = "dendritic_gate : 1\n"
 
 
 # Integration method of the conductance-based neurons (soma, dendrites, interneurons):
-# forward Euler. At the protocols' dt of 0.25 ms against rk4 at 0.0125 ms
-# (benchmarks/integration_methods.py, dendritic neuron, 1 s, ~11 Hz) it miscounts spikes
-# by +2.4 % with 92 % of spikes within 2 ms, where exponential_euler (the default before
-# issue 13) gave +13 % and 81 % at 2.3x the cost (one exp per variable per step). rk2 is
-# more accurate still (-0.1 %, 94 %) but dearer (1.2x euler on an idle core, 3.4x in that
-# loaded run). Euler is stable while
+# forward Euler, because at the protocols' dt of 0.25 ms it times spikes closer to a
+# fine-step reference than exponential_euler does and costs less (no exp per variable
+# and step); rk2 is closer still but dearer (benchmarks/integration_methods.py, numbers
+# in benchmarks/README.md). Euler is stable while
 # dt < 2 x the fastest compartment time constant (a distal segment during a plateau
 # with strong context input: 10 pF / ~60 nS = 0.17 ms, so dt/tau ~ 1.5). Runs made
 # before the change: CircuitConfig.integration = "exponential_euler".
@@ -306,7 +304,7 @@ class CountingReadout:
     w_i n_i): the neuron *counts* its weighted input, and the readout neuron with the
     most spikes is the one with the largest weighted input, with a resolution of
     1/gain. A leaky conductance-based readout loses that order to leak, saturation and
-    input noise (measured: 0.55 against 0.74 for the same weights on permuted digits). ::
+    input noise (docs/results.md compares the two on the same weights). ::
 
         v += gain * w       at each presynaptic spike
         v > 1:  spike, v -= 1, count += 1

@@ -38,9 +38,9 @@ The non-spiking variant (no threshold) is the leaky integrator used for Q values
 other real-valued outputs (Zenke & Vogels 2021, Neural Comput. 33:899, use the same
 non-spiking readout units for regression and classification).
 
-Defaults: tau_m = 20 ms (C = 200 pF, g_leak = 10 nS, as the circuit's somata), tau_syn =
-5 ms (Neftci et al. 2019; Zenke & Vogels 2021 use 10 / 5 ms), rest -70 mV, threshold
--50 mV, reset to rest.
+Defaults: the membrane of the circuit's somata (``models.neurons.SomaParams``: tau_m =
+20 ms, rest -70 mV, threshold -50 mV), tau_syn = 5 ms (Neftci et al. 2019; Zenke &
+Vogels 2021 use 10 / 5 ms), reset to rest.
 """
 
 from __future__ import annotations
@@ -48,9 +48,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from brian2 import mV, ms, nS, pF
+from brian2 import mV, ms
 
+from mtspark_bio.models.neurons import SomaParams
 from mtspark_bio.models.spec import NeuronSpec, SynapseSpec, as_namespace, param
+
+_SOMA = SomaParams()
 
 EQUATIONS = """
 dv/dt = (g_leak*(E_leak - v) + I_syn + I_bias) / C : volt
@@ -66,11 +69,15 @@ RESET_TO_REST = "v = E_leak\nI_syn = 0*amp"
 class ReadoutParams:
     """LIF readout parameters (see the module docstring for sources)."""
 
-    C: object = param(200 * pF)
-    g_leak: object = param(10 * nS)
-    E_leak: object = param(-70 * mV)
-    V_threshold: object = param(-50 * mV)
-    V_reset: object = param(-70 * mV)
+    # the membrane of the circuit's somata (models.neurons.SomaParams, Wang 2002)
+    C: object = param(_SOMA.C_soma)
+    g_leak: object = param(_SOMA.g_leak_soma)
+    E_leak: object = param(_SOMA.E_leak)
+    V_threshold: object = param(_SOMA.V_threshold)
+    # reset to rest, not the soma's -60 mV: the discrete model trained by surrogate
+    # gradients (mtspark_bio.surrogate.lif) sets u back to u_reset = 0 after a spike, as
+    # the SpyTorch networks of Neftci, Mostafa & Zenke 2019 do, and Brian2 must run that model
+    V_reset: object = param(_SOMA.E_leak)
     tau_syn: object = param(5 * ms)
 
     @property

@@ -83,7 +83,7 @@ class AgentConfig:
     p_inhibition: float = 0.5
     g_out_nS: float = 1.5
     w_out_init: float = 0.3
-    eta: float = 0.1  # 0.02 did not learn Breakout in 60k frames (seed 0); 0.1 did (docs/results.md)
+    eta: float = 0.1  # the smaller step tried did not learn Breakout in 60k frames (docs/results.md)
     tau_c_ms: float = 20.0
     a_minus: float = 0.5  # net-Hebbian window, as for the classifier's readout
     drive_pA: float = 100.0  # s.d. of the exploratory current per output neuron and step
@@ -109,8 +109,9 @@ class AgentConfig:
     # surrogate readout (readout = "surrogate"): dueling LIF head and its DQN training
     readout: str = "rstdp"
     n_stream: int = 32  # LIF neurons in each of the value and advantage streams
-    # the hidden layer fires ~0.2 spikes per neuron and step: weights of N(0, 1/sqrt(200))
-    # leave every stream neuron silent (no spikes, Q = 0); x10 makes ~half of them fire
+    # the hidden layer's sparse spikes leave every stream neuron silent (Q = 0) under
+    # the usual N(0, 1/sqrt(n_in)) weights; scaled up, about half of them fire
+    # (docs/results.md, "Measurements behind the defaults")
     head_init_scale: float = 10.0
     dqn_updates_per_run: int = 100  # DQN updates on the block's transitions after each run
     dqn_lr: float = 1e-3

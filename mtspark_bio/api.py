@@ -14,7 +14,8 @@ a ValueError, naming the option and the fix), so a bad one fails before any simu
 Each run function returns the result read back from its HDF5 file
 (:mod:`mtspark_bio.readers`), the same object the figures draw from, and the readers
 give it again later. The command line (``mtspark-bio``) builds these configurations
-from its options and calls these functions, nothing else.
+from its options and runs every experiment through these functions; its ``sweep``,
+``nwb`` and ``figures`` commands call their own modules.
 """
 
 from __future__ import annotations

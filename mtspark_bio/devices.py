@@ -119,12 +119,10 @@ class Simulation:
             if threads > 1:  # 1 thread: the plain (non-OpenMP) code path
                 brian2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
                 # libgomp's threads spin at each barrier (dozens per time step); when
-                # another process holds a core, each barrier waits a scheduler slice.
-                # Measured on the loaded 2-core machine (1k-neuron net, 0.2 s): 17-95 s
-                # spinning, 2.0 s with OMP_WAIT_POLICY=PASSIVE (benchmarks/README.md).
-                # On an idle machine the opposite holds (10k net: PASSIVE 7.5x slower
-                # than 1 thread, ACTIVE 1.07x faster), so export ACTIVE there.
-                # A value set by the user wins.
+                # another process holds a core, each barrier waits a scheduler slice,
+                # so passive waiting avoids the pathological case on a shared machine.
+                # On an idle machine spinning is faster: export ACTIVE there
+                # (benchmarks/README.md has both measurements). A value set by the user wins.
                 self.environment["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
         else:
             from mtspark_bio.cuda_device import configure_cuda

@@ -36,9 +36,8 @@ RECORD_SPIKES = ("none", "sample", "all")
 # compression, on disk
 BYTES_PER_SPIKE = 12
 # Mean firing rates (Hz per neuron, over presentations and rests) used to size a
-# recording before it runs: upper bounds over what the main job measured (seed 0,
-# per block: hidden 1.9-2.0 Hz dendritic, 4.2 Hz point; the counting readout
-# 90-185 Hz dendritic, 155-360 Hz point), so the estimate errs towards refusing.
+# recording before it runs: upper bounds over what the main job fires (docs/results.md,
+# "Measurements behind the defaults"), so the estimate errs towards refusing.
 EXPECTED_RATE_HZ = {"hidden": 6.0, "readout": 500.0}
 DEFAULT_MAX_SPIKE_MB = 2000.0
 COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}

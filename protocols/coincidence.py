@@ -101,4 +101,4 @@ def measure(device: str = "runtime", seed: int = 0, delays_ms=None, n_ctx: int =
 
 
 if __name__ == "__main__":
-    sys.exit(_main(NAME, __doc__))
+    sys.exit(_main(NAME))

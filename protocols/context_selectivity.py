@@ -180,4 +180,4 @@ def measure(device: str = "runtime", seed: int = 0, n_tasks: int = 3, n_hidden: 
 
 
 if __name__ == "__main__":
-    sys.exit(_main(NAME, __doc__))
+    sys.exit(_main(NAME))

@@ -192,4 +192,4 @@ def measure(device: str = "runtime", seed: int = 0, n_max: int = 24, g_unit_nS: 
 
 
 if __name__ == "__main__":
-    sys.exit(_main(NAME, __doc__))
+    sys.exit(_main(NAME))

@@ -69,18 +69,10 @@ Where ours differs, and why:
   ``stepped`` mode, daspnet.m's 10 ms step, so 64 000 plastic synapses cost one pass
   per 10 ms.
 
-Why ~1 Hz matters (measured at full scale, 2026-11-29): with 650 Hz of background the
-excitatory neurons fired 1.7 Hz and, on seeds 1 and 2, the chosen synapse reached the
-maximum (0.91 and 0.82 w_max at the end) but the others' 99th percentile rose to 0.96
-and 0.98. That tail came from the dopamine pulses, not from tonic STDP: without
-rewards the 99th percentile stayed at 0.28 over 5 min, with them it passed 0.5 within
-2 min. The pulses turn any synapse's eligibility at reward time into weight, and at
-1.7 Hz the network fired in population bursts (Fano factor of the excitatory count 6
-in 5 ms bins after an hour) that kept leader-to-follower synapses' eligibility near
-+1, ten times what is left of the chosen synapse's 1-3 s after its pairing, over
-184-282 rewards an hour. At 500 Hz (0.86 Hz firing) the rewarded synapse ended at
-0.94-1.0 w_max and the others' 99th percentile at 0.62-0.79 on each of seeds 0-9
-(59-106 rewards; the physiology table of docs/results.md has the numbers over seeds).
+Why ~1 Hz matters: at higher rates the network fires in population bursts whose
+leader-to-follower synapses carry more eligibility at reward time than the chosen
+synapse does 1-3 s after its pairing, so the dopamine pulses grow them too (the
+measurements are in docs/results.md, "Measurements behind the defaults").
 
 The reward loop runs inside the network, so it compiles to C++: the VTA group notes
 the chosen presynaptic neuron's spikes, and when the chosen postsynaptic neuron fires
@@ -396,4 +388,4 @@ def combine(paths, out) -> Path:
 
 
 if __name__ == "__main__":
-    sys.exit(_main(NAME, __doc__))
+    sys.exit(_main(NAME))

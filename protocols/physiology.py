@@ -10,11 +10,11 @@ docstring is its methods section and which exposes
   simulation and returns the measured numbers (what tests assert), the arrays the
   figure needs and the configuration.
 
-:func:`run` measures, writes the HDF5 file atomically (root attributes ``protocol``,
+:func:`run` measures and writes the HDF5 file atomically (root attributes ``protocol``,
 ``config`` and ``versions`` as JSON, ``published`` as JSON, and every key number as a
-plain float attribute) and draws the figure from that file alone
-(``figures.physiology``) when the command line asks, exactly as ``mtspark-bio figures
-PATH`` does later.
+plain float attribute); it draws nothing. The figure is drawn from that file alone
+(``figures.physiology``): by the command line unless ``--no-figure``, or later by
+``mtspark-bio figures PATH``.
 
     mtspark-bio protocol NAME --out PATH [--device runtime|cpp] [--seed N] [--preset NAME]
     python -m mtspark_bio.protocols.stdp_window --out stdp.h5
@@ -139,9 +139,8 @@ def run(name: str, out, device: str | None = None, seed: int = 0, log=print, **o
     return measurement
 
 
-def main(name: str, doc: str, argv=None) -> int:
-    """``python -m mtspark_bio.protocols.<module>``: the same as ``mtspark-bio protocol NAME``
-    (``doc``, the module's docstring, is for readers of the source)."""
+def main(name: str, argv=None) -> int:
+    """``python -m mtspark_bio.protocols.<module>``: the same as ``mtspark-bio protocol NAME``."""
     from mtspark_bio.cli import script_main
 
     return script_main("protocol", argv, name)

@@ -164,4 +164,4 @@ def measure(device: str = "runtime", seed: int = 0, preset: str = "song", pairin
 
 
 if __name__ == "__main__":
-    sys.exit(_main(NAME, __doc__))
+    sys.exit(_main(NAME))

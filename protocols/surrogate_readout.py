@@ -28,7 +28,7 @@ Methods
 MTSpark (Devkota, Putra & Shafique 2024, arXiv 2412.04847) trains its whole network
 with surrogate gradients; here only the readout is, and the rest stays biological.
 
-Run ``python protocols/surrogate_readout.py --help``.
+Run ``python -m mtspark_bio.protocols.surrogate_readout --help``.
 """
 
 from __future__ import annotations

@@ -24,9 +24,8 @@ def cross_entropy(logits, labels):
 
 @dataclass
 class TrainConfig(Optimisation):
-    # measured on the dendritic circuit's digits responses (800 train / 200 held out):
-    # lr 5e-3 -> 0.78, 2e-2 -> 0.81 after 10 epochs, 0.87 after 30; slope 2 vs 10 and
-    # arctan vs fast sigmoid within 0.05
+    # the best of the rates tried on the circuit's recorded responses (docs/results.md,
+    # "Measurements behind the defaults")
     lr: float = 2e-2
     epochs: int = 30
 
