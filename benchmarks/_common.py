@@ -145,25 +145,11 @@ def forgetting_plan(overrides: dict | None = None):
 def forgetting_runner(plan, device: str, build_dir=None, threads: int = 1, runtime_target: str = "numpy",
                       compiler_flags: str = "vectorising"):
     """The protocol's own mtspark_bio.experiments.forgetting.Runner on any device / thread count /
-    runtime target / gcc flags (mtspark_bio.devices.COMPILER_FLAGS).
-
-    Runner builds its Simulation from the plan's device alone, so while it is
-    constructed ``mtspark_bio.devices.Simulation`` is replaced by a subclass that fixes
-    these options; everything else is Runner's own code. ``runner.sim.timings['build_s']``
-    is the generation + compile time.
-    """
-    import mtspark_bio.devices as devices
+    runtime target / gcc flags (mtspark_bio.devices.COMPILER_FLAGS), passed as
+    :class:`mtspark_bio.devices.DeviceOptions`. ``runner.sim.timings['build_s']`` is the
+    generation + compile time."""
+    from mtspark_bio.devices import DeviceOptions
     from mtspark_bio.experiments.forgetting import Runner
 
-    original = devices.Simulation
-
-    class Configured(original):
-        def __init__(self, _device, **kwds):
-            super().__init__(device, threads=threads, runtime_target=runtime_target,
-                             compiler_flags=compiler_flags, **kwds)
-
-    devices.Simulation = Configured
-    try:
-        return Runner(plan, build_dir=build_dir)
-    finally:
-        devices.Simulation = original
+    options = DeviceOptions(device, threads=threads, runtime_target=runtime_target, compiler_flags=compiler_flags)
+    return Runner(plan, build_dir=build_dir, device=options)

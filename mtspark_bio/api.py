@@ -79,6 +79,8 @@ class ForgettingConfig(_StoredForm):
     epochs: int = 1
     chunk: int = 100
     device: str = "cpp"
+    threads: int = 1  # OpenMP threads of a cpp build (results depend on it: per-thread random streams)
+    compiler_flags: str = "vectorising"  # mtspark_bio.devices.COMPILER_FLAGS
     seed: int = 0
     dt: Quantity = field(default_factory=lambda: _forgetting_default("dt_ms") * ms)
     circuit: dict = field(default_factory=dict)

@@ -28,9 +28,12 @@ import shutil
 import tempfile
 import time
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from mtspark_bio.errors import option
 
 DEVICES = ("runtime", "cpp", "cuda")
 
@@ -60,6 +63,37 @@ def gcc_flags(choice: str) -> list[str]:
     if choice not in COMPILER_FLAGS:
         raise ValueError(f"compiler_flags must be one of {COMPILER_FLAGS} (got {choice!r})")
     return vectorising_gcc_flags() if choice == "vectorising" else list(BRIAN2_GCC_FLAGS)
+
+
+@dataclass(frozen=True)
+class DeviceOptions:
+    """How a network is simulated, apart from what it computes: the keywords of
+    :class:`Simulation` as one typed value, so protocols and benchmarks pass them through
+    (``experiments.forgetting.Runner(plan, device=DeviceOptions(...))``)."""
+
+    device: str = "runtime"
+    threads: int = 1
+    compiler_flags: str = "vectorising"
+    runtime_target: str = "numpy"
+    compute_capability: float = 9.0
+    results_in_memory: bool = True
+
+    def problems(self) -> list[str]:
+        """What is wrong, named by option (empty if nothing)."""
+        found = []
+        if self.device not in DEVICES:
+            found.append(f"{option('device')} must be one of {', '.join(DEVICES)} (got {self.device!r})")
+        if int(self.threads) < 1:
+            found.append(f"{option('threads')} must be >= 1 (got {self.threads})")
+        if self.compiler_flags not in COMPILER_FLAGS:
+            found.append(f"{option('compiler_flags')} must be one of {', '.join(COMPILER_FLAGS)} "
+                         f"(got {self.compiler_flags!r})")
+        return found
+
+    def simulation(self, directory=None, seed: int = 0, dt=None) -> "Simulation":
+        return Simulation(self.device, directory=directory, seed=seed, dt=dt, threads=self.threads,
+                          runtime_target=self.runtime_target, compute_capability=self.compute_capability,
+                          results_in_memory=self.results_in_memory, compiler_flags=self.compiler_flags)
 
 
 class Simulation:
@@ -95,6 +129,9 @@ class Simulation:
             raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
         flags = gcc_flags(compiler_flags)
         self.device = device
+        self.options = DeviceOptions(device, threads=int(threads), compiler_flags=compiler_flags,
+                                     runtime_target=runtime_target, compute_capability=compute_capability,
+                                     results_in_memory=bool(results_in_memory))
         self.seed = int(seed)
         self.runs = 0
         self.results_in_memory = bool(results_in_memory)

@@ -40,6 +40,7 @@ def _names(text: str) -> list[str]:
 # ------------------------------------------------------------------ forgetting
 
 def add_forgetting_arguments(parser: argparse.ArgumentParser) -> None:
+    from mtspark_bio.devices import COMPILER_FLAGS
     from mtspark_bio.experiments.forgetting import DEFAULTS, READOUTS
     from mtspark_bio.spike_record import RECORD_SPIKES
 
@@ -57,6 +58,9 @@ def add_forgetting_arguments(parser: argparse.ArgumentParser) -> None:
     add("--epochs", type=int, default=DEFAULTS["epochs"], help="passes over the training images per block")
     add("--chunk", type=int, default=DEFAULTS["chunk"], help="presentations per compiled run")
     add("--device", default=DEFAULTS["device"], choices=["runtime", "cpp", "cuda"])
+    add("--threads", type=int, default=DEFAULTS["threads"], help="OpenMP threads of a cpp build")
+    add("--compiler-flags", default=DEFAULTS["compiler_flags"], choices=COMPILER_FLAGS,
+        help="gcc flags of a cpp build: vectorising (ours) or brian2 (Brian2's defaults)")
     add("--seed", type=int, default=DEFAULTS["seed"])
     add("--readout", default=DEFAULTS["readout"], choices=READOUTS,
         help="local: readout neurons in the network learning by a local rule (--circuit's readout, "
@@ -80,7 +84,8 @@ def forgetting_config(args) -> dict:
         "n_tasks": args.n_tasks, "schedule": args.schedule, "cycles": args.cycles,
         "variants": _names(args.variants),
         "train_samples": args.train_samples, "test_samples": args.test_samples,
-        "epochs": args.epochs, "chunk": args.chunk, "device": args.device, "seed": args.seed,
+        "epochs": args.epochs, "chunk": args.chunk, "device": args.device, "threads": args.threads,
+        "compiler_flags": args.compiler_flags, "seed": args.seed,
         "dt_ms": DEFAULTS["dt_ms"], "circuit": _json_object(args.circuit, "circuit", '{"n_hidden": 400}'),
         "readout": args.readout, "surrogate_epochs": args.surrogate_epochs,
         "record_spikes": args.record_spikes, "max_spike_mb": args.max_spike_mb,

@@ -296,3 +296,35 @@ def test_two_cpp_simulations_in_one_process(tmp_path):
         assert f"group{k}_stateupdater_codeobject" in main
         assert not [name for name in code_objects if f"group{other}" in name], code_objects
         assert f"group{other}" not in main
+
+
+def test_device_options_are_checked_naming_the_option():
+    from mtspark_bio.devices import DeviceOptions
+
+    assert DeviceOptions("cpp", threads=2).problems() == []
+    from mtspark_bio.errors import for_command_line
+
+    problems = [for_command_line(p) for p in DeviceOptions("tpu", threads=0, compiler_flags="O9").problems()]
+    assert len(problems) == 3
+    assert "--device must be one of runtime, cpp, cuda" in problems[0]
+    assert "--threads must be >= 1" in problems[1]
+    assert "--compiler-flags must be one of vectorising, brian2" in problems[2]
+
+
+def test_the_protocol_reaches_the_device_options_through_its_configuration(tmp_path):
+    """threads and compiler flags go from the typed configuration (and the command line)
+    to the Simulation the forgetting runner builds; a bad value fails before building."""
+    from mtspark_bio import api, cli
+    from mtspark_bio.devices import DeviceOptions
+    from mtspark_bio.errors import ConfigError
+    from mtspark_bio.experiments.forgetting import Runner
+
+    config = api.ForgettingConfig(n_tasks=1, train_samples=4, test_samples=2, chunk=4, threads=2,
+                                  compiler_flags="brian2", device="runtime")
+    assert config._plan.device_options().threads == 2
+    runner = Runner(config._plan)
+    assert runner.sim.options == DeviceOptions("runtime", threads=2, compiler_flags="brian2")
+    runner.sim.close()
+    with pytest.raises(ConfigError, match="threads must be >= 1"):
+        api.ForgettingConfig(threads=0)
+    assert cli.build_parser().parse_args(["forgetting", "--threads", "3"]).threads == 3

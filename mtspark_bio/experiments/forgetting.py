@@ -28,7 +28,8 @@ DEFAULTS = {
     "dataset": "digits", "data_dir": None, "tasks": "permuted", "n_tasks": 5,
     "schedule": "sequential", "cycles": 2, "variants": ["dendritic", "point"],
     "train_samples": 500, "test_samples": 100, "epochs": 1, "chunk": 100,
-    "device": "cpp", "seed": 0, "dt_ms": 0.25, "circuit": {}, "readout": "local",
+    "device": "cpp", "threads": 1, "compiler_flags": "vectorising", "seed": 0, "dt_ms": 0.25, "circuit": {},
+    "readout": "local",
     "surrogate_epochs": 10, "record_spikes": "sample", "max_spike_mb": DEFAULT_MAX_SPIKE_MB,
 }
 READOUTS = ("local", "surrogate")
@@ -63,6 +64,7 @@ class Plan:
         if len(set(config["variants"])) != len(config["variants"]):
             twice = sorted({v for v in config["variants"] if config["variants"].count(v) > 1})
             problems.append(f"{option('variants')} lists {', '.join(repr(v) for v in twice)} twice; give each variant once")
+        problems += self.device_options().problems()
         if config["device"] == "cuda":
             from mtspark_bio.cuda_device import gpu_available, nvcc_available
 
@@ -94,6 +96,13 @@ class Plan:
                 **{"seed": config["seed"], **rate, **config["circuit"]}).validate()
         except (ValueError, TypeError) as error:
             raise ConfigError(f"{option('circuit')}: {error}") from None
+
+    def device_options(self):
+        """How the protocol's network is simulated (``devices.DeviceOptions``)."""
+        from mtspark_bio.devices import DeviceOptions
+
+        return DeviceOptions(self.config["device"], threads=int(self.config["threads"]),
+                             compiler_flags=self.config["compiler_flags"])
 
     def training_order(self, block: int) -> np.ndarray:
         """Indices into the block's training set, one permutation per epoch; a pure
@@ -131,16 +140,17 @@ class Plan:
 class Runner:
     """The compiled (or stored) network of all variants, run chunk by chunk."""
 
-    def __init__(self, plan: Plan, build_dir=None, progress=None):
+    def __init__(self, plan: Plan, build_dir=None, progress=None, device=None):
+        """``device``: :class:`mtspark_bio.devices.DeviceOptions` other than the plan's
+        (a benchmark building for a GPU it does not have, a runtime target)."""
         from brian2 import ms
 
         from mtspark_bio.circuit import Classifier, StimulusSchedule
-        from mtspark_bio.devices import Simulation
 
         self.plan = plan
         config = plan.config
-        self.sim = Simulation(config["device"], directory=build_dir, seed=config["seed"],
-                              dt=config["dt_ms"] * ms)
+        self.sim = (device or plan.device_options()).simulation(directory=build_dir, seed=config["seed"],
+                                                                dt=config["dt_ms"] * ms)
         self.stimuli = StimulusSchedule(plan.circuit, config["chunk"])
         self.variants = {v: Classifier(plan.circuit, v, self.stimuli) for v in config["variants"]}
         for classifier in self.variants.values():
