@@ -286,8 +286,11 @@ class ErrorDriven(ReadoutRule):
 
     rule: ClassVar[str] = "error_driven"
 
-    eta: float = 0.2
-    w_max_init: float = 0.05  # initial weights uniform in [0, w_max_init]
+    eta: float = 0.05
+    # initial weights uniform in [0, w_max_init]. 0: the readout starts knowing nothing.
+    # Without the instar's balanced inhibition, positive initial weights drive every
+    # readout neuron towards one spike per time step, where counts no longer differ.
+    w_max_init: float = 0.0
     gain: float = 60.0  # CountingReadout spikes per unit of weighted input
     temperature: float = 5.0  # spikes: the softmax's scale on the readout's counts
     w_max: float = 1.0  # weights are clipped to [-w_max, w_max]

@@ -51,7 +51,6 @@ from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
 
 AGENT_VARIANTS = ("dendritic", "point")
-READOUTS = ("rstdp", "surrogate")
 
 @dataclass(frozen=True)
 class AgentConfig:
@@ -135,7 +134,12 @@ class AgentConfig:
     def n_out(self) -> int:
         """Output values the loop reads per agent step: spike counts of V and the A
         populations (rstdp) or the head's integrators V, A_0 ... A_17 (surrogate)."""
-        return 1 + N_ACTIONS if self.readout == "surrogate" else self.n_rstdp_out
+        return self.output_readout.n_out(self)
+
+    @property
+    def output_readout(self) -> "AgentReadout":
+        """The readout named by ``readout`` (:data:`AGENT_READOUTS`)."""
+        return AGENT_READOUTS[self.readout]()
 
     @property
     def steps_per_agent_step(self) -> int:
@@ -168,8 +172,8 @@ class AgentConfig:
             problems.append(f"trace_lambda must be in [0, 1] (got {self.trace_lambda})")
         if self.n_value_opponent < 0 or self.pre_credit < 0 or self.output_weight_total < 0:
             problems.append("n_value_opponent, pre_credit and output_weight_total must be >= 0")
-        if self.readout not in READOUTS:
-            problems.append(f"readout must be one of {', '.join(READOUTS)} (got {self.readout!r})")
+        if self.readout not in AGENT_READOUTS:
+            problems.append(f"readout must be one of {', '.join(AGENT_READOUTS)} (got {self.readout!r})")
         if self.n_stream < 0 or self.dqn_updates_per_run < 0 or self.dqn_batch < 1 or self.dqn_target_update < 1:
             problems.append("n_stream and dqn_updates_per_run must be >= 0, dqn_batch and dqn_target_update >= 1")
         if problems:
@@ -201,10 +205,8 @@ class AgentNetwork:
             p_inhibition=config.p_inhibition)
         self.hidden, self.inhibitory, self.feedforward = layer.hidden, layer.inhibitory, layer.feedforward
         self.objects = [self.inputs, *normalising, *layer.objects]
-        if config.readout == "surrogate":
-            self._build_surrogate_head(rng, name)
-        else:
-            self._build_rstdp_output(rng, name)
+        self.readout = config.output_readout
+        self.readout.build(self, rng, name)
 
         self.context = None
         if dendritic:
@@ -236,53 +238,12 @@ class AgentNetwork:
     @property
     def neuromodulated(self) -> bool:
         """True when the output layer learns from the loop's modulator (R-STDP)."""
-        return self.config.readout == "rstdp"
+        return self.readout.neuromodulated
 
     @property
     def reported(self) -> str:
-        """The output layer's variable the loop reads (and clears) each agent step: the
-        R-STDP neurons' spike ``count`` or the surrogate head's ``summed_membrane``."""
-        return "count" if self.neuromodulated else "summed_membrane"
-
-    def _rstdp_output_weights(self, rng) -> np.ndarray:
-        config = self.config
-        return rng.random(config.n_hidden * config.n_rstdp_out) * config.w_out_init
-
-    def _build_rstdp_output(self, rng, name):
-        config = self.config
-        out_spec = PointNeuron().spec()
-        scaled = config.output_weight_total > 0
-        out_spec = dataclasses.replace(out_spec, equations=out_spec.equations + MODULATOR_EQUATION
-                                       + ("w_total : 1\n" if scaled else ""))
-        self.output = make_neurons(out_spec, config.n_out, name("output"))
-        rule = delayed_credit_rstdp("g_exc", config.g_out_nS * nS,
-                                    RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus),
-                                    trace_decay=config.gamma * config.trace_lambda, pre_credit=config.pre_credit)
-        if scaled:  # after each consolidation, each output neuron's incoming weights are rescaled
-            rule = dataclasses.replace(rule, model=rule.model + SCALING_TOTAL,
-                                       after_consolidation=synaptic_scaling(config.output_weight_total),
-                                       summed_after_consolidation=("w_total_post",))
-        self.output_synapses = make_synapses(rule, self.hidden, self.output, name("out_syn"))
-        self.output_synapses.connect()
-        self.output_synapses.w = self._rstdp_output_weights(rng)
-        # order 3: after the exchange (orders 0-2) has set M and tag
-        schedule_consolidation(self.output_synapses, rule, self.step, name=name("consolidate"), order=3)
-        self.output_spikes = SpikeMonitor(self.output, name=name("output_spikes"))
-        self.objects += [self.output, self.output_synapses, self.output_spikes]
-
-    def _build_surrogate_head(self, rng, name):
-        from mtspark_bio.surrogate_brian2 import Brian2Readout
-
-        # drawn and dropped: the context wiring below then uses the same random numbers
-        # as the R-STDP agent's, so both readouts sit on the same hidden network
-        self._rstdp_output_weights(rng)
-        self.head_model = self.config.surrogate_head()
-        self.head_init = self.head_model.init(self.config.seed, self.config.head_init_scale)
-        self.head = Brian2Readout(self.head_model, self.hidden, self.step, name=name("head"), closed_loop=True)
-        self.output = self.head.output
-        # the states the head is trained on: hidden spike trains per agent step
-        self.hidden_spikes = SpikeMonitor(self.hidden, name=name("hidden_spikes"))
-        self.objects += [*self.head.objects, self.hidden_spikes]
+        """The output layer's variable the loop reads (and clears) each agent step."""
+        return self.readout.reported
 
     def hidden_trains(self, n_steps: int):
         """The last run's hidden spike trains, one presentation per agent step: sample k
@@ -339,13 +300,122 @@ class AgentNetwork:
 
     def state_inputs(self, state: dict | None, game: int) -> dict:
         """Variables -> values for Simulation.run: carried weights and the game context."""
-        inputs = {}
-        if not self.neuromodulated:  # the head's weights always go in: the binary has zeros
-            inputs.update(self.head.inputs(self.head_init if state is None else state))
-        elif state is not None:
-            views = self.carried()
-            inputs.update({views[key]: np.asarray(value) for key, value in state.items()})
+        inputs = self.readout.state_inputs(self, state)
         if self.context is not None:
             inputs[self.context.rate] = self.context_rates(game) * Hz
         return inputs
 
+
+
+class AgentReadout:
+    """An agent's output layer and how it learns; the agent, the loop and the
+    controllers ask it instead of comparing readout names."""
+
+    name: str
+    #: the output neurons take the loop's modulator, tag and exploratory drive
+    neuromodulated: bool
+    #: the output variable the loop reads (and clears) each agent step
+    reported: str
+
+    def n_out(self, config: AgentConfig) -> int:
+        raise NotImplementedError
+
+    def build(self, agent: "AgentNetwork", rng, name) -> None:
+        """Add the output layer's Brian2 objects to ``agent`` (``agent.output`` at least)."""
+        raise NotImplementedError
+
+    def state_inputs(self, agent: "AgentNetwork", state: dict | None) -> dict:
+        """Variables -> values that carry the learned state into a run."""
+        raise NotImplementedError
+
+    def controller(self) -> type:
+        """The closed loop's controller class (``mtspark_bio.closed_loop.controllers``)."""
+        raise NotImplementedError
+
+
+def _output_weights(config: AgentConfig, rng) -> np.ndarray:
+    return rng.random(config.n_hidden * config.n_rstdp_out) * config.w_out_init
+
+
+class RSTDPOutput(AgentReadout):
+    """V and A populations of point neurons learning by delayed-credit R-STDP from the
+    TD error (``models.actor_critic``, ``models.plasticity.delayed_credit_rstdp``)."""
+
+    name, neuromodulated, reported = "rstdp", True, "count"
+
+    def n_out(self, config):
+        return config.n_rstdp_out
+
+    def build(self, agent, rng, name):
+        config = agent.config
+        out_spec = PointNeuron().spec()
+        scaled = config.output_weight_total > 0
+        out_spec = dataclasses.replace(out_spec, equations=out_spec.equations + MODULATOR_EQUATION
+                                       + ("w_total : 1\n" if scaled else ""))
+        agent.output = make_neurons(out_spec, config.n_out, name("output"))
+        rule = delayed_credit_rstdp("g_exc", config.g_out_nS * nS,
+                                    RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus),
+                                    trace_decay=config.gamma * config.trace_lambda, pre_credit=config.pre_credit)
+        if scaled:  # after each consolidation, each output neuron's incoming weights are rescaled
+            rule = dataclasses.replace(rule, model=rule.model + SCALING_TOTAL,
+                                       after_consolidation=synaptic_scaling(config.output_weight_total),
+                                       summed_after_consolidation=("w_total_post",))
+        agent.output_synapses = make_synapses(rule, agent.hidden, agent.output, name("out_syn"))
+        agent.output_synapses.connect()
+        agent.output_synapses.w = _output_weights(config, rng)
+        # order 3: after the exchange (orders 0-2) has set M and tag
+        schedule_consolidation(agent.output_synapses, rule, agent.step, name=name("consolidate"), order=3)
+        agent.output_spikes = SpikeMonitor(agent.output, name=name("output_spikes"))
+        agent.objects += [agent.output, agent.output_synapses, agent.output_spikes]
+
+    def state_inputs(self, agent, state):
+        if state is None:
+            return {}
+        views = agent.carried()
+        return {views[key]: np.asarray(value) for key, value in state.items()}
+
+    def controller(self):
+        from mtspark_bio.closed_loop.controllers import AgentController
+
+        return AgentController
+
+
+class SurrogateHead(AgentReadout):
+    """A dueling head of LIF neurons trained outside the network by DQN with surrogate
+    gradients (``mtspark_bio.surrogate``); its Brian2 copy answers inside the network:
+    the integrators' summed normalised membrane potentials V, A_0 ... A_17."""
+
+    name, neuromodulated, reported = "surrogate", False, "summed_membrane"
+
+    def n_out(self, config):
+        return 1 + N_ACTIONS
+
+    def build(self, agent, rng, name):
+        from mtspark_bio.surrogate_brian2 import Brian2Readout
+
+        config = agent.config
+        # drawn and dropped: the context wiring then uses the same random numbers as the
+        # R-STDP agent's, so both readouts sit on the same hidden network
+        _output_weights(config, rng)
+        agent.head_model = config.surrogate_head()
+        agent.head_init = agent.head_model.init(config.seed, config.head_init_scale)
+        agent.head = Brian2Readout(agent.head_model, agent.hidden, agent.step, name=name("head"), closed_loop=True)
+        agent.output = agent.head.output
+        # the states the head is trained on: hidden spike trains per agent step
+        agent.hidden_spikes = SpikeMonitor(agent.hidden, name=name("hidden_spikes"))
+        agent.objects += [*agent.head.objects, agent.hidden_spikes]
+
+    def state_inputs(self, agent, state):
+        # the head's weights always go in: the binary was built with zeros
+        return agent.head.inputs(agent.head_init if state is None else state)
+
+    def controller(self):
+        from mtspark_bio.closed_loop.controllers import SurrogateController
+
+        return SurrogateController
+
+
+#: every agent readout by name (``AgentConfig.readout``, ``--readout``)
+AGENT_READOUTS: dict[str, type[AgentReadout]] = {cls.name: cls for cls in (RSTDPOutput, SurrogateHead)}
+#: the readout names, in the order the command line lists them
+READOUTS = tuple(AGENT_READOUTS)

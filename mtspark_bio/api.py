@@ -28,6 +28,9 @@ from brian2 import Quantity, ms
 from brian2.units.fundamentalunits import have_same_dimensions
 
 from mtspark_bio.errors import ConfigError, option
+from mtspark_bio.experiments.atari import DEFAULTS as ATARI_DEFAULTS
+from mtspark_bio.experiments.forgetting import DEFAULTS as FORGETTING_DEFAULTS
+from mtspark_bio.protocols.capacity import DEFAULTS as CAPACITY_DEFAULTS
 from mtspark_bio.readers import AtariResult, ForgettingResult, PhysiologyResult, load_atari, load_capacity, load_forgetting
 
 
@@ -54,10 +57,13 @@ class _StoredForm:
         return cls(**values)
 
 
-def _forgetting_default(key: str):
-    from mtspark_bio.experiments.forgetting import DEFAULTS
-
-    return DEFAULTS[key]
+def _default(defaults: dict, key: str):
+    """A field's default from the protocol's DEFAULTS (each default is written once,
+    there): lists become tuples, a dict a fresh copy per instance."""
+    value = defaults[key]
+    if isinstance(value, dict):
+        return field(default_factory=lambda: dict(value))
+    return tuple(value) if isinstance(value, list) else value
 
 
 @dataclass(frozen=True)
@@ -67,27 +73,27 @@ class ForgettingConfig(_StoredForm):
     fails before any simulation. ``circuit`` holds overrides of
     :class:`mtspark_bio.circuit.CircuitConfig`."""
 
-    dataset: str = "digits"
-    data_dir: str | None = None
-    tasks: str = "permuted"
-    n_tasks: int = 5
-    schedule: str = "sequential"
-    cycles: int = 2
-    variants: tuple[str, ...] = ("dendritic", "point")
-    train_samples: int = 500
-    test_samples: int = 100
-    epochs: int = 1
-    chunk: int = 100
-    device: str = "cpp"
-    threads: int = 1  # OpenMP threads of a cpp build (results depend on it: per-thread random streams)
-    compiler_flags: str = "vectorising"  # mtspark_bio.devices.COMPILER_FLAGS
-    seed: int = 0
-    dt: Quantity = field(default_factory=lambda: _forgetting_default("dt_ms") * ms)
-    circuit: dict = field(default_factory=dict)
-    readout: str = "local"
-    surrogate_epochs: int = 10
-    record_spikes: str = "sample"
-    max_spike_mb: float = field(default_factory=lambda: _forgetting_default("max_spike_mb"))
+    dataset: str = _default(FORGETTING_DEFAULTS, "dataset")
+    data_dir: str | None = _default(FORGETTING_DEFAULTS, "data_dir")
+    tasks: str = _default(FORGETTING_DEFAULTS, "tasks")
+    n_tasks: int = _default(FORGETTING_DEFAULTS, "n_tasks")
+    schedule: str = _default(FORGETTING_DEFAULTS, "schedule")
+    cycles: int = _default(FORGETTING_DEFAULTS, "cycles")
+    variants: tuple[str, ...] = _default(FORGETTING_DEFAULTS, "variants")
+    train_samples: int = _default(FORGETTING_DEFAULTS, "train_samples")
+    test_samples: int = _default(FORGETTING_DEFAULTS, "test_samples")
+    epochs: int = _default(FORGETTING_DEFAULTS, "epochs")
+    chunk: int = _default(FORGETTING_DEFAULTS, "chunk")
+    device: str = _default(FORGETTING_DEFAULTS, "device")
+    threads: int = _default(FORGETTING_DEFAULTS, "threads")
+    compiler_flags: str = _default(FORGETTING_DEFAULTS, "compiler_flags")
+    seed: int = _default(FORGETTING_DEFAULTS, "seed")
+    dt: Quantity = field(default_factory=lambda: FORGETTING_DEFAULTS["dt_ms"] * ms)
+    circuit: dict = _default(FORGETTING_DEFAULTS, "circuit")
+    readout: str = _default(FORGETTING_DEFAULTS, "readout")
+    surrogate_epochs: int = _default(FORGETTING_DEFAULTS, "surrogate_epochs")
+    record_spikes: str = _default(FORGETTING_DEFAULTS, "record_spikes")
+    max_spike_mb: float = _default(FORGETTING_DEFAULTS, "max_spike_mb")
 
     def __post_init__(self):
         from mtspark_bio.experiments.forgetting import Plan
@@ -106,7 +112,7 @@ class ForgettingConfig(_StoredForm):
 
     @classmethod
     def from_protocol_config(cls, config: dict) -> "ForgettingConfig":
-        dt = config.get("dt_ms", _forgetting_default("dt_ms")) * ms
+        dt = config.get("dt_ms", FORGETTING_DEFAULTS["dt_ms"]) * ms
         return super().from_protocol_config({**config, "dt": dt})
 
 
@@ -116,22 +122,22 @@ class AtariConfig(_StoredForm):
     construction. ``agent`` holds overrides of :class:`mtspark_bio.agent.AgentConfig`;
     ``frames`` and ``switch_every`` count Atari frames (4 per agent step)."""
 
-    games: tuple[str, ...] = ("pong", "breakout", "enduro")
-    frames: int = 20_000
-    switch_every: int = 10_000
-    eval_episodes: int = 1
-    final_eval_episodes: int = 30
-    eval_max_frames: int = 18_000
-    eval_epsilon: float = 0.05
-    epsilon_start: float = 0.3
-    epsilon_end: float = 0.05
-    agents: tuple[str, ...] = ("dendritic", "random")
-    device: str = "cpp"
-    seed: int = 0
-    sticky: bool = True
-    chunk_steps: int = 500
-    agent: dict = field(default_factory=dict)
-    readout: str = "rstdp"
+    games: tuple[str, ...] = _default(ATARI_DEFAULTS, "games")
+    frames: int = _default(ATARI_DEFAULTS, "frames")
+    switch_every: int = _default(ATARI_DEFAULTS, "switch_every")
+    eval_episodes: int = _default(ATARI_DEFAULTS, "eval_episodes")
+    final_eval_episodes: int = _default(ATARI_DEFAULTS, "final_eval_episodes")
+    eval_max_frames: int = _default(ATARI_DEFAULTS, "eval_max_frames")
+    eval_epsilon: float = _default(ATARI_DEFAULTS, "eval_epsilon")
+    epsilon_start: float = _default(ATARI_DEFAULTS, "epsilon_start")
+    epsilon_end: float = _default(ATARI_DEFAULTS, "epsilon_end")
+    agents: tuple[str, ...] = _default(ATARI_DEFAULTS, "agents")
+    device: str = _default(ATARI_DEFAULTS, "device")
+    seed: int = _default(ATARI_DEFAULTS, "seed")
+    sticky: bool = _default(ATARI_DEFAULTS, "sticky")
+    chunk_steps: int = _default(ATARI_DEFAULTS, "chunk_steps")
+    agent: dict = _default(ATARI_DEFAULTS, "agent")
+    readout: str = _default(ATARI_DEFAULTS, "readout")
 
     def __post_init__(self):
         from mtspark_bio.experiments.atari import Plan
@@ -144,13 +150,13 @@ class CapacityConfig(_StoredForm):
     """``mtspark-bio capacity``'s configuration: the main job at each number of tasks in
     ``task_counts``; checked on construction."""
 
-    task_counts: tuple[int, ...] = (2, 5, 10, 20)
-    variants: tuple[str, ...] = ("dendritic", "point")
-    train_samples: int = 500
-    test_samples: int = 50
-    seed: int = 0
-    device: str = "cpp"
-    circuit: dict = field(default_factory=dict)
+    task_counts: tuple[int, ...] = _default(CAPACITY_DEFAULTS, "task_counts")
+    variants: tuple[str, ...] = _default(CAPACITY_DEFAULTS, "variants")
+    train_samples: int = _default(CAPACITY_DEFAULTS, "train_samples")
+    test_samples: int = _default(CAPACITY_DEFAULTS, "test_samples")
+    seed: int = _default(CAPACITY_DEFAULTS, "seed")
+    device: str = _default(CAPACITY_DEFAULTS, "device")
+    circuit: dict = _default(CAPACITY_DEFAULTS, "circuit")
 
     def __post_init__(self):
         counts = tuple(self.task_counts)

@@ -149,7 +149,7 @@ def test_error_driven_rule_changes_exactly_what_its_equation_says():
     included, as the equations in its docstring say."""
     from mtspark_bio.models.readout_rules import ErrorDriven
 
-    rule = ErrorDriven(temperature=3.0)
+    rule = ErrorDriven(temperature=3.0, w_max_init=0.02)  # readout active from the first presentation
     config, pre, post, w0, out, wired = present("dendritic", [(0, 6, True), (1, 6, True)], readout=rule)
     for before, chunk in zip([w0, out[0]["w"]], out):
         assert chunk["readout"].sum() > 0  # the readout answered, so its error is not just the teacher

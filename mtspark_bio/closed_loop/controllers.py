@@ -193,7 +193,7 @@ class AgentController:
 
 def controller_class(config) -> type:
     """The controller for ``config.readout``; both take the same arguments."""
-    return SurrogateController if config.readout == "surrogate" else AgentController
+    return config.output_readout.controller()
 
 
 class SurrogateController(AgentController):
