@@ -57,43 +57,48 @@ class _StoredForm:
         return cls(**values)
 
 
-def _default(defaults: dict, key: str):
-    """A field's default from the protocol's DEFAULTS (each default is written once,
-    there): lists become tuples, a dict a fresh copy per instance."""
-    value = defaults[key]
-    if isinstance(value, dict):
-        return field(default_factory=lambda: dict(value))
-    return tuple(value) if isinstance(value, list) else value
+def _with_defaults(defaults: dict):
+    """A frozen dataclass whose fields without a default take theirs from the protocol's
+    ``defaults`` (so each default is written once, there): lists become tuples, a dict a
+    fresh copy per instance."""
+    def make(cls):
+        for name in cls.__annotations__:
+            if name in defaults and name not in vars(cls):
+                value = defaults[name]
+                setattr(cls, name, field(default_factory=lambda value=value: dict(value)) if isinstance(value, dict)
+                        else tuple(value) if isinstance(value, list) else value)
+        return dataclass(frozen=True)(cls)
+    return make
 
 
-@dataclass(frozen=True)
+@_with_defaults(FORGETTING_DEFAULTS)
 class ForgettingConfig(_StoredForm):
     """The main job's configuration (``mtspark-bio forgetting``'s options, with their
     defaults); checked on construction and the data set loaded, so a bad configuration
     fails before any simulation. ``circuit`` holds overrides of
     :class:`mtspark_bio.circuit.CircuitConfig`."""
 
-    dataset: str = _default(FORGETTING_DEFAULTS, "dataset")
-    data_dir: str | None = _default(FORGETTING_DEFAULTS, "data_dir")
-    tasks: str = _default(FORGETTING_DEFAULTS, "tasks")
-    n_tasks: int = _default(FORGETTING_DEFAULTS, "n_tasks")
-    schedule: str = _default(FORGETTING_DEFAULTS, "schedule")
-    cycles: int = _default(FORGETTING_DEFAULTS, "cycles")
-    variants: tuple[str, ...] = _default(FORGETTING_DEFAULTS, "variants")
-    train_samples: int = _default(FORGETTING_DEFAULTS, "train_samples")
-    test_samples: int = _default(FORGETTING_DEFAULTS, "test_samples")
-    epochs: int = _default(FORGETTING_DEFAULTS, "epochs")
-    chunk: int = _default(FORGETTING_DEFAULTS, "chunk")
-    device: str = _default(FORGETTING_DEFAULTS, "device")
-    threads: int = _default(FORGETTING_DEFAULTS, "threads")
-    compiler_flags: str = _default(FORGETTING_DEFAULTS, "compiler_flags")
-    seed: int = _default(FORGETTING_DEFAULTS, "seed")
+    dataset: str
+    data_dir: str | None
+    tasks: str
+    n_tasks: int
+    schedule: str
+    cycles: int
+    variants: tuple[str, ...]
+    train_samples: int
+    test_samples: int
+    epochs: int
+    chunk: int
+    device: str
+    threads: int
+    compiler_flags: str
+    seed: int
     dt: Quantity = field(default_factory=lambda: FORGETTING_DEFAULTS["dt_ms"] * ms)
-    circuit: dict = _default(FORGETTING_DEFAULTS, "circuit")
-    readout: str = _default(FORGETTING_DEFAULTS, "readout")
-    surrogate_epochs: int = _default(FORGETTING_DEFAULTS, "surrogate_epochs")
-    record_spikes: str = _default(FORGETTING_DEFAULTS, "record_spikes")
-    max_spike_mb: float = _default(FORGETTING_DEFAULTS, "max_spike_mb")
+    circuit: dict
+    readout: str
+    surrogate_epochs: int
+    record_spikes: str
+    max_spike_mb: float
 
     def __post_init__(self):
         from mtspark_bio.experiments.forgetting import Plan
@@ -116,28 +121,28 @@ class ForgettingConfig(_StoredForm):
         return super().from_protocol_config({**config, "dt": dt})
 
 
-@dataclass(frozen=True)
+@_with_defaults(ATARI_DEFAULTS)
 class AtariConfig(_StoredForm):
     """``mtspark-bio atari``'s configuration, with its defaults; checked on
     construction. ``agent`` holds overrides of :class:`mtspark_bio.agent.AgentConfig`;
     ``frames`` and ``switch_every`` count Atari frames (4 per agent step)."""
 
-    games: tuple[str, ...] = _default(ATARI_DEFAULTS, "games")
-    frames: int = _default(ATARI_DEFAULTS, "frames")
-    switch_every: int = _default(ATARI_DEFAULTS, "switch_every")
-    eval_episodes: int = _default(ATARI_DEFAULTS, "eval_episodes")
-    final_eval_episodes: int = _default(ATARI_DEFAULTS, "final_eval_episodes")
-    eval_max_frames: int = _default(ATARI_DEFAULTS, "eval_max_frames")
-    eval_epsilon: float = _default(ATARI_DEFAULTS, "eval_epsilon")
-    epsilon_start: float = _default(ATARI_DEFAULTS, "epsilon_start")
-    epsilon_end: float = _default(ATARI_DEFAULTS, "epsilon_end")
-    agents: tuple[str, ...] = _default(ATARI_DEFAULTS, "agents")
-    device: str = _default(ATARI_DEFAULTS, "device")
-    seed: int = _default(ATARI_DEFAULTS, "seed")
-    sticky: bool = _default(ATARI_DEFAULTS, "sticky")
-    chunk_steps: int = _default(ATARI_DEFAULTS, "chunk_steps")
-    agent: dict = _default(ATARI_DEFAULTS, "agent")
-    readout: str = _default(ATARI_DEFAULTS, "readout")
+    games: tuple[str, ...]
+    frames: int
+    switch_every: int
+    eval_episodes: int
+    final_eval_episodes: int
+    eval_max_frames: int
+    eval_epsilon: float
+    epsilon_start: float
+    epsilon_end: float
+    agents: tuple[str, ...]
+    device: str
+    seed: int
+    sticky: bool
+    chunk_steps: int
+    agent: dict
+    readout: str
 
     def __post_init__(self):
         from mtspark_bio.experiments.atari import Plan
@@ -145,18 +150,18 @@ class AtariConfig(_StoredForm):
         Plan(self.as_protocol_config())
 
 
-@dataclass(frozen=True)
+@_with_defaults(CAPACITY_DEFAULTS)
 class CapacityConfig(_StoredForm):
     """``mtspark-bio capacity``'s configuration: the main job at each number of tasks in
     ``task_counts``; checked on construction."""
 
-    task_counts: tuple[int, ...] = _default(CAPACITY_DEFAULTS, "task_counts")
-    variants: tuple[str, ...] = _default(CAPACITY_DEFAULTS, "variants")
-    train_samples: int = _default(CAPACITY_DEFAULTS, "train_samples")
-    test_samples: int = _default(CAPACITY_DEFAULTS, "test_samples")
-    seed: int = _default(CAPACITY_DEFAULTS, "seed")
-    device: str = _default(CAPACITY_DEFAULTS, "device")
-    circuit: dict = _default(CAPACITY_DEFAULTS, "circuit")
+    task_counts: tuple[int, ...]
+    variants: tuple[str, ...]
+    train_samples: int
+    test_samples: int
+    seed: int
+    device: str
+    circuit: dict
 
     def __post_init__(self):
         counts = tuple(self.task_counts)
