@@ -201,6 +201,7 @@ class Variant:
     baseline: np.ndarray | None = None        # (n_tasks,)
     spikes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # pop -> (t [s], i)
     weights: dict[str, np.ndarray] = field(default_factory=dict)
+    active_overlap: float = float("nan")      # mean Jaccard overlap of the tasks' active sets
 
 
 @dataclass
@@ -210,6 +211,7 @@ class ForgettingResult:
     versions: dict
     schedule: np.ndarray
     variants: dict[str, Variant]
+    circuit: dict = field(default_factory=dict)  # the resolved CircuitConfig the run used
 
     @property
     def n_blocks(self) -> int:
@@ -248,7 +250,8 @@ def load_forgetting(h5_path) -> ForgettingResult:
                                        np.asarray(pg["i"][()]).ravel())
             weights = _datasets(g["weights"]) if "weights" in g else {}
             variants[name] = Variant(name, R, {m: float_attr(g, m) for m in METRICS},
-                                     baseline, spikes, weights)
+                                     baseline, spikes, weights, float(g.attrs.get("mean_active_overlap", np.nan)))
+        circuit = json_attr(f, "circuit")
     n_tasks = {v.accuracy.shape[1] for v in variants.values()}
     if len(n_tasks) != 1:
         raise ResultFileError(f"{path}: variants disagree on the number of tasks: {sorted(n_tasks)}")
@@ -257,7 +260,7 @@ def load_forgetting(h5_path) -> ForgettingResult:
         raise ResultFileError(f"{path}: config says n_tasks={config['n_tasks']} but accuracy matrices have {n_tasks} columns")
     if schedule.size and (schedule.min() < 0 or schedule.max() >= n_tasks):
         raise ResultFileError(f"{path}: /schedule holds task indices outside 0..{n_tasks - 1}")
-    return ForgettingResult(path, config, versions, schedule, variants)
+    return ForgettingResult(path, config, versions, schedule, variants, circuit)
 
 
 # --- atari ------------------------------------------------------------------------------

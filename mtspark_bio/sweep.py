@@ -127,10 +127,8 @@ class BlockProtocol:
                            **{f"final_{game}": float(score) for game, score in zip(result.games, agent.score[-1])}}
                     for name, agent in result.agents.items()}
         result = readers.load_forgetting(path)
-        with readers.open_result(path) as f:
-            return {name: {**variant.metrics,
-                           "active_overlap": float(f["variants"][name].attrs.get("mean_active_overlap", np.nan))}
-                    for name, variant in result.variants.items()}
+        return {name: {**variant.metrics, "active_overlap": variant.active_overlap}
+                for name, variant in result.variants.items()}
 
 
 class PhysiologyProtocol:

@@ -90,13 +90,12 @@ def run(config: dict, out: Path, resume: bool = False, log=print) -> dict:
 
 
 def read_metrics(path: Path) -> dict:
-    from mtspark_bio.readers import open_result
-    from mtspark_bio.results import read_json_attr
+    """One run's ACC, forgetting and hidden size per variant, through the forgetting reader."""
+    from mtspark_bio.readers import load_forgetting
 
-    with open_result(path, "forgetting") as f:
-        n_hidden = read_json_attr(f, "circuit")["n_hidden"]
-        return {v: {"acc": float(g.attrs["acc"]), "forgetting": float(g.attrs["forgetting"]), "n_hidden": n_hidden}
-                for v, g in f["variants"].items()}
+    result = load_forgetting(path)
+    return {name: {"acc": variant.metrics["acc"], "forgetting": variant.metrics["forgetting"],
+                   "n_hidden": result.circuit["n_hidden"]} for name, variant in result.variants.items()}
 
 
 def format_table(counts, summary) -> str:
