@@ -5,13 +5,17 @@ file is rewritten atomically after each block, so an interrupted run keeps every
 finished block and ``--resume`` continues from ``blocks_done``. A protocol supplies a
 result object (``blocks_done``, ``path``, ``record(block, values)``, ``save(runner,
 final)``) and a runner (``train(block)``); block -1 is the evaluation before any
-training.
+training. :func:`run_protocol` is the whole run both protocols make, around what each
+adds (:class:`BlockProtocol`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from mtspark_bio.errors import ConfigError, ResultFileError, option
 
@@ -141,3 +145,64 @@ def report(table: str, out: Path, started: float, log) -> None:
     ``mtspark_bio.figures.render(out)``, which the command line calls)."""
     log(table)
     log(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out}")
+
+
+@dataclass(frozen=True)
+class BlockProtocol:
+    """What one block protocol adds to the skeleton :func:`run_protocol` runs.
+
+    ``experiment`` is its module in ``mtspark_bio.experiments`` (``DEFAULTS``, ``Plan``,
+    ``Runner``, ``ResultFile``, ``format_table``); the callables say what differs: the
+    line shown while building, the build time (None: nothing was built), each block's
+    progress line, each evaluation, a check before anything is built and a step after
+    the last block."""
+
+    name: str
+    experiment: ModuleType
+    building: Callable  # (plan) -> str
+    built_seconds: Callable  # (runner) -> float | None
+    describe: Callable  # (result, plan) -> (block -> str)
+    evaluate: Callable  # (result, runner) -> (block -> what result.record stores)
+    check: Callable | None = None  # (plan, out) -> None, raises ConfigError
+    finish: Callable | None = None  # (result, runner, log) -> None
+
+
+def run_protocol(protocol: BlockProtocol, config: dict, out: Path, resume: bool, build_dir, log, plan=None):
+    """The run every block protocol makes: resolve ``--out`` / ``--resume``, plan (which
+    validates before anything is built), build once, run the remaining blocks saving
+    after each, finish, report. ``plan``: one already built for ``config``; a resumed run
+    with another stored configuration builds its own. Returns the result file."""
+    from mtspark_bio.progress import Progress
+    from mtspark_bio.results import is_complete
+
+    experiment = protocol.experiment
+    config = resolve_output(out, resume, protocol.name, config, experiment.DEFAULTS, log)
+    if plan is None or plan.config != {**experiment.DEFAULTS, **config}:
+        plan = experiment.Plan(config)  # validates and loads data before any simulation
+    if resume and is_complete(out):  # nothing to run: no network to build
+        result = experiment.ResultFile(out, plan)
+        result.load()
+        log(experiment.format_table(result))
+        return result
+    if protocol.check is not None:
+        protocol.check(plan, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    log(protocol.building(plan))
+    progress = Progress(log)
+    runner = experiment.Runner(plan, build_dir=build_dir, progress=progress)
+    try:
+        if (seconds := protocol.built_seconds(runner)) is not None:
+            log(f"built in {seconds:.1f} s")
+        result = experiment.ResultFile(out, plan)
+        if resume:
+            result.load(runner)
+        run_blocks(result, runner, len(plan.schedule), protocol.evaluate(result, runner),
+                   protocol.describe(result, plan), log)
+        if protocol.finish is not None:
+            protocol.finish(result, runner, log)
+    finally:
+        progress.close()
+        runner.close()
+    report(experiment.format_table(result), out, started, log)
+    return result

@@ -52,58 +52,43 @@ Run ``python protocols/atari.py --help`` or ``mtspark-bio atari --help``.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
-from mtspark_bio.experiments.atari import DEFAULTS, Plan, ResultFile, Runner, format_table
+from mtspark_bio.blocks import BlockProtocol, run_protocol
+from mtspark_bio.experiments import atari as experiment
 from mtspark_bio.results import writes_result
 
 
+def _describe(result, plan):
+    def line(block):
+        summary = "  ".join(f"{a} " + "/".join(f"{x:.1f}" for x in result.matrix(a)[block]) for a in result.scores)
+        return (f"({plan.games[plan.schedule[block]]}, {plan.block_frames(block)} frames) "
+                f"scores {'/'.join(plan.games)}: {summary}")
+    return line
+
+
+def _final_evaluation(result, runner, log):
+    """More episodes per game after the last block, on environments no block evaluated."""
+    if not result.final_done:
+        log(f"final evaluation: {result.plan.config['final_eval_episodes']} episodes per game")
+        result.final = runner.evaluate(len(result.plan.schedule), episodes=result.plan.config["final_eval_episodes"])
+        result.save(runner, final=True)
+
+
+PROTOCOL = BlockProtocol(
+    "atari", experiment,
+    building=lambda plan: f"building the agents' network ({', '.join(plan.learners) or 'none'}) on "
+                          f"{plan.config['device']} ...",
+    built_seconds=lambda runner: None if runner.loop is None else runner.loop.sim.timings["build_s"],
+    describe=_describe, evaluate=lambda result, runner: runner.evaluate, finish=_final_evaluation)
+
+
 @writes_result
-def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print) -> ResultFile:
+def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print) -> experiment.ResultFile:
     """Run (or resume) the protocol; returns the finished result file (draws nothing:
     ``mtspark_bio.figures.render(out)`` does)."""
-    from mtspark_bio.blocks import report, resolve_output, run_blocks
-    from mtspark_bio.progress import Progress
-    from mtspark_bio.results import is_complete
-
     out = Path(out).absolute()  # the binary's thread changes the working directory
-    config = resolve_output(out, resume, "atari", config, DEFAULTS, log)
-    plan = Plan(config)
-    if resume and is_complete(out):  # nothing to run: no network to build
-        result = ResultFile(out, plan)
-        result.load()
-        log(format_table(result))
-        return result
-    out.parent.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    log(f"building the agents' network ({', '.join(plan.learners) or 'none'}) on {plan.config['device']} ...")
-    progress = Progress(log)
-    runner = Runner(plan, build_dir=build_dir, progress=progress)
-    try:
-        if runner.loop is not None:
-            log(f"built in {runner.loop.sim.timings['build_s']:.1f} s")
-        result = ResultFile(out, plan)
-        if resume:
-            result.load(runner)
-
-        def describe(block):
-            summary = "  ".join(f"{a} " + "/".join(f"{x:.1f}" for x in result.matrix(a)[block])
-                                for a in result.scores)
-            return (f"({plan.games[plan.schedule[block]]}, {plan.block_frames(block)} frames) "
-                    f"scores {'/'.join(plan.games)}: {summary}")
-
-        run_blocks(result, runner, len(plan.schedule), runner.evaluate, describe, log)
-        if not result.final_done:
-            # the final evaluation: more episodes, on environments no block evaluated
-            log(f"final evaluation: {plan.config['final_eval_episodes']} episodes per game")
-            result.final = runner.evaluate(len(plan.schedule), episodes=plan.config["final_eval_episodes"])
-            result.save(runner, final=True)
-    finally:
-        progress.close()
-        runner.close()
-    report(format_table(result), out, started, log)
-    return result
+    return run_protocol(PROTOCOL, config, out, resume, build_dir, log)
 
 
 def main(argv=None) -> int:

@@ -58,66 +58,53 @@ Run ``python protocols/forgetting.py --help`` or ``mtspark-bio forgetting --help
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from mtspark_bio.experiments.forgetting import DEFAULTS, Plan, ResultFile, Runner, format_table
+from mtspark_bio.blocks import BlockProtocol, run_protocol
+from mtspark_bio.experiments import forgetting as experiment
 from mtspark_bio.results import writes_result
 
 
+def _check_spike_record(plan, out):
+    if plan.config["record_spikes"] == "all":
+        from mtspark_bio.spike_record import check_fits
+
+        check_fits(*plan.spike_bytes(), float(plan.config["max_spike_mb"]), out)
+
+
+def _describe(result, plan):
+    def line(block):
+        summary = "  ".join(f"{v} {np.nanmean(R[block]):.3f}" for v, R in result.R.items())
+        return f"(task {plan.tasks[plan.schedule[block]].name}) mean test accuracy: {summary}"
+    return line
+
+
+def _evaluate(result, runner):
+    def evaluate(block):
+        runner.part = block + 1
+        accuracies = runner.evaluate()
+        result.active_overlap = runner.active_overlap
+        return accuracies
+    return evaluate
+
+
+PROTOCOL = BlockProtocol(
+    "forgetting", experiment,
+    building=lambda plan: f"building the network ({', '.join(plan.config['variants'])}) on {plan.config['device']} ...",
+    built_seconds=lambda runner: runner.sim.timings["build_s"],
+    describe=_describe, evaluate=_evaluate, check=_check_spike_record)
+
+
 @writes_result
-def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print, plan: Plan | None = None) -> ResultFile:
+def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print,
+        plan: experiment.Plan | None = None) -> experiment.ResultFile:
     """Run (or resume) the protocol; returns the finished result file (draws nothing:
     ``mtspark_bio.figures.render(out)`` does). ``plan``: one already built for
     ``config`` (``api.ForgettingConfig`` has one), so the data are not loaded twice;
     a resumed run with another stored configuration builds its own."""
-    from mtspark_bio.blocks import report, resolve_output, run_blocks
-    from mtspark_bio.progress import Progress
-    from mtspark_bio.results import is_complete
-
-    out = Path(out)
-    config = resolve_output(out, resume, "forgetting", config, DEFAULTS, log)
-    if plan is None or plan.config != {**DEFAULTS, **config}:
-        plan = Plan(config)  # validates and loads data before any simulation
-    if resume and is_complete(out):  # nothing to run: no network to build
-        result = ResultFile(out, plan)
-        result.load()
-        log(format_table(result))
-        return result
-    if config["record_spikes"] == "all":
-        from mtspark_bio.spike_record import check_fits
-
-        check_fits(*plan.spike_bytes(), float(config["max_spike_mb"]), out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    n_blocks = len(plan.schedule)
-    started = time.perf_counter()
-    log(f"building the network ({', '.join(config['variants'])}) on {config['device']} ...")
-    progress = Progress(log)
-    runner = Runner(plan, build_dir=build_dir, progress=progress)
-    try:
-        log(f"built in {runner.sim.timings['build_s']:.1f} s")
-        result = ResultFile(out, plan)
-        if resume:
-            result.load(runner)
-
-        def describe(block):
-            summary = "  ".join(f"{v} {np.nanmean(R[block]):.3f}" for v, R in result.R.items())
-            return f"(task {plan.tasks[plan.schedule[block]].name}) mean test accuracy: {summary}"
-
-        def evaluate(block):
-            runner.part = block + 1
-            accuracies = runner.evaluate()
-            result.active_overlap = runner.active_overlap
-            return accuracies
-
-        run_blocks(result, runner, n_blocks, evaluate, describe, log)
-    finally:
-        progress.close()
-        runner.close()
-    report(format_table(result), out, started, log)
-    return result
+    return run_protocol(PROTOCOL, config, Path(out), resume, build_dir, log, plan=plan)
 
 
 def main(argv=None) -> int:
