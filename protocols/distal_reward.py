@@ -148,6 +148,114 @@ def measure(device: str = DEFAULT_DEVICE, seed: int = 0, preset: str = "full", *
     return measurement
 
 
+def _draw_wiring(rng, n_exc: int, n_inh: int, synapses_per_neuron: int | None, p: float):
+    """The plastic E->E pairs (pre, post), the static pathways {"ei"/"ie"/"ii": (i, j)} and
+    the index of the chosen (rewarded) synapse, drawn in one fixed order from ``rng``."""
+    static = {}
+    if synapses_per_neuron is None:  # each pair connected with probability p
+        pre, post = np.nonzero((rng.random((n_exc, n_exc)) < p) & ~np.eye(n_exc, dtype=bool))
+        chosen = int(rng.integers(len(pre)))  # drawn here as before issue 18: same quick runs
+        for label, n_source, n_target in (("ei", n_exc, n_inh), ("ie", n_inh, n_exc), ("ii", n_inh, n_inh)):
+            static[label] = np.nonzero(rng.random((n_source, n_target)) < p)
+        return pre, post, static, chosen
+    # daspnet.m: each neuron's axon makes synapses_per_neuron synapses; excitatory ones
+    # onto any other neuron, inhibitory ones onto excitatory neurons only
+    targets = np.stack([rng.permutation(n_exc + n_inh - 1)[:synapses_per_neuron] for _ in range(n_exc)])
+    targets += targets >= np.arange(n_exc)[:, None]  # skip the neuron itself
+    source = np.repeat(np.arange(n_exc), synapses_per_neuron)
+    targets = targets.ravel()
+    onto_exc = targets < n_exc
+    pre, post = source[onto_exc], targets[onto_exc]
+    static["ei"] = (source[~onto_exc], targets[~onto_exc] - n_exc)
+    inh_targets = np.stack([rng.permutation(n_exc)[:synapses_per_neuron] for _ in range(n_inh)])
+    static["ie"] = (np.repeat(np.arange(n_inh), synapses_per_neuron), inh_targets.ravel())
+    return pre, post, static, int(rng.integers(len(pre)))
+
+
+def _static_pathways(static: dict, exc, inh, g_ei_nS: float, g_ie_nS: float) -> list:
+    """The static E->I, I->E (and I->I) synapses, 1 ms delay."""
+    from brian2 import ms, nS
+
+    from mtspark_bio.models.plasticity import static_synapse
+    from mtspark_bio.network import make_synapses
+
+    pathways = []
+    for label, (i, j) in static.items():
+        source = exc if label[0] == "e" else inh
+        target = exc if label[1] == "e" else inh
+        var, g = ("g_exc", g_ei_nS) if label[0] == "e" else ("g_inh", g_ie_nS)
+        syn = make_synapses(static_synapse(var, g * nS), source, target, label, delay=1 * ms)
+        syn.connect(i=i, j=j)
+        syn.w = 1.0
+        pathways.append(syn)
+    return pathways
+
+
+def _reward_loop(exc, pre_neuron: int, post_neuron: int, pairing_window_ms: float, dopamine: dict):
+    """The reward loop inside the network: a one-neuron "VTA" group notes the chosen
+    presynaptic neuron's spikes; when the chosen postsynaptic neuron fires within the
+    pairing window after one, it schedules a reward 1-3 s later, at which a custom event
+    releases dopamine onto every excitatory neuron. Returns the VTA group and all objects."""
+    from brian2 import NeuronGroup, Synapses, second
+
+    vta = NeuronGroup(1, "t_reward : second\nt_pre_spike : second\nt_pairing : second\n"
+                      "n_pairings : integer\nn_rewards : integer",
+                      events={"reward": "t >= t_reward"}, name="vta")
+    vta.t_reward = NEVER_S * second
+    vta.t_pre_spike = -NEVER_S * second
+    vta.run_on_event("reward", f"t_reward = {NEVER_S}*second\nn_rewards += 1")
+    stamp = Synapses(exc, vta, on_pre="t_pre_spike_post = t", name="stamp")
+    stamp.connect(i=pre_neuron, j=0)
+    trigger = Synapses(exc, vta, on_pre=f"""
+paired = int(t - t_pre_spike_post <= {pairing_window_ms}*ms)*int(t_reward_post > {NEVER_S / 2}*second)
+n_pairings_post += paired
+t_pairing_post = paired*t + (1 - paired)*t_pairing_post
+t_reward_post = paired*(t + 1*second + 2*second*rand()) + (1 - paired)*t_reward_post""", name="trigger")
+    trigger.connect(i=post_neuron, j=0)
+    release = Synapses(vta, exc, on_pre="d_post += dopamine_pulse", on_event={"pre": "reward"},
+                       namespace=dopamine, name="release")
+    release.connect()
+    return vta, [vta, stamp, trigger, release]
+
+
+def _weight_summary(t_w, w_t, chosen: int, w_max: float) -> tuple[dict, dict]:
+    """The chosen synapse against the others over time (w_t: synapses x samples)."""
+    others = np.delete(w_t, chosen, axis=0)
+    final, others_final = w_t[chosen, -1], others[:, -1]
+    above = np.flatnonzero(w_t[chosen] >= 0.9 * w_max)
+    others_p99 = float(np.percentile(others_final, 99))
+    numbers = {
+        "chosen_w_final": float(final),
+        "chosen_rank": float(np.mean(others_final < final)),
+        "others_mean_final": float(others_final.mean()),
+        "others_p99_final": others_p99,
+        "chosen_wins": float(final >= 0.9 * w_max and final > others_p99),
+        "time_to_max_s": float(t_w[above[0]]) if len(above) else float("nan"),
+    }
+    arrays = {"time_s": t_w, "chosen_w": w_t[chosen],
+              # the other synapses as percentiles over time (storing all of them would
+              # take 64 000 x samples numbers) and their final weights
+              "others_percentiles": np.percentile(others, OTHERS_PERCENTILES, axis=0),
+              "others_percentile_levels": np.asarray(OTHERS_PERCENTILES, dtype=float),
+              "others_mean": others.mean(axis=0), "others_final_w": others_final}
+    return numbers, arrays
+
+
+def _firing_summary(spikes: dict, exc_rates, pair: tuple[int, int], sizes: tuple[int, int],
+                    duration_s: float) -> dict:
+    """Mean rates of both populations, the spread of the excitatory rates and the chosen
+    pair's rates (spikes: "exc"/"inh" -> (t, i))."""
+    (n_exc, n_inh), (t_exc, i_exc) = sizes, spikes["exc"]
+    return {
+        "rate_exc_hz": len(t_exc) / (n_exc * duration_s),
+        "rate_inh_hz": len(spikes["inh"][0]) / (n_inh * duration_s),
+        "rate_exc_cv": float(exc_rates.std() / exc_rates.mean()) if exc_rates.mean() > 0 else float("nan"),
+        "rate_exc_p10_hz": float(np.percentile(exc_rates, 10)),
+        "rate_chosen_pre_hz": int(np.sum(i_exc == pair[0])) / duration_s,
+        "rate_chosen_post_hz": int(np.sum(i_exc == pair[1])) / duration_s,
+    }
+
+
 def simulate(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 3600.0, n_exc: int = 800,
              synapses_per_neuron: int | None = 100, p: float = 0.1, plasticity: str = "stepped",
              eta: float = 2.5, d_tonic: float = 0.002, g_max_nS: float = 1.0, w_init: float = 0.25,
@@ -158,11 +266,10 @@ def simulate(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 36
              sample_s: float = 60.0,
              runtime_target: str = "cython",
              directory=None) -> Measurement:
-    from brian2 import (EventMonitor, Hz, NeuronGroup, PoissonInput, SpikeMonitor, StateMonitor, Synapses,
-                        mV, ms, nS, second)
+    from brian2 import EventMonitor, Hz, PoissonInput, SpikeMonitor, StateMonitor, mV, ms, nS, second
 
     from mtspark_bio.models.neurons import Interneuron, PointNeuron
-    from mtspark_bio.models.plasticity import RSTDPParams, reward_modulated_stdp, static_synapse
+    from mtspark_bio.models.plasticity import RSTDPParams, reward_modulated_stdp
     from mtspark_bio.devices import Simulation
     from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
     from mtspark_bio.protocols.physiology import check_device
@@ -171,7 +278,6 @@ def simulate(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 36
     if plasticity not in ("stepped", "continuous"):
         raise ValueError(f"plasticity must be 'stepped' or 'continuous', got {plasticity!r}")
     n_inh = n_exc // 4
-    n_all = n_exc + n_inh
     if synapses_per_neuron is not None and not 0 < synapses_per_neuron < n_exc:
         raise ValueError(f"synapses_per_neuron must lie in 1..{n_exc - 1} for {n_exc} excitatory neurons, "
                          f"got {synapses_per_neuron}")
@@ -193,24 +299,7 @@ def simulate(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 36
         ee = make_synapses(plastic, exc, exc, "ee", delay=1 * ms)
         if plasticity == "stepped":
             schedule_consolidation(ee, plastic, every=update_interval, name="ee_update")
-        static = {}
-        if synapses_per_neuron is None:  # each pair connected with probability p
-            pre, post = np.nonzero((rng.random((n_exc, n_exc)) < p) & ~np.eye(n_exc, dtype=bool))
-            chosen = int(rng.integers(len(pre)))  # drawn here as before issue 18: same quick runs
-            for label, n_source, n_target in (("ei", n_exc, n_inh), ("ie", n_inh, n_exc), ("ii", n_inh, n_inh)):
-                static[label] = np.nonzero(rng.random((n_source, n_target)) < p)
-        else:  # daspnet.m: each neuron's axon makes synapses_per_neuron synapses; excitatory
-            # ones onto any other neuron, inhibitory ones onto excitatory neurons only
-            targets = np.stack([rng.permutation(n_all - 1)[:synapses_per_neuron] for _ in range(n_exc)])
-            targets += targets >= np.arange(n_exc)[:, None]  # skip the neuron itself
-            source = np.repeat(np.arange(n_exc), synapses_per_neuron)
-            targets = targets.ravel()
-            onto_exc = targets < n_exc
-            pre, post = source[onto_exc], targets[onto_exc]
-            static["ei"] = (source[~onto_exc], targets[~onto_exc] - n_exc)
-            inh_targets = np.stack([rng.permutation(n_exc)[:synapses_per_neuron] for _ in range(n_inh)])
-            static["ie"] = (np.repeat(np.arange(n_inh), synapses_per_neuron), inh_targets.ravel())
-            chosen = int(rng.integers(len(pre)))
+        pre, post, static, chosen = _draw_wiring(rng, n_exc, n_inh, synapses_per_neuron, p)
         ee.connect(i=pre, j=post)
         a, b = int(pre[chosen]), int(post[chosen])
         initial_w = np.full(len(pre), w_init)
@@ -220,15 +309,7 @@ def simulate(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 36
         if random_initial_v:  # start desynchronised: membrane potentials between rest and threshold
             for group in (exc, inh):
                 group.v_s = rng.uniform(-70.0, -50.0, len(group)) * mV
-        objects = [exc, inh, ee]
-        for label, (i, j) in static.items():
-            source = exc if label[0] == "e" else inh
-            target = exc if label[1] == "e" else inh
-            var, g = ("g_exc", g_ei_nS) if label[0] == "e" else ("g_inh", g_ie_nS)
-            syn = make_synapses(static_synapse(var, g * nS), source, target, label, delay=1 * ms)
-            syn.connect(i=i, j=j)
-            syn.w = 1.0
-            objects.append(syn)
+        objects = [exc, inh, ee, *_static_pathways(static, exc, inh, g_ei_nS, g_ie_nS)]
         if background_inh_hz is None:
             background_inh_hz = background_hz
         for group, rate_hz in ((exc, background_hz), (inh, background_inh_hz)):
@@ -236,25 +317,8 @@ def simulate(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 36
             objects.append(PoissonInput(group, "g_exc", N=100, rate=rate_hz / 100 * Hz,
                                         weight=f"{g_background_nS}*nS"))
 
-        # the reward loop: pairing detector + delayed dopamine release
-        vta = NeuronGroup(1, "t_reward : second\nt_pre_spike : second\nt_pairing : second\n"
-                          "n_pairings : integer\nn_rewards : integer",
-                          events={"reward": "t >= t_reward"}, name="vta")
-        vta.t_reward = NEVER_S * second
-        vta.t_pre_spike = -NEVER_S * second
-        vta.run_on_event("reward", f"t_reward = {NEVER_S}*second\nn_rewards += 1")
-        stamp = Synapses(exc, vta, on_pre="t_pre_spike_post = t", name="stamp")
-        stamp.connect(i=a, j=0)
-        trigger = Synapses(exc, vta, on_pre=f"""
-paired = int(t - t_pre_spike_post <= {pairing_window_ms}*ms)*int(t_reward_post > {NEVER_S / 2}*second)
-n_pairings_post += paired
-t_pairing_post = paired*t + (1 - paired)*t_pairing_post
-t_reward_post = paired*(t + 1*second + 2*second*rand()) + (1 - paired)*t_reward_post""", name="trigger")
-        trigger.connect(i=b, j=0)
-        release = Synapses(vta, exc, on_pre="d_post += dopamine_pulse", on_event={"pre": "reward"},
-                           namespace=dopamine, name="release")
-        release.connect()
-        objects += [vta, stamp, trigger, release]
+        vta, loop = _reward_loop(exc, a, b, pairing_window_ms, dopamine)
+        objects += loop
 
         weights = StateMonitor(ee, "w", record=True, dt=sample_s * second, name="weights")
         rewards = EventMonitor(vta, "reward", variables=["t_pairing"], name="rewards")
@@ -273,7 +337,6 @@ t_reward_post = paired*(t + 1*second + 2*second*rand()) + (1 - paired)*t_reward_
         n_pairings = int(vta.n_pairings[0])
         spikes = {label: (np.asarray(m.t / second), np.asarray(m.i[:])) for label, m in
                   (("exc", exc_spikes), ("inh", inh_spikes))}
-        pair_s, post_s = spikes["exc"][0][spikes["exc"][1] == a], spikes["exc"][0][spikes["exc"][1] == b]
         exc_rates = np.asarray(exc_spikes.count[:]) / duration_s
         build_s = sim.timings["build_s"]
     finally:
@@ -281,39 +344,15 @@ t_reward_post = paired*(t + 1*second + 2*second*rand()) + (1 - paired)*t_reward_
 
     # the state at the end of the run joins the samples (the monitor samples from t = 0)
     t_w, w_t = np.append(t_w, duration_s), np.column_stack([w_t, final_w])
-    others = np.delete(w_t, chosen, axis=0)
-    final, others_final = w_t[chosen, -1], others[:, -1]
-    above = np.flatnonzero(w_t[chosen] >= 0.9 * params.w_max)
+    numbers, arrays = _weight_summary(t_w, w_t, chosen, params.w_max)
     last_s = min(10.0, duration_s)  # raster of the last seconds
-    raster = {label: {"t": t[t >= duration_s - last_s], "i": i[t >= duration_s - last_s]}
-              for label, (t, i) in spikes.items()}
-    others_p99 = float(np.percentile(others_final, 99))
-    numbers = {
-        "chosen_w_final": float(final),
-        "chosen_rank": float(np.mean(others_final < final)),
-        "others_mean_final": float(others_final.mean()),
-        "others_p99_final": others_p99,
-        "chosen_wins": float(final >= 0.9 * params.w_max and final > others_p99),
-        "time_to_max_s": float(t_w[above[0]]) if len(above) else float("nan"),
-        "n_pairings": float(n_pairings),
-        "n_rewards": float(len(reward_times)),
-        "rate_exc_hz": len(spikes["exc"][0]) / (n_exc * duration_s),
-        "rate_inh_hz": len(spikes["inh"][0]) / (n_inh * duration_s),
-        "rate_exc_cv": float(exc_rates.std() / exc_rates.mean()) if exc_rates.mean() > 0 else float("nan"),
-        "rate_exc_p10_hz": float(np.percentile(exc_rates, 10)),
-        "rate_chosen_pre_hz": len(pair_s) / duration_s,
-        "rate_chosen_post_hz": len(post_s) / duration_s,
-        "build_s": float(build_s),
-        "run_s": float(run_s),
-    }
-    arrays = {"time_s": t_w, "chosen_w": w_t[chosen],
-              # the other synapses as percentiles over time (storing all of them would
-              # take 64 000 x samples numbers) and their final weights
-              "others_percentiles": np.percentile(others, OTHERS_PERCENTILES, axis=0),
-              "others_percentile_levels": np.asarray(OTHERS_PERCENTILES, dtype=float),
-              "others_mean": others.mean(axis=0), "others_final_w": others_final,
-              "reward_times_s": reward_times, "rewarded_pairing_times_s": rewarded_pairings,
-              "raster": raster, "chosen_pair": np.array([a, b])}
+    numbers.update({"n_pairings": float(n_pairings), "n_rewards": float(len(reward_times)),
+                    **_firing_summary(spikes, exc_rates, (a, b), (n_exc, n_inh), duration_s),
+                    "build_s": float(build_s), "run_s": float(run_s)})
+    arrays.update({"reward_times_s": reward_times, "rewarded_pairing_times_s": rewarded_pairings,
+                   "raster": {label: {"t": t[t >= duration_s - last_s], "i": i[t >= duration_s - last_s]}
+                              for label, (t, i) in spikes.items()},
+                   "chosen_pair": np.array([a, b])})
     config = {"device": device, "seed": seed, "duration_s": duration_s, "n_exc": n_exc, "n_inh": n_inh,
               "synapses_per_neuron": synapses_per_neuron, "p": p if synapses_per_neuron is None else None,
               "n_plastic_synapses": int(len(pre)), "plasticity": plasticity,
