@@ -368,7 +368,7 @@ def plot_atari(h5_path, out_stem=None, *, title: bool = True) -> list[Path]:
     result = load_atari(h5_path)
     stem = Path(out_stem) if out_stem is not None else Path(h5_path).with_suffix("")
     learners = result.learners
-    n_l, n_g, n_b = len(learners), result.n_games, result.n_blocks
+    n_l, n_b = len(learners), result.n_blocks
     has_init = any(a.baseline is not None for a in result.agents.values())
     has_training = any(a.training_scores.size for a in learners)
     colors = _agent_colors(result)
@@ -378,95 +378,108 @@ def plot_atari(h5_path, out_stem=None, *, title: bool = True) -> list[Path]:
     title_text = _title(result) if title else ""
     total_mm = sum(heights) + (4 + 3.5 * (title_text.count("\n") + 1) if title else 0)
 
-    # raw-score labels: 7 pt when the cells allow, down to 5 pt, none below that
-    side_ratio = 0.3
-    if n_l:
-        unit_mm = (style.DOUBLE_COLUMN_MM - 45) / (n_l + side_ratio)
-        heat_ratio = min(1.0, n_g * MAX_CELL_MM / unit_mm)   # < 1: cells capped, a spacer on the right
-        cell_w_pt = unit_mm * heat_ratio / n_g / style.MM_PER_INCH * 72
-        cell_h_pt = (heat_mm - 22) / max(n_b, 1) / style.MM_PER_INCH * 72
-        annot = min(style.FONT_SIZE, cell_w_pt / 3.2, cell_h_pt * 0.8)
-        annot = annot if annot >= 5 else None
-
     with style.publication_style():
         fig = style.new_figure(2, height_mm=total_mm)
         gs = fig.add_gridspec(len(heights), 1, height_ratios=heights)
-        row = 0
-        letters = []
-
-        # a: evaluation scores per game
-        sub = gs[row, 0].subgridspec(1, n_g + 1, width_ratios=[1.0] * n_g + [side_ratio * max(n_g, 2) / 2])
-        line_axes, anchored = [], False
-        for j in range(n_g):
-            ax = fig.add_subplot(sub[0, j])
-            anchored |= _score_lines(ax, result, j, colors, has_init)
-            if j == 0:
-                ax.set_ylabel("score (raw)")
-            line_axes.append(ax)
-        letters.append(line_axes[0])
-        handles = [Line2D([], [], color=colors[a.name], linestyle="-" if a.learns else (0, (3, 1.5)),
-                          marker="o" if a.learns else None, markersize=2.4) for a in result.agents.values()]
-        labels = list(result.agents)
-        if any(a.std is not None for a in result.agents.values()):
-            handles.append(Patch(facecolor=to_rgba("0.3", 0.15), linewidth=0))
-            labels.append("\N{PLUS-MINUS SIGN} s.d.")
-        handles.append(Patch(facecolor=TRAINED_SHADE, linewidth=0))
-        labels.append("game trained\nin block")
-        if anchored:
-            for label, dashes in ANCHOR_STYLES.values():
-                handles.append(Line2D([], [], color="0.35", linestyle=dashes, linewidth=0.7))
-                labels.append(label)
-        _legend(fig.add_subplot(sub[0, -1]), handles, labels, title="agent")
-        row += 1
-
-        # b: score matrices of the learning agents
+        line_axes = _panel_scores(fig, gs[0, 0], result, colors, has_init)
+        letters = [line_axes[0]]
         if n_l:
-            normed = _human_scale(result)
-            human = normed is not None
-            if not human:
-                normed, _, _ = _normalised(result)
-            spacer = n_l * (1.0 - heat_ratio)
-            ratios = [heat_ratio] * n_l + [side_ratio] + ([spacer] if spacer > 0.05 else [])
-            sub = gs[row, 0].subgridspec(1, len(ratios), width_ratios=ratios)
-            heat_axes = []
-            for k, a in enumerate(learners):
-                ax = fig.add_subplot(sub[0, k], sharey=heat_axes[0] if heat_axes else None)
-                im = _score_heatmap(ax, result, a, normed[a.name], annot, first=k == 0,
-                                    narrow=unit_mm * heat_ratio < 60)
-                if k:
-                    ax.tick_params(labelleft=False)
-                heat_axes.append(ax)
-            letters.append(heat_axes[0])
-            side = fig.add_subplot(sub[0, n_l])
-            side.axis("off")
-            cax = side.inset_axes([0.0, 0.12, 0.12, 0.76])
-            below = any((np.asarray(m) < 0).any() for m in normed.values() if np.isfinite(m).any())
-            cbar = fig.colorbar(im, cax=cax, extend="min" if below else "neither")
-            cbar.set_label("human-normalised score\n(0 = random, 1 = human)" if human
-                           else "score per game\n(0 = random, 1 = best)")
-            cbar.set_ticks([0, 0.5, 1.0], labels=["0", "0.5", "1"])
-            cbar.outline.set_linewidth(style.LINE_WIDTH)
-            row += 1
-
-        # c: training episodes
+            letters.append(_panel_score_matrices(fig, gs[1, 0], result, heat_mm))
         if has_training:
-            sub = gs[row, 0].subgridspec(1, n_g + 1, width_ratios=[1.0] * n_g + [side_ratio * max(n_g, 2) / 2])
-            train_axes = []
-            for j in range(n_g):
-                ax = fig.add_subplot(sub[0, j], sharex=line_axes[j])
-                _training_scores(ax, result, j, colors, has_init)
-                if j == 0:
-                    ax.set_ylabel("training episode\nscore (raw)")
-                train_axes.append(ax)
-            letters.append(train_axes[0])
-            # agents' colours as in a
-            handles = [Line2D([], [], linestyle="none", marker="o", markersize=2.5, markeredgewidth=0,
-                              color=to_rgba("0.2", 0.6)),
-                       Line2D([], [], color="0.2", marker="_", markersize=6, markeredgewidth=1.2, linewidth=0.8)]
-            _legend(fig.add_subplot(sub[0, -1]), handles, ["one episode", "block mean"], title="training")
-
+            letters.append(_panel_training(fig, gs[len(heights) - 1, 0], result, colors, has_init, line_axes))
         for k, ax in enumerate(letters):
             style.panel_label(ax, k)
         if title:
             fig.suptitle(title_text, fontsize=style.PANEL_LABEL_SIZE)
         return style.save_figure(fig, stem)
+
+
+#: width of a panel row's legend or colour-bar column, relative to one game's axes
+SIDE_RATIO = 0.3
+
+
+def _games_row(cell, n_games: int):
+    """One axes per game and a legend column on the right."""
+    return cell.subgridspec(1, n_games + 1, width_ratios=[1.0] * n_games + [SIDE_RATIO * max(n_games, 2) / 2])
+
+
+def _panel_scores(fig, cell, result, colors, has_init) -> list:
+    """a: evaluation scores per game against the block, with the agents' legend."""
+    sub = _games_row(cell, result.n_games)
+    line_axes, anchored = [], False
+    for j in range(result.n_games):
+        ax = fig.add_subplot(sub[0, j])
+        anchored |= _score_lines(ax, result, j, colors, has_init)
+        if j == 0:
+            ax.set_ylabel("score (raw)")
+        line_axes.append(ax)
+    handles = [Line2D([], [], color=colors[a.name], linestyle="-" if a.learns else (0, (3, 1.5)),
+                      marker="o" if a.learns else None, markersize=2.4) for a in result.agents.values()]
+    labels = list(result.agents)
+    if any(a.std is not None for a in result.agents.values()):
+        handles.append(Patch(facecolor=to_rgba("0.3", 0.15), linewidth=0))
+        labels.append("\N{PLUS-MINUS SIGN} s.d.")
+    handles.append(Patch(facecolor=TRAINED_SHADE, linewidth=0))
+    labels.append("game trained\nin block")
+    if anchored:
+        for label, dashes in ANCHOR_STYLES.values():
+            handles.append(Line2D([], [], color="0.35", linestyle=dashes, linewidth=0.7))
+            labels.append(label)
+    _legend(fig.add_subplot(sub[0, -1]), handles, labels, title="agent")
+    return line_axes
+
+
+def _panel_score_matrices(fig, cell, result, heat_mm: float):
+    """b: the score matrix of each learning agent and one colour bar; returns the first axes."""
+    learners, n_g = result.learners, result.n_games
+    n_l = len(learners)
+    # raw-score labels: 7 pt when the cells allow, down to 5 pt, none below that
+    unit_mm = (style.DOUBLE_COLUMN_MM - 45) / (n_l + SIDE_RATIO)
+    heat_ratio = min(1.0, n_g * MAX_CELL_MM / unit_mm)  # < 1: cells capped, a spacer on the right
+    cell_w_pt = unit_mm * heat_ratio / n_g / style.MM_PER_INCH * 72
+    cell_h_pt = (heat_mm - 22) / max(result.n_blocks, 1) / style.MM_PER_INCH * 72
+    annot = min(style.FONT_SIZE, cell_w_pt / 3.2, cell_h_pt * 0.8)
+    annot = annot if annot >= 5 else None
+
+    normed = _human_scale(result)
+    human = normed is not None
+    if not human:
+        normed, _, _ = _normalised(result)
+    spacer = n_l * (1.0 - heat_ratio)
+    ratios = [heat_ratio] * n_l + [SIDE_RATIO] + ([spacer] if spacer > 0.05 else [])
+    sub = cell.subgridspec(1, len(ratios), width_ratios=ratios)
+    heat_axes = []
+    for k, a in enumerate(learners):
+        ax = fig.add_subplot(sub[0, k], sharey=heat_axes[0] if heat_axes else None)
+        im = _score_heatmap(ax, result, a, normed[a.name], annot, first=k == 0, narrow=unit_mm * heat_ratio < 60)
+        if k:
+            ax.tick_params(labelleft=False)
+        heat_axes.append(ax)
+    side = fig.add_subplot(sub[0, n_l])
+    side.axis("off")
+    cax = side.inset_axes([0.0, 0.12, 0.12, 0.76])
+    below = any((np.asarray(m) < 0).any() for m in normed.values() if np.isfinite(m).any())
+    cbar = fig.colorbar(im, cax=cax, extend="min" if below else "neither")
+    cbar.set_label("human-normalised score\n(0 = random, 1 = human)" if human
+                   else "score per game\n(0 = random, 1 = best)")
+    cbar.set_ticks([0, 0.5, 1.0], labels=["0", "0.5", "1"])
+    cbar.outline.set_linewidth(style.LINE_WIDTH)
+    return heat_axes[0]
+
+
+def _panel_training(fig, cell, result, colors, has_init, line_axes):
+    """c: every training episode's score and its block mean, per game; returns the first axes."""
+    sub = _games_row(cell, result.n_games)
+    train_axes = []
+    for j in range(result.n_games):
+        ax = fig.add_subplot(sub[0, j], sharex=line_axes[j])
+        _training_scores(ax, result, j, colors, has_init)
+        if j == 0:
+            ax.set_ylabel("training episode\nscore (raw)")
+        train_axes.append(ax)
+    # agents' colours as in a
+    handles = [Line2D([], [], linestyle="none", marker="o", markersize=2.5, markeredgewidth=0,
+                      color=to_rgba("0.2", 0.6)),
+               Line2D([], [], color="0.2", marker="_", markersize=6, markeredgewidth=1.2, linewidth=0.8)]
+    _legend(fig.add_subplot(sub[0, -1]), handles, ["one episode", "block mean"], title="training")
+    return train_axes[0]

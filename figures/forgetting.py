@@ -232,16 +232,7 @@ def plot_forgetting(h5_path, out_stem=None, *, title: bool = True) -> list[Path]
     heights = [heat_mm, 52.0] + ([42.0] if row3 else [])
     total_mm = sum(heights) + (7 if title else 0)
 
-    # value labels: 7 pt when the cells allow, down to 5 pt, none below that
-    cell_w_pt = (style.DOUBLE_COLUMN_MM - 38) / n_var / result.n_tasks / style.MM_PER_INCH * 72
-    cell_h_pt = (heat_mm - 20) / max(result.n_blocks, 1) / style.MM_PER_INCH * 72
-    annot = min(style.FONT_SIZE, cell_w_pt / 2.6, cell_h_pt * 0.8)
-    annot_fmt = "{:.2f}"
-    if annot < style.FONT_SIZE and cell_w_pt / 2.6 < cell_h_pt * 0.8:
-        # narrow cells: ".93" instead of "0.93" keeps the labels larger
-        annot, annot_fmt = min(style.FONT_SIZE, cell_w_pt / 2.0, cell_h_pt * 0.8), _short_fmt
-    annot = annot if annot >= 5 else None
-
+    annot, annot_fmt = _cell_labels(result, n_var, heat_mm)
     colors = {v.name: VARIANT_COLORS[k % len(VARIANT_COLORS)] for k, v in enumerate(variants)}
     with style.publication_style():
         fig = style.new_figure(2, height_mm=total_mm)
@@ -251,21 +242,7 @@ def plot_forgetting(h5_path, out_stem=None, *, title: bool = True) -> list[Path]
         panels = []
 
         # row 1: accuracy matrices + one colour bar
-        heat_axes = []
-        for k, v in enumerate(variants):
-            ax = fig.add_subplot(gs[0, k])
-            im = _accuracy_heatmap(ax, result, v, tasks, block_labels, annot, annot_fmt, first=k == 0)
-            if k:
-                ax.tick_params(labelleft=False)
-            heat_axes.append(ax)
-        panels += heat_axes
-        side = fig.add_subplot(gs[0, -1])
-        side.axis("off")
-        cax = side.inset_axes([0.0, 0.08, 0.14, 0.84])
-        cbar = fig.colorbar(im, cax=cax)
-        cbar.set_label("accuracy")
-        cbar.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0", "", "0.5", "", "1"])
-        cbar.outline.set_linewidth(style.LINE_WIDTH)
+        panels += _row_accuracy_matrices(fig, gs, result, variants, tasks, block_labels, annot, annot_fmt)
 
         # row 2: accuracy per task across blocks
         line_axes = []
@@ -280,31 +257,70 @@ def plot_forgetting(h5_path, out_stem=None, *, title: bool = True) -> list[Path]
 
         # row 3: spikes and weights
         if row3:
-            if spiking is not None and weighted:
-                sub = gs[2, :n_var].subgridspec(1, 2, width_ratios=[1.7, 1.0])
-                raster_spec, hist_spec = sub[0, 0], sub[0, 1]
-            else:
-                raster_spec = hist_spec = gs[2, :n_var]
-            if spiking is not None:
-                ax = fig.add_subplot(raster_spec)
-                _spike_raster(ax, spiking)
-                panels.append(ax)
-            if weighted:
-                ax = fig.add_subplot(hist_spec)
-                _weight_panel(ax, weighted, colors)
-                panels.append(ax)
-                leg_ax = fig.add_subplot(gs[2, -1])
-                leg_ax.axis("off")
-                handles, labels = ax.get_legend_handles_labels()
-                handles = [Line2D([], [], color=colors[lab]) for lab in labels]
-                leg_ax.legend(handles, labels, loc="center left", bbox_to_anchor=(0, 0.5),
-                              borderaxespad=0, title="variant", alignment="left")
+            panels += _row_spikes_and_weights(fig, gs, n_var, spiking, weighted, colors)
 
         for k, ax in enumerate(panels):
             style.panel_label(ax, k)
         if title:
             fig.suptitle(_title(result), fontsize=style.PANEL_LABEL_SIZE)
         return style.save_figure(fig, stem)
+
+
+def _cell_labels(result, n_var: int, heat_mm: float):
+    """Size (pt, None: no labels) and format of the accuracy matrices' value labels:
+    7 pt when the cells allow, down to 5 pt, none below that."""
+    cell_w_pt = (style.DOUBLE_COLUMN_MM - 38) / n_var / result.n_tasks / style.MM_PER_INCH * 72
+    cell_h_pt = (heat_mm - 20) / max(result.n_blocks, 1) / style.MM_PER_INCH * 72
+    annot = min(style.FONT_SIZE, cell_w_pt / 2.6, cell_h_pt * 0.8)
+    annot_fmt = "{:.2f}"
+    if annot < style.FONT_SIZE and cell_w_pt / 2.6 < cell_h_pt * 0.8:
+        # narrow cells: ".93" instead of "0.93" keeps the labels larger
+        annot, annot_fmt = min(style.FONT_SIZE, cell_w_pt / 2.0, cell_h_pt * 0.8), _short_fmt
+    return (annot if annot >= 5 else None), annot_fmt
+
+
+def _row_accuracy_matrices(fig, gs, result, variants, tasks, block_labels, annot, annot_fmt) -> list:
+    """Row 1: each variant's accuracy matrix and one shared colour bar."""
+    heat_axes = []
+    for k, v in enumerate(variants):
+        ax = fig.add_subplot(gs[0, k])
+        im = _accuracy_heatmap(ax, result, v, tasks, block_labels, annot, annot_fmt, first=k == 0)
+        if k:
+            ax.tick_params(labelleft=False)
+        heat_axes.append(ax)
+    side = fig.add_subplot(gs[0, -1])
+    side.axis("off")
+    cax = side.inset_axes([0.0, 0.08, 0.14, 0.84])
+    cbar = fig.colorbar(im, cax=cax)
+    cbar.set_label("accuracy")
+    cbar.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0", "", "0.5", "", "1"])
+    cbar.outline.set_linewidth(style.LINE_WIDTH)
+    return heat_axes
+
+
+def _row_spikes_and_weights(fig, gs, n_var: int, spiking, weighted, colors) -> list:
+    """Row 3: a sample spike raster and the readout-weight histograms, whichever the file has."""
+    panels = []
+    if spiking is not None and weighted:
+        sub = gs[2, :n_var].subgridspec(1, 2, width_ratios=[1.7, 1.0])
+        raster_spec, hist_spec = sub[0, 0], sub[0, 1]
+    else:
+        raster_spec = hist_spec = gs[2, :n_var]
+    if spiking is not None:
+        ax = fig.add_subplot(raster_spec)
+        _spike_raster(ax, spiking)
+        panels.append(ax)
+    if weighted:
+        ax = fig.add_subplot(hist_spec)
+        _weight_panel(ax, weighted, colors)
+        panels.append(ax)
+        leg_ax = fig.add_subplot(gs[2, -1])
+        leg_ax.axis("off")
+        handles, labels = ax.get_legend_handles_labels()
+        handles = [Line2D([], [], color=colors[lab]) for lab in labels]
+        leg_ax.legend(handles, labels, loc="center left", bbox_to_anchor=(0, 0.5),
+                      borderaxespad=0, title="variant", alignment="left")
+    return panels
 
 
 def _seed_of(result: ForgettingResult):
