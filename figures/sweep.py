@@ -34,7 +34,7 @@ def _float(text) -> float:
 
 def load_sweep(directory) -> dict:
     """The tables of a sweep folder (ValueError when one is missing or malformed)."""
-    from mtspark_bio.sweep import read_csv
+    from mtspark_bio.front.sweep import read_csv
 
     directory = Path(directory)
     for name in ("sweep.json", "runs.csv", "summary.csv"):

@@ -142,7 +142,7 @@ def run_blocks(result, runner, n_blocks: int, evaluate, describe, log) -> None:
 
 def report(table: str, out: Path, started: float, log) -> None:
     """Print the result table and the wall time (figures are the caller's business:
-    ``mtspark_bio.figures.render(out)``, which the command line calls)."""
+    the front layer draws them from the saved file)."""
     log(table)
     log(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out}")
 

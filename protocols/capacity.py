@@ -109,7 +109,7 @@ def format_table(counts, summary) -> str:
 
 def main(argv=None) -> int:
     """``python -m mtspark_bio.protocols.capacity``: the same as ``mtspark-bio capacity``."""
-    from mtspark_bio.cli import script_main
+    from mtspark_bio.front.cli import script_main
 
     return script_main("capacity", argv)
 

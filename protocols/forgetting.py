@@ -109,7 +109,7 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print
 
 def main(argv=None) -> int:
     """``python -m mtspark_bio.protocols.forgetting``: the same as ``mtspark-bio forgetting``."""
-    from mtspark_bio.cli import script_main
+    from mtspark_bio.front.cli import script_main
 
     return script_main("forgetting", argv)
 

@@ -141,7 +141,7 @@ def run(name: str, out, device: str | None = None, seed: int = 0, log=print, **o
 
 def main(name: str, argv=None) -> int:
     """``python -m mtspark_bio.protocols.<module>``: the same as ``mtspark-bio protocol NAME``."""
-    from mtspark_bio.cli import script_main
+    from mtspark_bio.front.cli import script_main
 
     return script_main("protocol", argv, name)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtspark_bio import api
+from mtspark_bio.front import api
 from mtspark_bio.readers import load_forgetting
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -58,7 +58,7 @@ def test_configuration_is_checked_on_construction(kwds, message):
 
 
 def test_errors_name_keys_in_python_and_flags_on_the_command_line(tmp_path, capsys):
-    from mtspark_bio import cli
+    from mtspark_bio.front import cli
 
     with pytest.raises(ValueError) as error:
         api.ForgettingConfig(device="runtime", train_samples=0)

@@ -12,7 +12,7 @@ import pytest
 
 from mtspark_bio.models.actor_critic import (DuelingParams, action_tag, broadcast, greedy_action, q_values,
                                              td_error)
-from mtspark_bio import cli
+from mtspark_bio.front import cli
 from mtspark_bio.atari import CROPS, GAMES, N_ACTIONS, Preprocessor, make_env
 
 pytestmark = pytest.mark.filterwarnings("ignore:'parseAll' argument is deprecated")

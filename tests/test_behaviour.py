@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from mtspark_bio.figures import forgetting as forgetting_figure
-from mtspark_bio import cli, closed_loop
+from mtspark_bio import closed_loop
+from mtspark_bio.front import cli
 from mtspark_bio.devices import Simulation
 from mtspark_bio.metrics import continual_metrics
 from mtspark_bio.experiments import forgetting

@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from mtspark_bio import cli
+from mtspark_bio.front import cli
 
 TINY = ["--train-samples", "20", "--test-samples", "10", "--device", "runtime",
         "--circuit", json.dumps({"hidden_per_task": 12, "n_inhibitory": 6, "context_per_task": 4})]

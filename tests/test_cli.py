@@ -5,7 +5,7 @@ import importlib.metadata
 
 import pytest
 
-from mtspark_bio import cli
+from mtspark_bio.front import cli
 from mtspark_bio.protocols import physiology
 
 

@@ -314,7 +314,7 @@ def test_device_options_are_checked_naming_the_option():
 def test_the_protocol_reaches_the_device_options_through_its_configuration(tmp_path):
     """threads and compiler flags go from the typed configuration (and the command line)
     to the Simulation the forgetting runner builds; a bad value fails before building."""
-    from mtspark_bio import api, cli
+    from mtspark_bio.front import api, cli
     from mtspark_bio.devices import DeviceOptions
     from mtspark_bio.errors import ConfigError
     from mtspark_bio.experiments.forgetting import Runner

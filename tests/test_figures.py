@@ -290,7 +290,7 @@ def test_atari_learning_curves_over_seeds(tmp_path, capsys):
     """figures.atari_seeds: one setting's seeds as learning curves against the frames
     played so far (hand-computed x), from the files alone; files of another setting, or
     a path that is no result file, are refused with the reason (exit status 2)."""
-    from mtspark_bio import cli
+    from mtspark_bio.front import cli
     from mtspark_bio.figures import atari_seeds
 
     paths = [write_atari_result(tmp_path / f"seed{s}.h5", seed=s, final_episodes=5) for s in range(3)]

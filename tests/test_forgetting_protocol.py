@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from mtspark_bio import cli
+from mtspark_bio.front import cli
 from mtspark_bio.devices import Simulation
 from mtspark_bio.metrics import continual_metrics
 from mtspark_bio.experiments import forgetting

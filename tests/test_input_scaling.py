@@ -72,7 +72,7 @@ def test_8x8_and_28x28_images_drive_the_hidden_layer_alike(tmp_path):
 def test_main_job_learns_28x28_images_at_its_defaults(tmp_path):
     import h5py
 
-    from mtspark_bio import cli
+    from mtspark_bio.front import cli
 
     folder = write_digits_idx(tmp_path / "28", 28)
     out = tmp_path / "r.h5"

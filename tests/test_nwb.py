@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from mtspark_bio import cli
+from mtspark_bio.front import cli
 from mtspark_bio.circuit import predictions
 from mtspark_bio.results import read_json_attr, seal
 

@@ -53,7 +53,7 @@ def installed(tmp_path_factory):
 @pytest.mark.slow
 def test_wheel_holds_the_package_and_the_bridge_sources(installed):
     names = zipfile.ZipFile(installed[2]).namelist()
-    for name in ("mtspark_bio/cli.py", "mtspark_bio/models/neurons.py", "mtspark_bio/protocols/forgetting.py",
+    for name in ("mtspark_bio/front/cli.py", "mtspark_bio/models/neurons.py", "mtspark_bio/protocols/forgetting.py",
                  "mtspark_bio/figures/forgetting.py", "mtspark_bio/surrogate/lif.py", "mtspark_bio/closed_loop/pipes.py",
                  "mtspark_bio/cpp/closed_loop_bridge.cpp",
                  "mtspark_bio/cpp/closed_loop_bridge.h"):

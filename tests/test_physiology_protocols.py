@@ -200,7 +200,7 @@ def test_context_selectivity_on_cpp(tmp_path):
 # ------------------------------------------------------------------ command line, files
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "mtspark_bio.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "mtspark_bio.front.cli", *args], capture_output=True, text=True)
 
 
 def test_bad_input_exits_2_and_writes_nothing(tmp_path):

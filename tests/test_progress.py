@@ -93,7 +93,8 @@ class RecordedProgress:
 def test_the_main_job_reports_every_block_and_evaluation_in_presentations(tmp_path, monkeypatch):
     from brian2 import ms
 
-    from mtspark_bio import api, progress
+    from mtspark_bio import progress
+    from mtspark_bio.front import api
 
     RecordedProgress.stages = []
     monkeypatch.setattr(progress, "Progress", RecordedProgress)

@@ -188,7 +188,7 @@ def test_two_tasks_dendritic_learns_and_forgets_less_than_point(tmp_path):
     """The main job's claim on a short run (cpp, 2 tasks, 200 images per block): the
     dendritic network is above chance on both tasks at the end, and forgets the first
     task less than the point network does."""
-    from mtspark_bio import cli
+    from mtspark_bio.front import cli
 
     out = tmp_path / "two.h5"
     assert cli.main(["forgetting", "--out", str(out), "--n-tasks", "2", "--train-samples", "200",

@@ -25,7 +25,8 @@ import h5py
 import numpy as np
 import pytest
 
-from mtspark_bio import cli, readers, sweep
+from mtspark_bio import readers
+from mtspark_bio.front import cli, sweep
 from mtspark_bio.errors import ConfigError, ResultFileError
 from mtspark_bio.nwb import read_result
 from mtspark_bio.results import USERBLOCK_BYTES, exclusive_writer, lock_path
@@ -134,7 +135,7 @@ def test_two_runs_started_together_on_one_file_give_one_result(tmp_path):
     """Two real runs on one --out, started together: exactly one succeeds, the other
     exits 2 saying which process writes the file, and the file is the winner's, complete."""
     out = tmp_path / "same.h5"
-    command = [sys.executable, "-m", "mtspark_bio.cli", "forgetting", "--out", str(out), "--no-figure", *SMALL]
+    command = [sys.executable, "-m", "mtspark_bio.front.cli", "forgetting", "--out", str(out), "--no-figure", *SMALL]
     runs = {seed: subprocess.Popen([*command, "--seed", str(seed)], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, cwd=tmp_path) for seed in (2, 3)}
     finished = {seed: (run.wait(timeout=600), run.stderr.read()) for seed, run in runs.items()}

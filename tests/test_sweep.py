@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from mtspark_bio import cli, sweep
+from mtspark_bio.front import cli, sweep
 from mtspark_bio.protocols import forgetting
 
 # a forgetting run of a few seconds on the runtime device

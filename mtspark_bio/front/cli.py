@@ -45,12 +45,12 @@ def _figure_of(args) -> Path | None:
     return None if args.no_figure else args.out
 
 
-# Each command builds the typed configuration of mtspark_bio.api from its options
-# (mtspark_bio.options) and runs it there: the command line adds nothing else.
+# Each command builds the typed configuration of mtspark_bio.front.api from its options
+# (mtspark_bio.front.options) and runs it there: the command line adds nothing else.
 
 def _forgetting(args) -> int:
-    from mtspark_bio import api
-    from mtspark_bio.options import forgetting_config
+    from mtspark_bio.front import api
+    from mtspark_bio.front.options import forgetting_config
 
     return exit_status(lambda: api.run_forgetting(
         api.ForgettingConfig.from_protocol_config(forgetting_config(args)), args.out, resume=args.resume,
@@ -58,8 +58,8 @@ def _forgetting(args) -> int:
 
 
 def _atari(args) -> int:
-    from mtspark_bio import api
-    from mtspark_bio.options import atari_config
+    from mtspark_bio.front import api
+    from mtspark_bio.front.options import atari_config
 
     return exit_status(lambda: api.run_atari(
         api.AtariConfig.from_protocol_config(atari_config(args)), args.out, resume=args.resume,
@@ -67,8 +67,8 @@ def _atari(args) -> int:
 
 
 def _capacity(args) -> int:
-    from mtspark_bio import api
-    from mtspark_bio.options import capacity_config
+    from mtspark_bio.front import api
+    from mtspark_bio.front.options import capacity_config
 
     return exit_status(lambda: api.run_capacity(
         api.CapacityConfig.from_protocol_config(capacity_config(args)), args.out, resume=args.resume,
@@ -76,7 +76,7 @@ def _capacity(args) -> int:
 
 
 def _protocol(args) -> int:
-    from mtspark_bio import api
+    from mtspark_bio.front import api
 
     return exit_status(lambda: api.run_protocol(
         api.ProtocolConfig(args.name, device=args.device, seed=args.seed, preset=args.preset), args.out,
@@ -190,7 +190,7 @@ def _user_parser(commands, name: str, help: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mtspark_bio import options
+    from mtspark_bio.front import options
     from mtspark_bio.protocols import physiology
 
     parser = argparse.ArgumentParser(prog="mtspark-bio", description=USER_HELP["mtspark-bio"],
@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _user_parser(commands, "atari", "spiking agents learning alternating Atari games")
     options.add_atari_arguments(p)
     p.set_defaults(handler=_atari)
-    from mtspark_bio import sweep
+    from mtspark_bio.front import sweep
 
     p = commands.add_parser("sweep", help="seeds x settings of a protocol in parallel on Dask, with statistics",
                             description=sweep.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

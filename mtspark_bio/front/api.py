@@ -2,7 +2,7 @@
 objects, and the figures on request. Nothing is printed unless a ``log`` is given::
 
     from brian2 import ms
-    from mtspark_bio import api
+    from mtspark_bio.front import api
 
     config = api.ForgettingConfig(n_tasks=2, train_samples=20, device="runtime", dt=0.25 * ms)
     result = api.run_forgetting(config, "forgetting.h5")   # readers.ForgettingResult

@@ -2,7 +2,7 @@
 
 Each protocol has ``add_<protocol>_arguments(parser)`` and ``<protocol>_config(args)``,
 which returns the protocol's configuration dict (what its result file stores); the
-command line turns that into the typed configuration of :mod:`mtspark_bio.api` and runs
+command line turns that into the typed configuration of :mod:`mtspark_bio.front.api` and runs
 it there, and ``mtspark-bio sweep`` parses a run's ``--grid`` / ``--set`` values with the
 same parsers. Option ``--x-y`` is configuration key ``x_y`` (:mod:`mtspark_bio.errors`).
 """

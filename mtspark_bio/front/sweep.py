@@ -83,13 +83,13 @@ class _RaisingParser(argparse.ArgumentParser):
 # ------------------------------------------------------------------ protocols
 
 class BlockProtocol:
-    """forgetting / atari: the command line's options (``mtspark_bio.options``), the
+    """forgetting / atari: the command line's options (``mtspark_bio.front.options``), the
     library's ``Plan`` (validates; ``mtspark_bio.experiments``) and the protocol's
     ``run``; result groups under ``/variants`` or ``/agents`` with the
     continual-learning metrics as attributes."""
 
     def __init__(self, name: str):
-        from mtspark_bio import options
+        from mtspark_bio.front import options
 
         self.json_option, config_class = BLOCK_PROTOCOLS[name]
         self.name = name
@@ -145,7 +145,7 @@ class PhysiologyProtocol:
         physiology.protocol_module(name)  # ValueError naming the choices
 
     def add_arguments(self, parser):
-        from mtspark_bio.options import add_physiology_arguments
+        from mtspark_bio.front.options import add_physiology_arguments
 
         add_physiology_arguments(parser)  # its first argument is the protocol's name
 
@@ -158,7 +158,7 @@ class PhysiologyProtocol:
         return {"device": device, "seed": args.seed, **options}
 
     def validate(self, config: dict):
-        from mtspark_bio.api import ProtocolConfig
+        from mtspark_bio.front.api import ProtocolConfig
 
         ProtocolConfig(self.name, **config)  # device and preset, as the API checks them
 
