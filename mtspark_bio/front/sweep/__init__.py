@@ -38,10 +38,10 @@ build directory (``mtspark_bio.devices.Simulation``), and concurrent builds neve
 one. Runs of one seed that differ only in settings read at run time (``train_samples``,
 ``test_samples``) could share a binary; they do not yet.
 
-The package is split by job: :mod:`.protocols` (what each protocol offers a sweep),
-:mod:`.plan` (seeds x settings -> runs), :mod:`.execution` (one run in a worker),
-:mod:`.cluster` (local, scheduler, SLURM), :mod:`.statistics` (tables and bootstrap
-intervals) and :mod:`.command` (the command line).
+The code is split by job: ``protocols`` (what each protocol offers a sweep), ``plan``
+(seeds x settings -> runs), ``execution`` (one run in a worker), ``cluster`` (local,
+scheduler, SLURM), ``statistics`` (tables and bootstrap intervals) and ``command`` (the
+command line).
 """
 
 from mtspark_bio.front.sweep.cluster import connect, slurm_cluster
