@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from brian2 import ms, nS
@@ -51,9 +51,11 @@ class PresentationStep:
 
 @dataclass(frozen=True)
 class ReadoutRule:
-    """What every readout rule provides (the defaults suit a rule that needs nothing)."""
+    """What every readout rule provides (the defaults suit a rule that needs nothing).
+    Every rule also has the fields ``rule`` (its name, first) and ``w_max_init``: the
+    initial weights are uniform in [0, w_max_init]."""
 
-    rule: ClassVar[str]
+    rule: ClassVar[str]  # a field of each rule, so that dataclasses.asdict names it
 
     #: variables the rule adds to the hidden neurons
     hidden_variables: ClassVar[str] = ""
@@ -79,11 +81,6 @@ class ReadoutRule:
         """The hidden -> readout synapses; ``learning`` is 1 in a training presentation."""
         raise NotImplementedError
 
-    @property
-    def w_init(self) -> float:
-        """Initial weights are uniform in [0, w_init]."""
-        raise NotImplementedError
-
     def steps(self, trial: str, dendritic: bool, n_hidden: int) -> list[PresentationStep]:
         """Code run at the end of every presentation besides the signal and the consolidation."""
         return []
@@ -102,8 +99,6 @@ class ReadoutRule:
         presentations too, synapse), or None."""
         return None
 
-    def to_dict(self) -> dict:
-        return {"rule": self.rule, **dataclasses.asdict(self)}
 
 
 def counting_readout_neuron(extra: str) -> NeuronSpec:
@@ -128,7 +123,7 @@ class Instar(ReadoutRule):
     Hebbian rule whose weights converge to each class's normalised mean code, read by
     counting readout neurons. The teacher is 1 for the label's neuron, 0 otherwise."""
 
-    rule: ClassVar[str] = "instar"
+    rule: str = field(default="instar", init=False)
     hidden_variables: ClassVar[str] = "mean_w_out : 1\n"  # the hidden side of the balanced inhibition
 
     eta: float = 0.05
@@ -145,10 +140,6 @@ class Instar(ReadoutRule):
     def synapses(self, point: bool, learning: str, n_classes: int) -> SynapseSpec:
         return normalised_instar("v", self.gain, self.eta, n_classes, modulator="M", learning=learning)
 
-    @property
-    def w_init(self) -> float:
-        return self.w_max_init
-
     def steps(self, trial: str, dendritic: bool, n_hidden: int) -> list[PresentationStep]:
         return clear_presentation_counts(dendritic)
 
@@ -160,7 +151,7 @@ class RewardSTDP(ReadoutRule):
     exploratory background input so that a neuron that does not yet win sometimes
     fires, acquires eligibility and can be rewarded."""
 
-    rule: ClassVar[str] = "rstdp"
+    rule: str = field(default="rstdp", init=False)
 
     eta: float = 0.01
     tau_c_ms: float = 50.0
@@ -231,10 +222,6 @@ class RewardSTDP(ReadoutRule):
             spec = dataclasses.replace(spec, model=spec.model + SCALING_TOTAL)
         return spec
 
-    @property
-    def w_init(self) -> float:
-        return self.w_max_init
-
     def initial_readout_state(self) -> dict[str, float]:
         return {"expected_reward": self.expected_reward_init, "activity": self.homeostasis_target}
 
@@ -284,7 +271,7 @@ class ErrorDriven(ReadoutRule):
     Science 293:1159), as the instar's balanced inhibition already makes them.
     """
 
-    rule: ClassVar[str] = "error_driven"
+    rule: str = field(default="error_driven", init=False)
 
     eta: float = 0.05
     # initial weights uniform in [0, w_max_init]. 0: the readout starts knowing nothing.
@@ -300,7 +287,7 @@ class ErrorDriven(ReadoutRule):
 
     def readout_neuron(self, integration: str) -> NeuronSpec:
         return counting_readout_neuron("input_power : 1  # summed: sum of squared input counts\n"
-                                 "partition : 1  # summed: the softmax's normaliser over the readout\n")
+                                       "partition : 1  # summed: the softmax's normaliser over the readout\n")
 
     def readout_sums(self) -> dict[str, str]:
         return {"partition": f"exp(count_pre/{float(self.temperature)!r})"}
@@ -319,10 +306,6 @@ class ErrorDriven(ReadoutRule):
                          "*count_pre/sqrt(input_power_post + 1e-12), -w_max, w_max)"),
             summed_at_consolidation=("input_power_post",),
             namespace={"gain": self.gain, "eta": self.eta, "w_max": self.w_max})
-
-    @property
-    def w_init(self) -> float:
-        return self.w_max_init
 
     def steps(self, trial: str, dendritic: bool, n_hidden: int) -> list[PresentationStep]:
         return clear_presentation_counts(dendritic)

@@ -101,7 +101,7 @@ class BlockRecord:
 
         f.attrs["protocol"] = protocol
         write_json_attr(f, "config", self.plan.config)
-        write_json_attr(f, model_key, model.to_dict() if hasattr(model, "to_dict") else dataclasses.asdict(model))
+        write_json_attr(f, model_key, dataclasses.asdict(model))
         write_json_attr(f, "versions", package_versions())
         f.attrs["blocks_done"] = self.blocks_done
         f.attrs["complete"] = final

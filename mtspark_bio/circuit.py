@@ -101,10 +101,6 @@ class CircuitConfig:
         including the flat readout fields of earlier versions (deprecated)."""
         return cls(**from_legacy_fields(values))
 
-    def to_dict(self) -> dict:
-        """The configuration as JSON-ready values, the rule with its name."""
-        return {**dataclasses.asdict(self), "readout": self.readout.to_dict()}
-
     @property
     def segments(self) -> int:
         return self.n_segments or self.n_tasks
@@ -228,7 +224,7 @@ class Classifier:
         self.readout_synapses = make_synapses(learn_readout, self.hidden, self.readout, name("readout_syn"),
                                               namespace=ns)
         self.readout_synapses.connect()
-        self.readout_synapses.w = (rng.random(config.n_hidden * config.n_classes) * rule.w_init)
+        self.readout_synapses.w = (rng.random(config.n_hidden * config.n_classes) * rule.w_max_init)
         schedule_consolidation(self.readout_synapses, learn_readout, every, name=name("consolidate"))
         groups = {"hidden": self.hidden, "readout": self.readout, "synapses": self.readout_synapses}
         for step in rule.steps(trial, dendritic, config.n_hidden):
