@@ -51,7 +51,6 @@ Run ``python protocols/atari.py --help`` or ``mtspark-bio atari --help``.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from mtspark_bio.blocks import BlockProtocol, run_protocol
@@ -89,14 +88,3 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print
     ``mtspark_bio.figures.render(out)`` does)."""
     out = Path(out).absolute()  # the binary's thread changes the working directory
     return run_protocol(PROTOCOL, config, out, resume, build_dir, log)
-
-
-def main(argv=None) -> int:
-    """``python -m mtspark_bio.protocols.atari``: the same as ``mtspark-bio atari``."""
-    from mtspark_bio.front.cli import script_main
-
-    return script_main("atari", argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,7 +21,6 @@ full MNIST per task). Ours learns one pass of 500 digits per task with a local r
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -105,14 +104,3 @@ def format_table(counts, summary) -> str:
         lines.append(f"{n:6d} {int(first['n_hidden'][k]):7d} "
                      + " ".join(f"{s['acc'][k]:15.3f} {s['forgetting'][k]:6.3f}" for s in summary.values()))
     return "\n".join(lines)
-
-
-def main(argv=None) -> int:
-    """``python -m mtspark_bio.protocols.capacity``: the same as ``mtspark-bio capacity``."""
-    from mtspark_bio.front.cli import script_main
-
-    return script_main("capacity", argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

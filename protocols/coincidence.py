@@ -28,11 +28,10 @@ delay that gives a spike), ``window_ms`` (their span plus one step), ``peak_spik
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 
-from mtspark_bio.protocols.physiology import Measurement, main as _main, simulation
+from mtspark_bio.protocols.physiology import Measurement, simulation
 
 NAME = "coincidence"
 PUBLISHED = {
@@ -99,6 +98,3 @@ def measure(device: str = "runtime", seed: int = 0, delays_ms=None, n_ctx: int =
     arrays = {"delay_ms": delays, "spikes": per_delay, "controls": counts[-2:]}
     return Measurement(numbers, arrays, config, PUBLISHED)
 
-
-if __name__ == "__main__":
-    sys.exit(_main(NAME))

@@ -44,11 +44,10 @@ is wired to that task's context).
 from __future__ import annotations
 
 import itertools
-import sys
 
 import numpy as np
 
-from mtspark_bio.protocols.physiology import Measurement, main as _main, simulation
+from mtspark_bio.protocols.physiology import Measurement, simulation
 
 NAME = "context-selectivity"
 PUBLISHED = {
@@ -178,6 +177,3 @@ def measure(device: str = "runtime", seed: int = 0, n_tasks: int = 3, n_hidden: 
            "gated_fraction_param": config.gated_fraction, "gating": gating}
     return Measurement(numbers, arrays, cfg, PUBLISHED)
 
-
-if __name__ == "__main__":
-    sys.exit(_main(NAME))

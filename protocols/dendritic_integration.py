@@ -41,11 +41,10 @@ Key numbers (root attributes): ``threshold_synapses``, ``threshold_nS``,
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 
-from mtspark_bio.protocols.physiology import Measurement, crossing_index, main as _main, simulation
+from mtspark_bio.protocols.physiology import Measurement, crossing_index, simulation
 
 NAME = "dendritic-integration"
 _SCHILLER = "Schiller et al. 2000 (Nature 404:285), abstract (checked against it)"
@@ -190,6 +189,3 @@ def measure(device: str = "runtime", seed: int = 0, n_max: int = 24, g_unit_nS: 
               "plateau_duration_param_ms": float(neuron.segment.plateau_duration / ms)}
     return Measurement(numbers, arrays, config, PUBLISHED)
 
-
-if __name__ == "__main__":
-    sys.exit(_main(NAME))

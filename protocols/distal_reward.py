@@ -103,13 +103,12 @@ of the simulation).
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from mtspark_bio.protocols.physiology import Measurement, main as _main
+from mtspark_bio.protocols.physiology import Measurement
 
 NAME = "distal-reward"
 DEFAULT_DEVICE = "cpp"
@@ -425,6 +424,3 @@ def combine(paths, out) -> Path:
     config = {**reference, "seeds": arrays["seeds"].tolist(), "files": [str(run["path"]) for run in runs]}
     return write_result(out, SEEDS_PROTOCOL, Measurement(numbers, arrays, config, PUBLISHED))
 
-
-if __name__ == "__main__":
-    sys.exit(_main(NAME))

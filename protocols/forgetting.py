@@ -57,7 +57,6 @@ Run ``python protocols/forgetting.py --help`` or ``mtspark-bio forgetting --help
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -105,14 +104,3 @@ def run(config: dict, out: Path, resume: bool = False, build_dir=None, log=print
     ``config`` (``api.ForgettingConfig`` has one), so the data are not loaded twice;
     a resumed run with another stored configuration builds its own."""
     return run_protocol(PROTOCOL, config, Path(out), resume, build_dir, log, plan=plan)
-
-
-def main(argv=None) -> int:
-    """``python -m mtspark_bio.protocols.forgetting``: the same as ``mtspark-bio forgetting``."""
-    from mtspark_bio.front.cli import script_main
-
-    return script_main("forgetting", argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

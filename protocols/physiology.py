@@ -17,7 +17,7 @@ plain float attribute); it draws nothing. The figure is drawn from that file alo
 ``mtspark-bio figures PATH``.
 
     mtspark-bio protocol NAME --out PATH [--device runtime|cpp] [--seed N] [--preset NAME]
-    python -m mtspark_bio.protocols.stdp_window --out stdp.h5
+    python -m mtspark_bio protocol NAME --out PATH            (the same, without the console script)
 """
 
 from __future__ import annotations
@@ -137,13 +137,6 @@ def run(name: str, out, device: str | None = None, seed: int = 0, log=print, **o
     log(measurement.summary())
     log(f"results in {out}")
     return measurement
-
-
-def main(name: str, argv=None) -> int:
-    """``python -m mtspark_bio.protocols.<module>``: the same as ``mtspark-bio protocol NAME``."""
-    from mtspark_bio.front.cli import script_main
-
-    return script_main("protocol", argv, name)
 
 
 # --------------------------------------------------------------- shared measuring tools

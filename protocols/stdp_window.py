@@ -51,12 +51,11 @@ Key numbers (root attributes): ``A_plus``, ``tau_plus_ms``, ``A_minus``,
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 
 from mtspark_bio.models.plasticity import STDP_PRESETS as PRESETS  # noqa: F401  (the names --preset accepts)
-from mtspark_bio.protocols.physiology import Measurement, fit_exponential, main as _main, scheduled_group, simulation
+from mtspark_bio.protocols.physiology import Measurement, fit_exponential, scheduled_group, simulation
 
 NAME = "stdp-window"
 _BI_POO_FIT = ("Bi & Poo 1998 (J. Neurosci. 18:10464) Fig. 7 data, exponential fit of Bi & Poo 2001 Fig. 1 "
@@ -162,6 +161,3 @@ def measure(device: str = "runtime", seed: int = 0, preset: str = "song", pairin
               "presets": {name.replace("-", "_"): {"dw_per_pairing": values} for name, values in dw.items()}}
     return Measurement(numbers, arrays, config, PUBLISHED)
 
-
-if __name__ == "__main__":
-    sys.exit(_main(NAME))

@@ -236,12 +236,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def script_main(command: str, argv=None, *leading: str) -> int:
-    """``python -m mtspark_bio.protocols.<module> ARGS``: exactly ``mtspark-bio <command>
-    [leading...] ARGS``, so a protocol script has no parser of its own."""
-    return main([command, *leading, *(sys.argv[1:] if argv is None else argv)])
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)  # imports Brian2, which routes warnings to its log
     unverified = []
