@@ -152,7 +152,7 @@ def test_resume_runs_only_what_was_missing(killed_sweep, tmp_path):
     (["sweep", "banana", "--seeds", "0"], "unknown protocol 'banana'"),
     (["sweep", "forgetting", "--seeds", "0", "--grid", "train_smaples=1,2"], "unknown key 'train_smaples'"),
     (["sweep", "forgetting", "--seeds", "0", "--grid", "train_samples="], "empty value"),
-    (["sweep", "forgetting", "--seeds", "0", "--grid", "n_tasks=2,x"], "invalid int value: 'x'"),
+    (["sweep", "forgetting", "--seeds", "0", "--grid", "n_tasks=2,x"], "ForgettingConfig.n_tasks is of type int, not str"),
     (["sweep", "forgetting", "--seeds", "0", "--set", "circuit.n_hidden=1.5"], "CircuitConfig.n_hidden is of type int, not float"),
     (["sweep", "forgetting", "--seeds", "0", "--set", "circuit.n_hiden=4"], "has no field 'n_hiden'"),
     (["sweep", "forgetting", "--seeds", "0", "--set", "variants=banana"], "unknown variant(s) ['banana']"),
@@ -217,3 +217,25 @@ def test_a_physiology_protocol_sweeps_with_its_key_numbers(tmp_path):
     (summary,) = rows(out / "summary.csv")
     assert summary["n"] == "2" and float(summary["window_ms_mean"]) == pytest.approx(
         np.mean([float(r["window_ms"]) for r in table]))
+
+
+def test_runs_are_typed_configurations_named_as_the_command_line_names_them(tmp_path):
+    """A run carries the API's typed configuration (no argument list), survives the trip
+    to a worker, and is named by the same hash as the command line's configuration of
+    the same options (so sweep folders made before keep their run names)."""
+    import pickle
+
+    from mtspark_bio.front import api, options
+
+    runs = sweep.plan_runs("forgetting", [3], {}, {"train_samples": "8", "variants": "dendritic",
+                                                   "circuit.n_hidden": "24"}, tmp_path)
+    config = runs[0].config
+    assert isinstance(config, api.ForgettingConfig)
+    assert (config.seed, config.train_samples, config.variants, config.circuit) == (3, 8, ("dendritic",),
+                                                                                    {"n_hidden": 24})
+    assert pickle.loads(pickle.dumps(config)) == config
+    args = cli.build_parser().parse_args(["forgetting", "--seed", "3", "--train-samples", "8", "--variants",
+                                          "dendritic", "--circuit", '{"n_hidden": 24}'])
+    assert runs[0].name == f"forgetting-{sweep.config_hash('forgetting', options.forgetting_config(args))}"
+    atari = sweep.plan_runs("atari", [0], {"sticky": ["true", "false"]}, {}, tmp_path)
+    assert [r.config.sticky for r in atari] == [True, False]

@@ -13,9 +13,9 @@ Each configuration is checked when it is made (:class:`mtspark_bio.errors.Config
 a ValueError, naming the option and the fix), so a bad one fails before any simulation.
 Each run function returns the result read back from its HDF5 file
 (:mod:`mtspark_bio.readers`), the same object the figures draw from, and the readers
-give it again later. The command line (``mtspark-bio``) builds these configurations
-from its options and runs every experiment through these functions; its ``sweep``,
-``nwb`` and ``figures`` commands call their own modules.
+give it again later. The command line (``mtspark-bio``) and the sweep build these
+configurations (from options, or from a sweep's KEY=VALUE settings) and run every
+experiment through these functions.
 """
 
 from __future__ import annotations
@@ -45,6 +45,11 @@ class _StoredForm:
     def as_protocol_config(self) -> dict:
         return {f.name: list(value) if isinstance(value := getattr(self, f.name), tuple) else value
                 for f in dataclasses.fields(self)}
+
+    def __reduce__(self):
+        # pickled (to a sweep's worker) as its stored form, so the data a configuration
+        # loaded to check itself is loaded again there, not sent
+        return type(self).from_protocol_config, (self.as_protocol_config(),)
 
     @classmethod
     def from_protocol_config(cls, config: dict):

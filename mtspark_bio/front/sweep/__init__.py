@@ -4,11 +4,13 @@
                       --out DIR [--workers N] [--scheduler ADDRESS | --slurm] [--resume]
 
 A run is one call of a protocol (``forgetting``, ``atari`` or a physiology protocol)
-with one seed and one setting. KEY is one of the protocol's own options, written as its
-argparse destination (``train_samples`` for ``--train-samples``), or ``circuit.FIELD`` /
-``agent.FIELD`` for a field of the JSON overrides. Every run's argument list is parsed
-by the protocol's own parser and its configuration validated by the protocol's own
-``Plan`` before anything starts, so bad input exits 2 and writes nothing.
+with one seed and one setting. KEY is a field of the protocol's typed configuration
+(``ForgettingConfig``, ``AtariConfig`` or ``ProtocolConfig`` in ``mtspark_bio.front.api``:
+``train_samples``, ``sticky``, ``preset``), or ``circuit.FIELD`` / ``agent.FIELD`` for a
+field of the JSON overrides. Each value is read by the field's type (a comma list for a
+tuple, JSON for the overrides), and every run's typed configuration is made, and so
+checked, before anything starts: bad input exits 2 and writes nothing. Workers receive
+the typed configurations and run them through the API.
 
 Where runs go: an embedded ``distributed.LocalCluster`` by default (one single-threaded
 worker process per core), a running scheduler with ``--scheduler``, or SLURM jobs
@@ -47,11 +49,12 @@ command line).
 from mtspark_bio.front.sweep.cluster import connect, slurm_cluster
 from mtspark_bio.front.sweep.command import add_arguments, run_from_args, sweep
 from mtspark_bio.front.sweep.execution import FAIL_SEED_ENV, KILL_ONCE_ENV, STATUS_FAILED, execute
-from mtspark_bio.front.sweep.plan import RunSpec, config_hash, parse_assignments, parse_seeds, plan_runs, run_argv
+from mtspark_bio.front.sweep.plan import RunSpec, config_hash, parse_assignments, parse_seeds, plan_runs, run_values, sweep_keys
 from mtspark_bio.front.sweep.protocols import BLOCK_PROTOCOLS, RESERVED, BlockProtocol, PhysiologyProtocol, get_protocol
-from mtspark_bio.front.sweep.statistics import bootstrap_ci, format_table, read_csv, run_rows, summarize, write_csv
+from mtspark_bio.front.sweep.statistics import bootstrap_ci, format_table, run_rows, summarize, write_csv
+from mtspark_bio.readers import read_csv
 
 __all__ = ["BLOCK_PROTOCOLS", "FAIL_SEED_ENV", "KILL_ONCE_ENV", "RESERVED", "STATUS_FAILED", "BlockProtocol",
            "PhysiologyProtocol", "RunSpec", "add_arguments", "bootstrap_ci", "config_hash", "connect", "execute",
            "format_table", "get_protocol", "parse_assignments", "parse_seeds", "plan_runs", "read_csv",
-           "run_argv", "run_from_args", "run_rows", "slurm_cluster", "summarize", "sweep", "write_csv"]
+           "run_from_args", "run_values", "run_rows", "slurm_cluster", "summarize", "sweep", "sweep_keys", "write_csv"]

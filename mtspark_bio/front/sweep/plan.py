@@ -1,4 +1,4 @@
-"""Planning: seeds, settings, each run's argument list and resolved configuration."""
+"""Planning: seeds, settings, each run's typed configuration."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import itertools
 import json
 from pathlib import Path
 
-from mtspark_bio.front.sweep.protocols import RESERVED, BlockProtocol, get_protocol, protocol_parser
+from mtspark_bio.front.sweep.protocols import RESERVED, get_protocol
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,7 +18,7 @@ class RunSpec:
     protocol: str
     seed: int
     settings: dict  # KEY -> value as given on the command line (grid and --set)
-    config: dict  # the protocol's resolved configuration
+    config: object  # the protocol's typed configuration (mtspark_bio.front.api)
     name: str  # <protocol>-<hash of protocol and config>
     out: str
     log: str
@@ -64,65 +64,75 @@ def parse_assignments(items, option: str, split_values: bool) -> dict[str, list[
     return out
 
 
-def _field_value(config_class, option: str, field: str, text: str):
-    """The JSON override value of ``config_class.field`` from its command-line text,
-    checked against the field's type (a wrong type is bad input, not a crash later)."""
-    fields = {f.name: f for f in dataclasses.fields(config_class)}
-    if field not in fields:
-        raise ValueError(f"{option}.{field}: {config_class.__name__} has no field {field!r}; known: {sorted(fields)}")
-    default = fields[field].default
-    if fields[field].default_factory is not dataclasses.MISSING:  # a nested configuration, e.g. the readout rule
-        kind = dict
-    else:
-        kind = type(default) if default is not dataclasses.MISSING else str
+def _kind(f: dataclasses.Field) -> type:
+    """The type a field's values have, read from its default."""
+    if f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
+        return dict if dataclasses.is_dataclass(default) else type(default)  # a nested configuration is JSON
+    return str if f.default in (dataclasses.MISSING, None) else type(f.default)
+
+
+#: the types of field a KEY may set
+SETTABLE = (str, tuple, bool, int, float, dict)
+
+
+def sweep_keys(protocol) -> dict[str, dataclasses.Field]:
+    """The typed configuration's fields a KEY may name."""
+    return {f.name: f for f in dataclasses.fields(protocol.typed)
+            if f.name not in RESERVED and _kind(f) in SETTABLE}
+
+
+def typed_value(config_class, f: dataclasses.Field, key: str, text: str):
+    """The value of ``config_class.f`` from its command-line text, checked against the
+    field's type (a wrong type is bad input, not a crash later). A tuple field takes a
+    comma list; a nested configuration a JSON object."""
+    kind = _kind(f)
+    if kind is str:
+        return text
+    if kind is tuple:
+        return tuple(name.strip() for name in text.split(",") if name.strip())
+    if kind not in SETTABLE:
+        raise ValueError(f"key {key!r}: {config_class.__name__}.{f.name} is a {kind.__name__}, "
+                         f"which a sweep does not set")
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
         value = text
-    ok = (isinstance(value, bool) if kind is bool
-          else isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float
-          else isinstance(value, int) and not isinstance(value, bool) if kind is int
-          else isinstance(value, kind))
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = (isinstance(value, bool) if kind is bool else number if kind is float
+          else number and isinstance(value, int) if kind is int else isinstance(value, kind))
     if not ok:
-        raise ValueError(f"{option}.{field}={text!r}: {config_class.__name__}.{field} is of type {kind.__name__}, "
+        raise ValueError(f"{key}={text!r}: {config_class.__name__}.{f.name} is of type {kind.__name__}, "
                          f"not {type(value).__name__}")
     return float(value) if kind is float else value
 
 
-def run_argv(protocol, parser, settings: dict[str, str], seed: int) -> list[str]:
-    """The protocol's own argument list for one run (no --out)."""
-    actions = {a.dest: a for a in parser._actions if a.option_strings}
-    argv = ["--seed", str(seed)]
-    overrides = {}
-    for key, value in settings.items():
-        prefix, dot, field = key.partition(".")
+def run_values(protocol, settings: dict[str, str]) -> dict:
+    """The typed configuration's field values of one run (all but the seed), from the
+    sweep's KEY=VALUE settings: ``FIELD`` or ``circuit.FIELD`` / ``agent.FIELD``."""
+    keys = sweep_keys(protocol)
+    values, overrides = {}, {}
+    for key, text in settings.items():
+        prefix, dot, name = key.partition(".")
+        if key == "seed":
+            raise ValueError("the seeds are given by --seeds, not as a key")
         if dot:
             if prefix != protocol.json_option:
                 raise ValueError(f"key {key!r}: {protocol.name} has no JSON overrides {prefix!r}"
                                  + (f"; use {protocol.json_option}.FIELD" if protocol.json_option else ""))
-            overrides[field] = _field_value(BlockProtocol(protocol.name).config_class, prefix, field, value)
+            nested = {f.name: f for f in dataclasses.fields(protocol.config_class)}
+            if name not in nested:
+                raise ValueError(f"{key}: {protocol.config_class.__name__} has no field {name!r}; "
+                                 f"known: {sorted(nested)}")
+            overrides[name] = typed_value(protocol.config_class, nested[name], key, text)
             continue
-        if key == "seed":
-            raise ValueError("the seeds are given by --seeds, not as a key")
-        if key not in actions or key in RESERVED:
-            known = sorted(set(actions) - set(RESERVED))
-            raise ValueError(f"unknown key {key!r} for {protocol.name}; known: {', '.join(known)}"
+        if key not in keys:
+            raise ValueError(f"unknown key {key!r} for {protocol.name}; known: {', '.join(sorted(keys))}"
                              + (f", {protocol.json_option}.FIELD" if protocol.json_option else ""))
-        action = actions[key]
-        if action.nargs == 0:  # a flag such as --no-sticky
-            if value.lower() not in ("true", "false"):
-                raise ValueError(f"key {key!r} is a flag; give true or false, not {value!r}")
-            argv += [action.option_strings[-1]] if value.lower() == "true" else []
-        else:
-            argv += [action.option_strings[-1], value]
+        values[key] = typed_value(protocol.typed, keys[key], key, text)
     if overrides:
-        base = settings.get(protocol.json_option, "{}")
-        try:
-            merged = {**json.loads(base), **overrides}
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{protocol.json_option}={base!r} is not valid JSON ({error})") from None
-        argv += [f"--{protocol.json_option}", json.dumps(merged)]
-    return argv
+        values[protocol.json_option] = {**values.get(protocol.json_option, {}), **overrides}
+    return values
 
 
 def config_hash(protocol: str, config: dict) -> str:
@@ -132,10 +142,9 @@ def config_hash(protocol: str, config: dict) -> str:
 
 def plan_runs(protocol_name: str, seeds, grid: dict[str, list[str]], fixed: dict[str, str],
               directory: Path) -> list[RunSpec]:
-    """Every (setting, seed) run, each parsed and validated by the protocol: ValueError
+    """Every (setting, seed) run, each a typed configuration checked on construction: ValueError
     (naming the key or value) before any run when one is bad."""
     protocol = get_protocol(protocol_name)
-    parser = protocol_parser(protocol)
     both = sorted(set(grid) & set(fixed))
     if both:
         raise ValueError(f"{', '.join(both)} given both with --grid and --set; use one")
@@ -144,14 +153,13 @@ def plan_runs(protocol_name: str, seeds, grid: dict[str, list[str]], fixed: dict
     for combination in itertools.product(*grid.values()):
         settings = {**fixed, **dict(zip(grid, combination))}
         for seed in seeds:
-            argv = run_argv(protocol, parser, settings, seed)
+            values = run_values(protocol, settings)
             try:
-                config = protocol.config(parser.parse_args([*protocol.positional(), "--out", "unused.h5", *argv]))
-                protocol.validate(config)
+                config = protocol.make_config(values, seed)
             except ValueError as error:
                 where = ", ".join(f"{k}={v}" for k, v in settings.items()) or "the defaults"
                 raise ValueError(f"{protocol.name} with {where} (seed {seed}): {error}") from None
-            name = f"{protocol.name}-{config_hash(protocol.name, config)}"
+            name = f"{protocol.name}-{config_hash(protocol.name, protocol.stored(config))}"
             if name in seen:
                 raise ValueError(f"settings {seen[name]} and {settings} give the same run configuration; "
                                  f"list each value once")

@@ -1,55 +1,42 @@
-"""The protocols a sweep can run: their options, validation, run and metrics."""
+"""The protocols a sweep can run: their typed configuration, run and metrics."""
 
 from __future__ import annotations
 
-import argparse
-import importlib
 from pathlib import Path
 
+from mtspark_bio.front import api
 
-#: protocols whose runs a sweep makes besides the physiology protocols
-BLOCK_PROTOCOLS = {"forgetting": ("circuit", "mtspark_bio.circuit:CircuitConfig"),
-                   "atari": ("agent", "mtspark_bio.agent:AgentConfig")}
-#: options a sweep sets itself, never a KEY
-RESERVED = ("out", "resume", "build_dir", "no_figure", "seed", "help")
+#: protocols whose runs a sweep makes besides the physiology protocols: their typed
+#: configuration, the field holding JSON overrides, and the class those override
+BLOCK_PROTOCOLS = {"forgetting": (api.ForgettingConfig, "circuit", "mtspark_bio.circuit:CircuitConfig"),
+                   "atari": (api.AtariConfig, "agent", "mtspark_bio.agent:AgentConfig")}
+#: fields a sweep sets itself, never a KEY
+RESERVED = ("seed", "name")
 
-
-class _RaisingParser(argparse.ArgumentParser):
-    """A protocol's parser that raises ValueError instead of exiting, so a bad value in one
-    run's arguments is reported as the sweep's bad input."""
-
-    def error(self, message):
-        raise ValueError(message)
-
-
-# ------------------------------------------------------------------ protocols
 
 class BlockProtocol:
-    """forgetting / atari: the command line's options (``mtspark_bio.front.options``), the
-    library's ``Plan`` (validates; ``mtspark_bio.experiments``) and the protocol's
-    ``run``; result groups under ``/variants`` or ``/agents`` with the
-    continual-learning metrics as attributes."""
+    """forgetting / atari: runs of the typed configuration of :mod:`mtspark_bio.front.api`
+    (checked, data loaded, on construction); result groups under ``/variants`` or
+    ``/agents`` with the continual-learning metrics as attributes."""
 
     def __init__(self, name: str):
-        from mtspark_bio.front import options
+        import importlib
 
-        self.json_option, config_class = BLOCK_PROTOCOLS[name]
+        self.typed, self.json_option, overridden = BLOCK_PROTOCOLS[name]
         self.name = name
-        self.add_arguments = getattr(options, f"add_{name}_arguments")
-        self.config = getattr(options, f"{name}_config")
-        self.plan = importlib.import_module(f"mtspark_bio.experiments.{name}").Plan
-        self.protocol = importlib.import_module(f"mtspark_bio.protocols.{name}")
-        path, cls = config_class.split(":")
+        path, cls = overridden.split(":")
         self.config_class = getattr(importlib.import_module(path), cls)
 
-    def positional(self) -> list[str]:
-        return []
+    def make_config(self, values: dict, seed: int):
+        return self.typed(**values, seed=seed)
 
-    def validate(self, config: dict):
-        self.plan(config)
+    def stored(self, config) -> dict:
+        """The configuration as the result file stores it (what names the run)."""
+        return config.as_protocol_config()
 
-    def run(self, config: dict, out: Path, resume: bool, log):
-        self.protocol.run(config, out, resume=resume, log=log)  # draws no figure
+    def run(self, config, out: Path, resume: bool, log):
+        runner = api.run_forgetting if self.name == "forgetting" else api.run_atari
+        runner(config, out, resume=resume, log=log)  # draws no figure
 
     def is_complete(self, path: Path) -> bool:
         from mtspark_bio.results import is_complete
@@ -74,39 +61,27 @@ class BlockProtocol:
 
 
 class PhysiologyProtocol:
-    """A physiology protocol: options ``--device`` and ``--seed``; its key numbers are the
-    result file's float root attributes; the file is written once, at the end."""
+    """A physiology protocol (:class:`mtspark_bio.front.api.ProtocolConfig`: device,
+    seed, preset); its key numbers are the result file's float root attributes; the
+    file is written once, at the end."""
 
+    typed = api.ProtocolConfig
     json_option = None
 
     def __init__(self, name: str):
         from mtspark_bio.protocols import physiology
 
-        self.name = name
-        self.physiology = physiology
         physiology.protocol_module(name)  # ValueError naming the choices
+        self.name = name
 
-    def add_arguments(self, parser):
-        from mtspark_bio.front.options import add_physiology_arguments
+    def make_config(self, values: dict, seed: int) -> api.ProtocolConfig:
+        return api.ProtocolConfig(self.name, seed=seed, **values)
 
-        add_physiology_arguments(parser)  # its first argument is the protocol's name
+    def stored(self, config: api.ProtocolConfig) -> dict:
+        return {"device": config.device, "seed": config.seed, **config.options()}
 
-    def positional(self) -> list[str]:
-        return [self.name]
-
-    def config(self, args) -> dict:
-        device = self.physiology.check_device(args.device or self.physiology.default_device(self.name))
-        options = {k: v for k, v in vars(args).items() if k not in (*RESERVED, "device", "name") and v is not None}
-        return {"device": device, "seed": args.seed, **options}
-
-    def validate(self, config: dict):
-        from mtspark_bio.front.api import ProtocolConfig
-
-        ProtocolConfig(self.name, **config)  # device and preset, as the API checks them
-
-    def run(self, config: dict, out: Path, resume: bool, log):
-        options = {k: v for k, v in config.items() if k not in ("device", "seed")}
-        self.physiology.run(self.name, out, device=config["device"], seed=config["seed"], log=log, **options)
+    def run(self, config: api.ProtocolConfig, out: Path, resume: bool, log):
+        api.run_protocol(config, out, log=log)
 
     def is_complete(self, path: Path) -> bool:
         from mtspark_bio.readers import open_result
@@ -131,8 +106,3 @@ def get_protocol(name: str):
         raise ValueError(f"unknown protocol {name!r}; choose one of {', '.join([*BLOCK_PROTOCOLS, *PROTOCOLS])}")
     return PhysiologyProtocol(name)
 
-
-def protocol_parser(protocol) -> _RaisingParser:
-    parser = _RaisingParser(prog=f"mtspark-bio {protocol.name}", add_help=False)
-    protocol.add_arguments(parser)
-    return parser

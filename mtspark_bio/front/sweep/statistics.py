@@ -72,11 +72,6 @@ def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
     os.replace(tmp, path)
 
 
-def read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def run_rows(runs: list[RunSpec], outcomes: dict[str, dict], keys: list[str]) -> tuple[list[dict], list[str]]:
     """One row per run and variant/agent (one row with the error for a failed run)."""
     rows, metric_names = [], []
