@@ -13,14 +13,13 @@ and ``DIR/sweep.png``.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
 from . import style
-from mtspark_bio.readers import order_variants as _order_variants
+from mtspark_bio.readers import load_sweep, order_variants as _order_variants
 
 from .forgetting import VARIANT_COLORS
 
@@ -32,21 +31,6 @@ def _float(text) -> float:
         return math.nan
 
 
-def load_sweep(directory) -> dict:
-    """The tables of a sweep folder (ValueError when one is missing or malformed)."""
-    from mtspark_bio.front.sweep import read_csv
-
-    directory = Path(directory)
-    for name in ("sweep.json", "runs.csv", "summary.csv"):
-        if not (directory / name).is_file():
-            raise ValueError(f"{directory} has no {name}; it is not a finished sweep folder")
-    meta = json.loads((directory / "sweep.json").read_text())
-    keys = list(meta.get("grid", {}))
-    runs, summary = read_csv(directory / "runs.csv"), read_csv(directory / "summary.csv")
-    metrics = [c[:-len("_mean")] for c in (summary[0] if summary else {}) if c.endswith("_mean")]
-    if not metrics:
-        raise ValueError(f"{directory / 'summary.csv'} holds no metric (did every run fail?)")
-    return {"protocol": meta.get("protocol", ""), "keys": keys, "runs": runs, "summary": summary, "metrics": metrics}
 
 
 def plot_sweep(directory, out_stem=None) -> list[Path]:

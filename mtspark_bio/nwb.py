@@ -40,7 +40,6 @@ from pathlib import Path
 import numpy as np
 
 from mtspark_bio.errors import ConfigError, option
-from mtspark_bio.results import read_arrays, read_json_attr
 
 POPULATIONS = ("hidden", "readout")
 # NCBI Taxonomy 32630, "synthetic construct": no organism was recorded
@@ -48,42 +47,34 @@ SIMULATED_SPECIES = "http://purl.obolibrary.org/obo/NCBITaxon_32630"
 
 
 def read_result(path: Path) -> dict:
-    """What the NWB file needs from a result file; ValueError naming the problem and the
-    fix when ``path`` is not a result file of ours or holds no spikes."""
-    from mtspark_bio.readers import open_result
+    """What the NWB file needs from a result file (read by
+    :func:`mtspark_bio.readers.load_forgetting`); ValueError naming the problem and the
+    fix when ``path`` is not a forgetting result file or holds no spikes."""
+    from mtspark_bio.readers import load_forgetting, open_result
     from mtspark_bio.results import read_text_attr
 
     path = Path(path)
     with open_result(path) as f:
         protocol = read_text_attr(f, "protocol")
-        if protocol is None or "config" not in f.attrs or "circuit" not in f.attrs:
-            raise ConfigError(f"{path} has no 'protocol', 'config' and 'circuit' attributes, so it is not a "
-                              f"result file of mtspark-bio")
-        if protocol != "forgetting":
-            raise ConfigError(f"{path} is a result file of the {protocol!r} protocol, which records no spikes; "
-                              f"only 'forgetting' files (mtspark-bio forgetting) can be converted")
-        config, circuit = read_json_attr(f, "config"), read_json_attr(f, "circuit")
-        variants = {v: f["variants"][v] for v in f.get("variants", {})}
-        result = {
-            "path": path, "config": config, "circuit": circuit,
-            "versions": read_json_attr(f, "versions") if "versions" in f.attrs else {},
-            "runs": int(f.attrs.get("runs", 0)), "complete": bool(f.attrs.get("complete", False)),
-            "blocks_done": int(f.attrs.get("blocks_done", -1)),
-            "schedule": f["schedule"][...].tolist() if "schedule" in f else [],
-            "started_utc": f.attrs.get("started_utc"),
-            "wiring": {v: read_arrays(g["context_wiring"]) for v, g in variants.items() if "context_wiring" in g},
-        }
-        if "spikes" in f and f["spikes"].attrs.get("mode") == "all":
-            result["mode"] = "all"
-            result["clock"] = {key: float(f["spikes"].attrs[key]) for key in
-                               ("dt_s", "t_sample_s", "t_rest_s", "run_duration_s")}
-            result["parts"] = [(int(g.attrs["block"]), read_arrays(g)) for _, g in sorted(f["spikes/parts"].items())]
-        elif variants and all("spikes" in g for g in variants.values()):
-            result["mode"] = "sample"
-            result["sample"] = {v: read_arrays(g["spikes"]) for v, g in variants.items()}
-        else:
-            raise ConfigError(f"{path} holds no spikes (it was run with {option('record_spikes')} none, or did not "
-                              f"finish); run the protocol with {option('record_spikes')} all (or sample) to convert it")
+    if protocol not in (None, "forgetting"):
+        raise ConfigError(f"{path} is a result file of the {protocol!r} protocol, which records no spikes; "
+                          f"only 'forgetting' files (mtspark-bio forgetting) can be converted")
+    stored = load_forgetting(path, recorded=True)
+    result = {
+        "path": path, "config": stored.config, "circuit": stored.circuit, "versions": stored.versions,
+        "runs": stored.runs, "complete": stored.complete, "blocks_done": stored.blocks_done,
+        "schedule": stored.schedule.tolist(), "started_utc": stored.started_utc,
+        "wiring": {v: variant.wiring for v, variant in stored.variants.items() if variant.wiring},
+    }
+    if stored.recorded is not None:
+        result.update(mode="all", **stored.recorded)
+    elif all(variant.spikes for variant in stored.variants.values()):
+        result["mode"] = "sample"
+        result["sample"] = {v: {population: {"t": t, "i": i} for population, (t, i) in variant.spikes.items()}
+                            for v, variant in stored.variants.items()}
+    else:
+        raise ConfigError(f"{path} holds no spikes (it was run with {option('record_spikes')} none, or did not "
+                          f"finish); run the protocol with {option('record_spikes')} all (or sample) to convert it")
     return result
 
 

@@ -172,6 +172,8 @@ def _block_file_header(f, path, protocol: str, group: str):
     """(config, versions, schedule) of an alternating-task result file, checked: its
     ``protocol``, a 1-D integer ``/schedule`` and at least one ``/<group>/<name>``."""
     found = read_text_attr(f, "protocol")
+    if found is None:
+        raise ResultFileError(f"{path} has no 'protocol' attribute, so it is not a result file of mtspark-bio")
     if found != protocol:
         raise ResultFileError(f"{path} holds protocol {found!r}, not {protocol!r}")
     config, versions = json_attr(f, "config"), json_attr(f, "versions")
@@ -202,6 +204,10 @@ class Variant:
     spikes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # pop -> (t [s], i)
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     active_overlap: float = float("nan")      # mean Jaccard overlap of the tasks' active sets
+    overlap: np.ndarray | None = None         # (n_tasks, n_tasks) Jaccard overlap, last evaluation
+    wiring: dict[str, np.ndarray] = field(default_factory=dict)  # the context's synapses (i, j)
+    state: dict[str, np.ndarray] = field(default_factory=dict)   # learned state to resume (state=True)
+    surrogate_weights: dict[str, np.ndarray] = field(default_factory=dict)  # (state=True)
 
 
 @dataclass
@@ -212,6 +218,13 @@ class ForgettingResult:
     schedule: np.ndarray
     variants: dict[str, Variant]
     circuit: dict = field(default_factory=dict)  # the resolved CircuitConfig the run used
+    runs: int = 0                # compiled runs made so far
+    blocks_done: int = -1        # finished blocks (-1: not even the baseline evaluation)
+    complete: bool = False
+    started_utc: str | None = None  # when the run began, kept across --resume
+    # --record-spikes all (recorded=True): {"clock": {dt_s, t_sample_s, t_rest_s,
+    # run_duration_s}, "parts": [(block, {variant: {population: {step, i}}})]}
+    recorded: dict | None = None
 
     @property
     def n_blocks(self) -> int:
@@ -222,8 +235,11 @@ class ForgettingResult:
         return next(iter(self.variants.values())).accuracy.shape[1]
 
 
-def load_forgetting(h5_path) -> ForgettingResult:
-    """Read and check one forgetting result file (ValueError on a malformed one)."""
+def load_forgetting(h5_path, state: bool = False, recorded: bool = False) -> ForgettingResult:
+    """Read and check one forgetting result file (ValueError on a malformed one). The
+    one reader of its layout: figures, the sweep, capacity, NWB (``recorded``: every
+    spike of ``--record-spikes all``) and ``--resume`` (``state``: what the network
+    learned) read through it."""
     path = Path(h5_path)
     with open_result(path) as f:
         config, versions, schedule = _block_file_header(f, path, "forgetting", "variants")
@@ -249,9 +265,22 @@ def load_forgetting(h5_path) -> ForgettingResult:
                         spikes[pop] = (np.asarray(pg["t"][()], dtype=float).ravel(),
                                        np.asarray(pg["i"][()]).ravel())
             weights = _datasets(g["weights"]) if "weights" in g else {}
-            variants[name] = Variant(name, R, {m: float_attr(g, m) for m in METRICS},
-                                     baseline, spikes, weights, float(g.attrs.get("mean_active_overlap", np.nan)))
+            variants[name] = Variant(
+                name, R, {m: float_attr(g, m) for m in METRICS}, baseline, spikes, weights,
+                float(g.attrs.get("mean_active_overlap", np.nan)),
+                np.asarray(g["active_overlap"][()], dtype=float) if "active_overlap" in g else None,
+                read_arrays(g["context_wiring"]) if "context_wiring" in g else {},
+                read_arrays(g["state"]) if state and "state" in g else {},
+                read_arrays(g["surrogate_weights"]) if state and "surrogate_weights" in g else {})
         circuit = json_attr(f, "circuit")
+        progress = {"runs": int(f.attrs.get("runs", 0)), "blocks_done": int(f.attrs.get("blocks_done", -1)),
+                    "complete": bool(f.attrs.get("complete", False)),
+                    "started_utc": read_text_attr(f, "started_utc")}
+        if recorded and "spikes" in f and f["spikes"].attrs.get("mode") == "all":
+            progress["recorded"] = {
+                "clock": {key: float(f["spikes"].attrs[key]) for key in ("dt_s", "t_sample_s", "t_rest_s",
+                                                                         "run_duration_s")},
+                "parts": [(int(g.attrs["block"]), read_arrays(g)) for _, g in sorted(f["spikes/parts"].items())]}
     n_tasks = {v.accuracy.shape[1] for v in variants.values()}
     if len(n_tasks) != 1:
         raise ResultFileError(f"{path}: variants disagree on the number of tasks: {sorted(n_tasks)}")
@@ -260,7 +289,7 @@ def load_forgetting(h5_path) -> ForgettingResult:
         raise ResultFileError(f"{path}: config says n_tasks={config['n_tasks']} but accuracy matrices have {n_tasks} columns")
     if schedule.size and (schedule.min() < 0 or schedule.max() >= n_tasks):
         raise ResultFileError(f"{path}: /schedule holds task indices outside 0..{n_tasks - 1}")
-    return ForgettingResult(path, config, versions, schedule, variants, circuit)
+    return ForgettingResult(path, config, versions, schedule, variants, circuit, **progress)
 
 
 # --- atari ------------------------------------------------------------------------------
@@ -433,3 +462,28 @@ class PhysiologyResult:
         for part in key.split("/"):
             node = node[part]
         return node
+
+
+# ------------------------------------------------------------------ sweep folders
+
+def read_csv(path: Path) -> list[dict]:
+    """A sweep table (``runs.csv``, ``summary.csv``) as rows of text."""
+    import csv
+
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def load_sweep(directory) -> dict:
+    """The tables of a sweep folder (ValueError when one is missing or malformed)."""
+    directory = Path(directory)
+    for name in ("sweep.json", "runs.csv", "summary.csv"):
+        if not (directory / name).is_file():
+            raise ValueError(f"{directory} has no {name}; it is not a finished sweep folder")
+    meta = json.loads((directory / "sweep.json").read_text())
+    keys = list(meta.get("grid", {}))
+    runs, summary = read_csv(directory / "runs.csv"), read_csv(directory / "summary.csv")
+    metrics = [c[:-len("_mean")] for c in (summary[0] if summary else {}) if c.endswith("_mean")]
+    if not metrics:
+        raise ValueError(f"{directory / 'summary.csv'} holds no metric (did every run fail?)")
+    return {"protocol": meta.get("protocol", ""), "keys": keys, "runs": runs, "summary": summary, "metrics": metrics}

@@ -337,24 +337,20 @@ class ResultFile(BlockRecord):
 
     def load(self, runner: Runner | None = None):
         """Read the results so far and, given a ``runner``, restore its network state."""
-        from mtspark_bio.readers import open_result
-        from mtspark_bio.results import read_arrays
+        from mtspark_bio.readers import load_forgetting
 
-        with open_result(self.path) as f:
-            self.blocks_done = int(f.attrs["blocks_done"])
-            self.runs = int(f.attrs["runs"])
-            self.started_utc = f.attrs.get("started_utc", self.started_utc)
-            for v in self.R:
-                group = f["variants"][v]
-                self.R[v] = group["accuracy_matrix"][...]
-                self.baseline[v] = group["baseline_accuracy"][...]
-                self.active_overlap[v] = group["active_overlap"][...]
-                if runner is None:
-                    continue
-                if "state" in group:
-                    runner.state[v] = read_arrays(group["state"])
-                if runner.surrogate is not None and "surrogate_weights" in group:
-                    runner.surrogate.params[v] = read_arrays(group["surrogate_weights"])
+        stored = load_forgetting(self.path, state=runner is not None)
+        self.blocks_done, self.runs = stored.blocks_done, stored.runs
+        self.started_utc = stored.started_utc or self.started_utc
+        for v in self.R:
+            variant = stored.variants[v]
+            self.R[v], self.baseline[v], self.active_overlap[v] = variant.accuracy, variant.baseline, variant.overlap
+            if runner is None:
+                continue
+            if variant.state:
+                runner.state[v] = variant.state
+            if runner.surrogate is not None and variant.surrogate_weights:
+                runner.surrogate.params[v] = variant.surrogate_weights
         if runner is not None:
             runner.sim.runs = self.runs
 
