@@ -64,10 +64,10 @@ def main(argv=None) -> int:
     if not args.peer_python.exists():
         print(f"BindsNET environment missing ({args.peer_python}); create it as in this script's docstring")
         return 2
-    from mtspark_bio.circuit import CircuitConfig
+    from mtspark_bio.circuit import InputParams
     from training_throughput import measure
 
-    t_rest, t_present = CircuitConfig.t_rest_ms, CircuitConfig.t_present_ms
+    t_rest, t_present = InputParams.t_rest_ms, InputParams.t_present_ms
     rows, ratios = [], {}
     for threads in (int(t) for t in args.threads.split(",")):
         print(f"  threads={threads}: ours ...", flush=True)
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
               f"BindsNET ...", flush=True)
         peer = run_peer(args.peer_python, {"threads": threads, "seed": 0, "samples": args.peer_samples,
                                            "dt_ms": 0.25, "t_present_ms": t_present, "t_rest_ms": t_rest,
-                                           "n_hidden": args.n_hidden, "input_rate_hz": CircuitConfig.input_rate_hz})
+                                           "n_hidden": args.n_hidden, "input_rate_hz": InputParams.input_rate_hz})
         peer_cpu = peer["samples"] / peer["cpu_s"]
         print(f"     {peer['steady_samples_per_s']:.2f} samples/s ({peer_cpu:.2f} per CPU s)", flush=True)
         ratios[f"wall@{threads}"] = ours["samples_per_s"] / peer["steady_samples_per_s"]

@@ -13,6 +13,7 @@ once through Simulation.run (run_args) and its throughput printed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -43,7 +44,7 @@ def main(argv=None) -> int:
     build_s = time.perf_counter() - start
     exe = args.build_dir / "main"
     record = {"build_dir": str(args.build_dir), "chunk": args.chunk, "variants": args.variants,
-              "circuit": plan.circuit.__dict__, "build_s": build_s, "executable": exe.is_file(),
+              "circuit": dataclasses.asdict(plan.circuit), "build_s": build_s, "executable": exe.is_file(),
               "makefile_arch": "-arch=sm_90" in (args.build_dir / "makefile").read_text(),
               "gpu": gpu_available()}
     print(f"generated + compiled in {build_s:.1f} s; main exists: {exe.is_file()}; "

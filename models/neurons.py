@@ -147,7 +147,7 @@ GATE_EQUATION = "dendritic_gate : 1\n"
 # in benchmarks/README.md). Euler is stable while
 # dt < 2 x the fastest compartment time constant (a distal segment during a plateau
 # with strong context input: 10 pF / ~60 nS = 0.17 ms, so dt/tau ~ 1.5). Runs made
-# before the change: CircuitConfig.integration = "exponential_euler".
+# before the change: CircuitConfig.run.integration = "exponential_euler".
 INTEGRATION_METHODS = ("exponential_euler", "euler", "rk2", "rk4")
 SOMA_METHOD = "euler"
 

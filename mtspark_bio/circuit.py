@@ -40,16 +40,29 @@ GATINGS = ("partition", "random")
 
 
 @dataclass(frozen=True)
-class CircuitConfig:
-    """Sizes, rates and strengths of the classifier circuit.
+class InputParams:
+    """How an image reaches the hidden layer: the presentation's timing, the pixels'
+    Poisson rates and the feed-forward synapses."""
 
-    Quantities with units are plain floats in the unit their name ends with (``_ms``,
-    ``_hz``, ``_nS``, ``_pA``), so the configuration serialises to JSON and is stored in
-    every result file."""
+    t_rest_ms: float = 25.0
+    t_present_ms: float = 100.0
+    input_rate_hz: float = 300.0  # Poisson rate of a pixel at intensity 1 (see input_rate_for)
+    p_ff: float = 0.25  # fraction of pixels each hidden neuron samples
+    g_ff_nS: float = 0.45
+    g_ff_point_nS: float = 0.45
 
-    n_features: int
-    n_classes: int
-    n_tasks: int
+    @property
+    def t_sample_ms(self) -> float:
+        return self.t_rest_ms + self.t_present_ms
+
+    def problems(self) -> list[str]:
+        return [] if self.t_rest_ms > 0 and self.t_present_ms > 0 else ["t_rest_ms and t_present_ms must be > 0"]
+
+
+@dataclass(frozen=True)
+class HiddenParams:
+    """The hidden layer, its inhibitory pool and its gating by the task context."""
+
     # The hidden layer grows with the number of tasks, so every task's gated set keeps
     # its size (the scaling rule of the capacity protocol).
     n_hidden: int = 0  # 0 = hidden_per_task * n_tasks
@@ -61,23 +74,29 @@ class CircuitConfig:
     # sets overlap by chance (Masse, Grant & Freedman 2018). See wire_context.
     gating: str = "partition"
     n_inhibitory: int = 60
-    context_per_task: int = 10
-    gated_fraction: float = 0.2  # expected fraction of hidden neurons a context gates
-    t_rest_ms: float = 25.0
-    t_present_ms: float = 100.0
-    input_rate_hz: float = 300.0  # Poisson rate of a pixel at intensity 1 (see input_rate_for)
-    p_ff: float = 0.25  # fraction of pixels each hidden neuron samples
-    context_rate_hz: float = 60.0
-    g_ff_nS: float = 0.45
-    g_ff_point_nS: float = 0.45
-    g_context_nS: float = 3.0
     g_hidden_to_inh_nS: float = 0.5
     g_inh_to_hidden_nS: float = 0.3
     p_inhibition: float = 0.5
-    # Learning rule of the hidden->readout synapses, with its parameters
-    # (models.readout_rules; JSON: {"rule": "instar" | "rstdp", FIELD: VALUE, ...}).
-    readout: ReadoutRule = dataclasses.field(default_factory=Instar)
+    context_per_task: int = 10
+    context_rate_hz: float = 60.0
+    g_context_nS: float = 3.0
+    gated_fraction: float = 0.2  # expected fraction of hidden neurons a context gates
     context_learning: bool = True
+
+    def problems(self) -> list[str]:
+        problems = [f"{name} must be >= 1 (got {getattr(self, name)})"
+                    for name in ("n_hidden", "n_inhibitory", "context_per_task") if getattr(self, name) < 1]
+        if self.gating not in GATINGS:
+            problems.append(f"gating must be one of {GATINGS} (got {self.gating!r})")
+        if not 0 < self.gated_fraction <= 1:
+            problems.append(f"gated_fraction must be in (0, 1] (got {self.gated_fraction})")
+        return problems
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """How the network is simulated: the integration method and the seed of its wiring."""
+
     # Integration method of the conductance-based neurons (hidden, inhibitory and the
     # R-STDP readout): "" = the models' own (models.neurons.SOMA_METHOD), resolved on
     # construction so a result file records the method it ran with; naming one, e.g.
@@ -85,57 +104,111 @@ class CircuitConfig:
     integration: str = ""
     seed: int = 0
 
+    def problems(self) -> list[str]:
+        if self.integration in INTEGRATION_METHODS:  # '' was resolved on construction
+            return []
+        return [f"integration must be '' (the models' own) or one of {INTEGRATION_METHODS} (got {self.integration!r})"]
+
+
+#: the sections of a CircuitConfig besides the readout rule, by field name
+SECTIONS = {"input": InputParams, "hidden": HiddenParams, "run": RunParams}
+
+
+@dataclass(frozen=True)
+class CircuitConfig:
+    """The classifier circuit: its sizes, then one section per concern (``input``,
+    ``hidden``, ``readout`` the learning rule with its parameters, ``run``).
+
+    Quantities with units are plain floats in the unit their name ends with (``_ms``,
+    ``_hz``, ``_nS``, ``_pA``), so the configuration serialises to JSON and is stored in
+    every result file. Every field name is unique across the sections, so overrides
+    (``--circuit``) may name a field flat, ``{"n_hidden": 400}``, or by its section,
+    ``{"hidden": {"n_hidden": 400}}`` (:meth:`from_overrides`)."""
+
+    n_features: int
+    n_classes: int
+    n_tasks: int
+    input: InputParams = dataclasses.field(default_factory=InputParams)
+    hidden: HiddenParams = dataclasses.field(default_factory=HiddenParams)
+    # Learning rule of the hidden->readout synapses, with its parameters
+    # (models.readout_rules; JSON: {"rule": "instar" | "rstdp" | "error_driven", FIELD: VALUE, ...}).
+    readout: ReadoutRule = dataclasses.field(default_factory=Instar)
+    run: RunParams = dataclasses.field(default_factory=RunParams)
+
     def __post_init__(self):
         try:
             object.__setattr__(self, "readout", make_rule(self.readout))  # its stored or JSON form
         except ValueError as error:
             raise ValueError(str(error)) from None
-        if self.n_hidden == 0:  # frozen: resolve the scaling rule once, so asdict() shows it
-            object.__setattr__(self, "n_hidden", self.hidden_per_task * self.n_tasks)
-        if not self.integration:
-            object.__setattr__(self, "integration", SOMA_METHOD)
+        for name, section in SECTIONS.items():
+            value = getattr(self, name)
+            if isinstance(value, dict):  # the stored form
+                object.__setattr__(self, name, _section(section, value, name))
+        if self.hidden.n_hidden == 0:  # frozen: resolve the scaling rule once, so asdict() shows it
+            object.__setattr__(self, "hidden", dataclasses.replace(
+                self.hidden, n_hidden=self.hidden.hidden_per_task * self.n_tasks))
+        if not self.run.integration:
+            object.__setattr__(self, "run", dataclasses.replace(self.run, integration=SOMA_METHOD))
 
     @classmethod
     def from_overrides(cls, **values) -> "CircuitConfig":
-        """A configuration from keyword values as JSON or a result file gives them,
-        including the flat readout fields of earlier versions (deprecated)."""
-        return cls(**from_legacy_fields(values))
+        """A configuration from keyword values as JSON or a result file gives them:
+        sections, or their fields named flat, and the flat readout fields of earlier
+        versions (deprecated)."""
+        values = from_legacy_fields(values)
+        sections = {name: dict(values.pop(name, None) or {}) for name in SECTIONS}
+        for name in list(values):
+            section = SECTION_OF.get(name)
+            if section is not None:
+                sections[section][name] = values.pop(name)
+        return cls(**values, **sections)
+
+    @classmethod
+    def field(cls, name: str) -> tuple[type, dataclasses.Field]:
+        """(the class that declares it, the field) of a field named flat; KeyError if none."""
+        owner = SECTIONS[SECTION_OF[name]] if name in SECTION_OF else cls
+        fields = {f.name: f for f in dataclasses.fields(owner)}
+        if name in SECTIONS or name not in fields:
+            raise KeyError(name)
+        return owner, fields[name]
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return sorted({f.name for f in dataclasses.fields(cls)} - set(SECTIONS) | set(SECTION_OF))
 
     @property
     def segments(self) -> int:
-        return self.n_segments or self.n_tasks
-
-    @property
-    def t_sample_ms(self) -> float:
-        return self.t_rest_ms + self.t_present_ms
+        return self.hidden.n_segments or self.n_tasks
 
     def validate(self):
-        problems = []
-        for name in ("n_features", "n_classes", "n_tasks", "n_hidden", "n_inhibitory", "context_per_task"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be >= 1 (got {getattr(self, name)})")
-        if self.gating not in GATINGS:
-            problems.append(f"gating must be one of {GATINGS} (got {self.gating!r})")
-        if not 0 < self.gated_fraction <= 1:
-            problems.append(f"gated_fraction must be in (0, 1] (got {self.gated_fraction})")
-        if self.t_rest_ms <= 0 or self.t_present_ms <= 0:
-            problems.append("t_rest_ms and t_present_ms must be > 0")
-        problems += self.readout.validate()
-        if self.integration not in INTEGRATION_METHODS:  # '' was resolved on construction
-            problems.append(f"integration must be '' (the models' own) or one of {INTEGRATION_METHODS} "
-                            f"(got {self.integration!r})")
+        problems = [f"{name} must be >= 1 (got {getattr(self, name)})"
+                    for name in ("n_features", "n_classes", "n_tasks") if getattr(self, name) < 1]
+        problems += self.input.problems() + self.hidden.problems() + self.readout.validate() + self.run.problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+#: section of each field a CircuitConfig's sections declare
+SECTION_OF = {f.name: name for name, section in SECTIONS.items() for f in dataclasses.fields(section)}
+assert len(SECTION_OF) == sum(len(dataclasses.fields(s)) for s in SECTIONS.values()), "a field name is repeated"
+
+
+def _section(section: type, values: dict, name: str):
+    known = {f.name for f in dataclasses.fields(section)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"the circuit's {name} section has no fields {unknown}; known: {sorted(known)}")
+    return section(**values)
 
 
 class StimulusSchedule:
     """The TimedArrays that drive every variant: one row per presentation."""
 
     def __init__(self, config: CircuitConfig, n_presentations: int):
-        t_sample = config.t_sample_ms * ms
+        t_sample = config.input.t_sample_ms * ms
         self.n_presentations = n_presentations
-        self.duration = n_presentations * t_sample + config.t_rest_ms * ms
+        self.duration = n_presentations * t_sample + config.input.t_rest_ms * ms
         self.stimulus = TimedArray(np.zeros((n_presentations, config.n_features)), dt=t_sample,
                                    name="stimulus")
         self.label = TimedArray(np.full(n_presentations, -1.0), dt=t_sample, name="label")
@@ -147,9 +220,9 @@ class StimulusSchedule:
         self.used = {self.stimulus, self.label, self.plastic}
         self.namespace = {
             "stimulus": self.stimulus, "label": self.label, "plastic": self.plastic,
-            "t_sample": t_sample, "t_rest": config.t_rest_ms * ms,
-            "input_rate": config.input_rate_hz * Hz, "context_rate": config.context_rate_hz * Hz,
-            "context_per_task": config.context_per_task,
+            "t_sample": t_sample, "t_rest": config.input.t_rest_ms * ms,
+            "input_rate": config.input.input_rate_hz * Hz, "context_rate": config.hidden.context_rate_hz * Hz,
+            "context_per_task": config.hidden.context_per_task,
         }
 
     def values(self, images, labels, tasks, plastic, shuffled_tasks=None):
@@ -185,7 +258,7 @@ class Classifier:
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
         self.config, self.variant = config, variant
-        rng = np.random.default_rng(config.seed)  # same wiring for every variant and device
+        rng = np.random.default_rng(config.run.seed)  # same wiring for every variant and device
         ns = dict(schedule.namespace)
         ns["task_of"] = schedule.shuffled_task if variant == "shuffled" else schedule.task
         self.schedule_used = schedule.used
@@ -200,14 +273,14 @@ class Classifier:
         # the pixels), weights scaled so every neuron has the same total weight; feedback
         # inhibition: hidden -> pool -> hidden
         layer = build_hidden_layer(
-            rng, self.inputs, name, n_hidden=config.n_hidden, n_inhibitory=config.n_inhibitory,
-            n_segments=n_seg if dendritic else 0, g_ff_nS=config.g_ff_nS if dendritic else config.g_ff_point_nS,
-            p_ff=config.p_ff, g_hidden_to_inh_nS=config.g_hidden_to_inh_nS,
-            g_inh_to_hidden_nS=config.g_inh_to_hidden_nS, p_inhibition=config.p_inhibition,
+            rng, self.inputs, name, n_hidden=config.hidden.n_hidden, n_inhibitory=config.hidden.n_inhibitory,
+            n_segments=n_seg if dendritic else 0, g_ff_nS=config.input.g_ff_nS if dendritic else config.input.g_ff_point_nS,
+            p_ff=config.input.p_ff, g_hidden_to_inh_nS=config.hidden.g_hidden_to_inh_nS,
+            g_inh_to_hidden_nS=config.hidden.g_inh_to_hidden_nS, p_inhibition=config.hidden.p_inhibition,
             # the hidden side of the readout's balanced feed-forward inhibition
-            extra_equations=rule.hidden_variables, method=config.integration)
+            extra_equations=rule.hidden_variables, method=config.run.integration)
         self.hidden, self.inhibitory, self.feedforward = layer.hidden, layer.inhibitory, layer.feedforward
-        self.readout = make_neurons(rule.readout_neuron(config.integration), config.n_classes, name("readout"),
+        self.readout = make_neurons(rule.readout_neuron(config.run.integration), config.n_classes, name("readout"),
                                     namespace=ns)
         for variable, value in rule.initial_readout_state().items():
             setattr(self.readout, variable, value)
@@ -224,10 +297,10 @@ class Classifier:
         self.readout_synapses = make_synapses(learn_readout, self.hidden, self.readout, name("readout_syn"),
                                               namespace=ns)
         self.readout_synapses.connect()
-        self.readout_synapses.w = (rng.random(config.n_hidden * config.n_classes) * rule.w_max_init)
+        self.readout_synapses.w = (rng.random(config.hidden.n_hidden * config.n_classes) * rule.w_max_init)
         schedule_consolidation(self.readout_synapses, learn_readout, every, name=name("consolidate"))
         groups = {"hidden": self.hidden, "readout": self.readout, "synapses": self.readout_synapses}
-        for step in rule.steps(trial, dendritic, config.n_hidden):
+        for step in rule.steps(trial, dendritic, config.hidden.n_hidden):
             groups[step.group].run_regularly(step.code, dt=every, when="end", order=step.order, name=name(step.part))
         sums = rule.readout_sums()
         margin = Synapses(self.readout, self.readout, model="\n".join(
@@ -274,16 +347,16 @@ class Classifier:
     def _build_context(self, ns, rng, name, n_seg):
         config = self.config
         self.schedule_used.add(ns["task_of"])
-        n_context = config.n_tasks * config.context_per_task
+        n_context = config.n_tasks * config.hidden.context_per_task
         self.context = PoissonGroup(
             n_context, rates="context_rate*int(floor(i/context_per_task) == task_of(t))",
             namespace=ns, name=name("context"))
-        learning = "plastic(t)" if config.context_learning else "0"
-        spec = context_plasticity(n_seg, config.g_context_nS * nS, ContextParams(), learning=learning)
+        learning = "plastic(t)" if config.hidden.context_learning else "0"
+        spec = context_plasticity(n_seg, config.hidden.g_context_nS * nS, ContextParams(), learning=learning)
         self.context_synapses = make_synapses(spec, self.context, self.hidden, name("context_syn"), namespace=ns)
         # (neuron, segment, task) of each wired pair, for the record (mtspark_bio.spike_record)
-        self.context_wiring = wire_context(rng, self.context_synapses, config.n_hidden, n_seg, config.n_tasks,
-                                           config.context_per_task, config.gated_fraction, config.gating)
+        self.context_wiring = wire_context(rng, self.context_synapses, config.hidden.n_hidden, n_seg, config.n_tasks,
+                                           config.hidden.context_per_task, config.hidden.gated_fraction, config.hidden.gating)
         self.objects += [self.context, self.context_synapses]
 
     def carried(self) -> dict:
@@ -311,11 +384,11 @@ class Classifier:
     def spike_counts(self, n_presentations: int) -> np.ndarray:
         """Readout spike counts per presentation (presentations x classes)."""
         return _bin_spikes(self.readout_spikes, n_presentations, self.config.n_classes,
-                           self.config.t_sample_ms * 1e-3)
+                           self.config.input.t_sample_ms * 1e-3)
 
     def hidden_counts(self, n_presentations: int) -> np.ndarray:
-        return _bin_spikes(self.hidden_spikes, n_presentations, self.config.n_hidden,
-                           self.config.t_sample_ms * 1e-3)
+        return _bin_spikes(self.hidden_spikes, n_presentations, self.config.hidden.n_hidden,
+                           self.config.input.t_sample_ms * 1e-3)
 
 
 # The summed Poisson rate of an average image. Each hidden cell's feed-forward weights

@@ -187,6 +187,16 @@ def _block_file_header(f, path, protocol: str, group: str):
     return config, versions, schedule
 
 
+def flat_circuit(stored: dict) -> dict:
+    """A stored CircuitConfig with its sections (``input``, ``hidden``, ``run``) opened,
+    so every field is found by its name whether the file was written before the
+    configuration had sections or after; the readout rule stays one entry."""
+    flat = {key: value for key, value in stored.items() if key not in ("input", "hidden", "run")}
+    for section in ("input", "hidden", "run"):
+        flat.update(stored.get(section) or {})
+    return flat
+
+
 def blocks_done(R) -> int:
     """Number of blocks before the trailing all-NaN rows (blocks not run yet)."""
     finite_rows = np.flatnonzero(np.isfinite(R).any(axis=1))
@@ -217,7 +227,8 @@ class ForgettingResult:
     versions: dict
     schedule: np.ndarray
     variants: dict[str, Variant]
-    circuit: dict = field(default_factory=dict)  # the resolved CircuitConfig the run used
+    # the resolved CircuitConfig the run used, each field by its name (flat_circuit)
+    circuit: dict = field(default_factory=dict)
     runs: int = 0                # compiled runs made so far
     blocks_done: int = -1        # finished blocks (-1: not even the baseline evaluation)
     complete: bool = False
@@ -272,7 +283,7 @@ def load_forgetting(h5_path, state: bool = False, recorded: bool = False) -> For
                 read_arrays(g["context_wiring"]) if "context_wiring" in g else {},
                 read_arrays(g["state"]) if state and "state" in g else {},
                 read_arrays(g["surrogate_weights"]) if state and "surrogate_weights" in g else {})
-        circuit = json_attr(f, "circuit")
+        circuit = flat_circuit(json_attr(f, "circuit"))
         progress = {"runs": int(f.attrs.get("runs", 0)), "blocks_done": int(f.attrs.get("blocks_done", -1)),
                     "complete": bool(f.attrs.get("complete", False)),
                     "started_utc": read_text_attr(f, "started_utc")}

@@ -105,7 +105,7 @@ def measure(device: str = "runtime", seed: int = 0, n_tasks: int = 3, n_hidden: 
 
     dataset = load_dataset("digits")
     tasks = [subsample(t, n_train, n_test, seed) for t in permuted_tasks(dataset, n_tasks, seed)]
-    config = CircuitConfig(n_features=dataset.x_train.shape[1], n_classes=dataset.n_classes, n_tasks=n_tasks,
+    config = CircuitConfig.from_overrides(n_features=dataset.x_train.shape[1], n_classes=dataset.n_classes, n_tasks=n_tasks,
                            n_hidden=n_hidden, seed=seed, gating=gating).validate()
     chunk = max(n_train, n_tasks * n_test)
     sample_ms = 2.0
@@ -133,8 +133,8 @@ def measure(device: str = "runtime", seed: int = 0, n_tasks: int = 3, n_hidden: 
         def test():
             run(x_test, y_test, task_test, False)
             t_s = np.asarray(plateau_monitor.t / ms) / 1000
-            sample_index = np.floor(t_s / (config.t_sample_ms / 1000)).astype(int)
-            presenting = (t_s - sample_index * config.t_sample_ms / 1000) >= config.t_rest_ms / 1000
+            sample_index = np.floor(t_s / (config.input.t_sample_ms / 1000)).astype(int)
+            presenting = (t_s - sample_index * config.input.t_sample_ms / 1000) >= config.input.t_rest_ms / 1000
             plateau = np.stack([np.asarray(getattr(plateau_monitor, f"plateau{k}")) for k in range(K)], axis=-1)
             counts = net.hidden_counts(chunk)[:len(y_test)]
             fraction = np.zeros((n_tasks, n_hidden, K))
@@ -151,7 +151,7 @@ def measure(device: str = "runtime", seed: int = 0, n_tasks: int = 3, n_hidden: 
         # standalone device can read it only after a run)
         seg = np.asarray(net.context_synapses.segment[:])
         post = np.asarray(net.context_synapses.j[:])
-        pre_task = np.asarray(net.context_synapses.i[:]) // config.context_per_task
+        pre_task = np.asarray(net.context_synapses.i[:]) // config.hidden.context_per_task
         task_segment = np.zeros((n_hidden, K, n_tasks), dtype=bool)
         task_segment[post, seg, pre_task] = True
         for task in tasks:
@@ -174,6 +174,6 @@ def measure(device: str = "runtime", seed: int = 0, n_tasks: int = 3, n_hidden: 
     cfg = {"device": device, "seed": seed, "n_tasks": n_tasks, "n_hidden": n_hidden, "n_train": n_train,
            "n_test": n_test, "gate_level": gate_level, "active_level": active_level, "dataset": "digits",
            "tasks": "permuted", "dt_ms": 0.25, "plateau_sample_ms": sample_ms, "n_segments": K,
-           "gated_fraction_param": config.gated_fraction, "gating": gating}
+           "gated_fraction_param": config.hidden.gated_fraction, "gating": gating}
     return Measurement(numbers, arrays, cfg, PUBLISHED)
 

@@ -18,7 +18,7 @@ accuracies form the matrix R[block, task]
   ``dendritic`` — the task context drives the distal segments, whose plateaus gate a
   task-specific subset of neurons; ``point`` — the same network with point neurons and
   no context; ``shuffled`` — dendritic, with a random context per presentation (control).
-* Gating (``CircuitConfig.gating``): by default the hidden neurons are dealt out to the
+* Gating (``CircuitConfig.hidden.gating``): by default the hidden neurons are dealt out to the
   tasks in equal shares and each neuron's segments take one task's context only
   (``partition``: disjoint gated sets, as one segment per task with exclusive k-winners
   in Iyer et al. 2022, Front. Neurorobot. 16:846219); ``random`` gates a random 20 %

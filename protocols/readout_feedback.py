@@ -71,8 +71,8 @@ def record_hidden_counts(n_tasks: int, n_train: int, n_test: int, seed: int, cir
                 counts[f"labels/{split}/{task.index}"] = np.asarray(y)
         # which tasks' context neurons reach each dendritic neuron (readable after a run)
         synapses = variants["dendritic"].context_synapses
-        wired = np.zeros((config.n_hidden, n_tasks), dtype=bool)
-        wired[np.asarray(synapses.j[:]), np.asarray(synapses.i[:]) // config.context_per_task] = True
+        wired = np.zeros((config.hidden.n_hidden, n_tasks), dtype=bool)
+        wired[np.asarray(synapses.j[:]), np.asarray(synapses.i[:]) // config.hidden.context_per_task] = True
         counts["dendritic/wired"] = wired
     finally:
         sim.close()

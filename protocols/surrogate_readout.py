@@ -72,11 +72,11 @@ def run(args) -> dict:
     dataset = load_dataset("digits")
     task = subsample(permuted_tasks(dataset, args.n_tasks, args.seed)[args.task],
                      args.train_samples, args.test_samples, args.seed)
-    config = CircuitConfig(n_features=dataset.x_train.shape[1], n_classes=dataset.n_classes,
+    config = CircuitConfig.from_overrides(n_features=dataset.x_train.shape[1], n_classes=dataset.n_classes,
                            n_tasks=args.n_tasks, seed=args.seed).validate()
     dt = 0.25 * ms
-    t_sample = config.t_sample_ms * ms
-    model = LIFReadout(config.n_hidden, (config.n_classes,), dt_ms=float(dt / ms),
+    t_sample = config.input.t_sample_ms * ms
+    model = LIFReadout(config.hidden.n_hidden, (config.n_classes,), dt_ms=float(dt / ms),
                        surrogate=args.surrogate, slope=args.slope)
 
     sim = Simulation(args.device, directory=args.build_dir, seed=args.seed, dt=dt)
@@ -98,7 +98,7 @@ def run(args) -> dict:
             if weights is not None:
                 inputs.update(readout.inputs(weights))
             sim.run(inputs)
-            hidden.append(record_spike_trains(circuit.hidden_spikes, n, config.n_hidden, dt, t_sample))
+            hidden.append(record_spike_trains(circuit.hidden_spikes, n, config.hidden.n_hidden, dt, t_sample))
             counts.append(readout.readout(n))
         return SpikeTrains.concatenate(hidden), np.concatenate(counts)
 

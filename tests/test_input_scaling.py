@@ -50,7 +50,7 @@ def hidden_spikes_per_image(folder, rate_hz=None, n=15):
     sim.run(schedule.values(task.x_train[:n], task.y_train[:n], np.zeros(n), np.zeros(n)))
     counts = net.hidden_counts(n)
     sim.close()
-    return counts.sum(1).mean(), plan.circuit.input_rate_hz
+    return counts.sum(1).mean(), plan.circuit.input.input_rate_hz
 
 
 @pytest.mark.runtime

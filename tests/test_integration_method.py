@@ -1,5 +1,5 @@
 """The integration method of the conductance-based neurons: the models' default
-(models.neurons.SOMA_METHOD) unless a run names another (CircuitConfig.integration), so
+(models.neurons.SOMA_METHOD) unless a run names another (CircuitConfig.run.integration), so
 results made before the default changed stay reproducible."""
 
 import pytest
@@ -13,7 +13,7 @@ def classifier(variant="dendritic", **config):
 
     prefs.codegen.target = "numpy"
     defaultclock.dt = 0.25 * ms
-    config = CircuitConfig(n_features=4, n_classes=3, n_tasks=2, n_hidden=6, n_inhibitory=2,
+    config = CircuitConfig.from_overrides(n_features=4, n_classes=3, n_tasks=2, n_hidden=6, n_inhibitory=2,
                            context_per_task=2, **config).validate()
     net = Classifier(config, variant, StimulusSchedule(config, 2))
     return {o.name: o for o in net.objects}
@@ -41,13 +41,13 @@ def test_the_stored_configuration_names_the_method_a_run_used():
     from mtspark_bio.circuit import CircuitConfig
 
     # a result file's circuit JSON must say which method ran, not "the default of the day"
-    assert CircuitConfig(n_features=4, n_classes=3, n_tasks=1).integration == neurons.SOMA_METHOD
-    assert CircuitConfig(n_features=4, n_classes=3, n_tasks=1, integration="rk2").integration == "rk2"
+    assert CircuitConfig(n_features=4, n_classes=3, n_tasks=1).run.integration == neurons.SOMA_METHOD
+    assert CircuitConfig.from_overrides(n_features=4, n_classes=3, n_tasks=1, integration="rk2").run.integration == "rk2"
 
 
 def test_unknown_integration_method_is_refused_naming_the_choices():
     from mtspark_bio.circuit import CircuitConfig
 
     with pytest.raises(ValueError, match=r"integration must be .* 'rk9'") as error:
-        CircuitConfig(n_features=4, n_classes=3, n_tasks=1, integration="rk9").validate()
+        CircuitConfig.from_overrides(n_features=4, n_classes=3, n_tasks=1, integration="rk9").validate()
     assert all(method in str(error.value) for method in neurons.INTEGRATION_METHODS)

@@ -77,7 +77,7 @@ def test_readout_lateral_inhibition_follows_the_training_flag(flags, expected_w)
 
     prefs.codegen.target = "numpy"
     defaultclock.dt = 0.25 * ms
-    config = CircuitConfig(n_features=4, n_classes=3, n_tasks=1, n_hidden=6, n_inhibitory=2,
+    config = CircuitConfig.from_overrides(n_features=4, n_classes=3, n_tasks=1, n_hidden=6, n_inhibitory=2,
                            context_per_task=2, readout=RewardSTDP(training_inhibition=0.25))
     stimuli = StimulusSchedule(config, 2)
     classifier = Classifier(config, "point", stimuli)

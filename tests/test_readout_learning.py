@@ -31,7 +31,7 @@ def present(variant, chunks, seed=0, readout=None):
 
     from mtspark_bio.devices import Simulation
 
-    config = CircuitConfig(**SMALL, seed=seed, **({"readout": readout} if readout else {})).validate()
+    config = CircuitConfig.from_overrides(**SMALL, seed=seed, **({"readout": readout} if readout else {})).validate()
     tasks = [subsample(t, 60, 10, seed) for t in permuted_tasks(load_digits(), 2, seed)]
     n_max = max(n for _, n, _ in chunks)
     sim = Simulation("runtime", seed=seed, dt=0.25 * ms)
@@ -39,7 +39,7 @@ def present(variant, chunks, seed=0, readout=None):
     net = Classifier(config, variant, schedule)
     # the dendritic gate as the consolidation at the end of each presentation reads it
     gate = StateMonitor(net.hidden, "dendritic_gate", record=True, when="end", order=1,
-                        dt=config.t_sample_ms * ms, name="gate_monitor")
+                        dt=config.input.t_sample_ms * ms, name="gate_monitor")
     sim.add(*net.objects, gate)
     sim.build(schedule.duration)
     syn = net.readout_synapses
@@ -58,8 +58,8 @@ def present(variant, chunks, seed=0, readout=None):
                     "gate": np.asarray(gate.dendritic_gate[:, 1:n + 1]).T})
     wired = None
     if net.context is not None:
-        wired = np.zeros((config.n_hidden, config.n_tasks), bool)
-        wired[np.asarray(net.context_synapses.j[:]), np.asarray(net.context_synapses.i[:]) // config.context_per_task] = 1
+        wired = np.zeros((config.hidden.n_hidden, config.n_tasks), bool)
+        wired[np.asarray(net.context_synapses.j[:]), np.asarray(net.context_synapses.i[:]) // config.hidden.context_per_task] = 1
     sim.close()
     return config, pre, post, w0, out, wired
 
@@ -68,7 +68,7 @@ def window_counts(monitor, n, config, dt_ms=0.25):
     """Spike counts in the windows the network's own counters use: presentation k's
     count is cleared in the last step of presentation k - 1 (after that step's spikes)
     and read in its own last step, so it covers steps k*S + 1 .. (k + 1)*S."""
-    steps = int(round(config.t_sample_ms / dt_ms))
+    steps = int(round(config.input.t_sample_ms / dt_ms))
     step = np.round(np.asarray(monitor.t_[:]) * 1e3 / dt_ms).astype(int)
     window = (step - 1) // steps
     keep = (step >= 1) & (window < n)
@@ -170,7 +170,7 @@ def test_counting_readout_picks_the_largest_weighted_input():
     spike per step, and what is left in v at the end of a window is dropped."""
     config, pre, post, w0, out, _ = present("point", [(0, 40, True), (0, 40, False)])
     test = out[1]
-    W = np.zeros((config.n_hidden, config.n_classes))
+    W = np.zeros((config.hidden.n_hidden, config.n_classes))
     W[pre, post] = test["w"]
     drive = config.readout.gain * test["hidden"] @ (W - W.mean(1, keepdims=True))
     decided = predictions(test["readout"])

@@ -16,7 +16,7 @@ SIZES = dict(n_features=4, n_classes=3, n_tasks=1, n_hidden=6, n_inhibitory=2, c
 
 
 def test_the_default_rule_is_the_instar_and_its_parameters_live_with_it():
-    config = CircuitConfig(**SIZES)
+    config = CircuitConfig.from_overrides(**SIZES)
     assert config.readout == Instar()
     assert dataclasses.asdict(config)["readout"] == {"rule": "instar", "eta": 0.05, "w_max_init": 0.05, "gain": 60.0}
     field_names = {f.name for f in dataclasses.fields(CircuitConfig)}
@@ -26,7 +26,7 @@ def test_the_default_rule_is_the_instar_and_its_parameters_live_with_it():
 @pytest.mark.parametrize("rule", [Instar(eta=0.1), RewardSTDP(scope="population", noise_hz=0.0),
                                   ErrorDriven(temperature=2.0)])
 def test_a_stored_configuration_reads_back_as_the_same_rule(rule):
-    config = CircuitConfig(**SIZES, readout=rule)
+    config = CircuitConfig.from_overrides(**SIZES, readout=rule)
     assert CircuitConfig.from_overrides(**dataclasses.asdict(config)) == config
 
 
@@ -48,14 +48,14 @@ def test_old_flat_fields_still_work_with_a_deprecation_message():
 ])
 def test_a_bad_rule_is_refused_naming_the_choices(readout, message):
     with pytest.raises(ValueError, match=message):
-        CircuitConfig(**SIZES, readout=readout)
+        CircuitConfig.from_overrides(**SIZES, readout=readout)
 
 
 def test_bad_rule_parameters_are_refused_on_validation():
     with pytest.raises(ValueError, match=r"readout.scope must be one of"):
-        CircuitConfig(**SIZES, readout=RewardSTDP(scope="everyone")).validate()
+        CircuitConfig.from_overrides(**SIZES, readout=RewardSTDP(scope="everyone")).validate()
     with pytest.raises(ValueError, match=r"readout.temperature must be > 0"):
-        CircuitConfig(**SIZES, readout=ErrorDriven(temperature=0)).validate()
+        CircuitConfig.from_overrides(**SIZES, readout=ErrorDriven(temperature=0)).validate()
 
 
 @pytest.mark.runtime
@@ -88,7 +88,7 @@ def test_a_new_rule_is_one_class_and_the_circuit_builds_it_unchanged(monkeypatch
     monkeypatch.setitem(readout_rules.RULES, "anti_hebbian", AntiHebbian)
     prefs.codegen.target = "numpy"
     defaultclock.dt = 0.25 * ms
-    config = CircuitConfig(**{**SIZES, "n_features": 64}, readout={"rule": "anti_hebbian"}).validate()
+    config = CircuitConfig.from_overrides(**{**SIZES, "n_features": 64}, readout={"rule": "anti_hebbian"}).validate()
     assert dataclasses.asdict(config)["readout"] == {"rule": "anti_hebbian", "eta": 0.1}
     stimuli = StimulusSchedule(config, 3)
     classifier = Classifier(config, "point", stimuli)

@@ -153,7 +153,7 @@ def test_resume_runs_only_what_was_missing(killed_sweep, tmp_path):
     (["sweep", "forgetting", "--seeds", "0", "--grid", "train_smaples=1,2"], "unknown key 'train_smaples'"),
     (["sweep", "forgetting", "--seeds", "0", "--grid", "train_samples="], "empty value"),
     (["sweep", "forgetting", "--seeds", "0", "--grid", "n_tasks=2,x"], "ForgettingConfig.n_tasks is of type int, not str"),
-    (["sweep", "forgetting", "--seeds", "0", "--set", "circuit.n_hidden=1.5"], "CircuitConfig.n_hidden is of type int, not float"),
+    (["sweep", "forgetting", "--seeds", "0", "--set", "circuit.n_hidden=1.5"], "HiddenParams.n_hidden is of type int, not float"),
     (["sweep", "forgetting", "--seeds", "0", "--set", "circuit.n_hiden=4"], "has no field 'n_hiden'"),
     (["sweep", "forgetting", "--seeds", "0", "--set", "variants=banana"], "unknown variant(s) ['banana']"),
     (["sweep", "forgetting", "--seeds", "0", "--grid", "seed=1,2"], "given by --seeds"),

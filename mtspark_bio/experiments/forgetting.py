@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from pathlib import Path
 
@@ -84,8 +83,10 @@ class Plan:
                       for t in tasks]
         n = len(self.tasks)
         self.schedule = list(range(n)) * (config["cycles"] if config["schedule"] == "cycling" else 1)
-        fields = {f.name for f in dataclasses.fields(CircuitConfig)}
-        bad = sorted(set(config["circuit"]) - fields - {"readout_rule", *LEGACY_FIELDS})
+        from mtspark_bio.circuit import SECTIONS
+
+        fields = CircuitConfig.field_names()
+        bad = sorted(set(config["circuit"]) - set(fields) - set(SECTIONS) - {"readout", "readout_rule", *LEGACY_FIELDS})
         if bad:
             raise ConfigError(f"{option('circuit')} has unknown keys {bad}; known: {sorted(fields)}")
         # the input rate follows the data's summed intensity unless set by hand
@@ -122,10 +123,10 @@ class Plan:
         from mtspark_bio.spike_record import expected_spike_bytes
 
         circuit = self.circuit
-        run_s = (self.config["chunk"] * circuit.t_sample_ms + circuit.t_rest_ms) * 1e-3
+        run_s = (self.config["chunk"] * circuit.input.t_sample_ms + circuit.input.t_rest_ms) * 1e-3
         train, test = self.runs_per_block()
         n_blocks = len(self.schedule)
-        sizes = {"hidden": circuit.n_hidden, "readout": circuit.n_classes}
+        sizes = {"hidden": circuit.hidden.n_hidden, "readout": circuit.n_classes}
         per_run = expected_spike_bytes(run_s, sizes, len(self.config["variants"]))
         return per_run * (n_blocks * (train + test) + test), per_run * (train + test)
 
@@ -170,7 +171,7 @@ class Runner:
 
             circuit = plan.circuit
             self.recorder = SpikeRecorder(config["dt_ms"] * 1e-3, float(self.stimuli.duration),
-                                          circuit.t_sample_ms * 1e-3, circuit.t_rest_ms * 1e-3)
+                                          circuit.input.t_sample_ms * 1e-3, circuit.input.t_rest_ms * 1e-3)
 
     def _run_chunk(self, x, y, task, plastic: bool):
         n = len(y)
@@ -228,7 +229,7 @@ class Runner:
                              f"block {self.part}/{len(self.plan.schedule)} evaluation", len(y))
         correct = {name: np.zeros(len(y), bool) for name in self.variants}
         n_tasks = self.plan.circuit.n_tasks
-        hidden = {name: np.zeros((n_tasks, self.plan.circuit.n_hidden)) for name in self.variants}
+        hidden = {name: np.zeros((n_tasks, self.plan.circuit.hidden.n_hidden)) for name in self.variants}
         for start in range(0, len(y), chunk):
             sl = slice(start, start + chunk)
             for name, pred in self._run_chunk(x[sl], y[sl], task[sl], False).items():
@@ -276,11 +277,11 @@ class SurrogateReadouts:
 
         circuit, config = runner.plan.circuit, runner.plan.config
         self.config = config
-        self.t_sample = circuit.t_sample_ms * ms
+        self.t_sample = circuit.input.t_sample_ms * ms
         self.dt = config["dt_ms"] * ms
-        self.n_hidden = circuit.n_hidden
+        self.n_hidden = circuit.hidden.n_hidden
         self.classifiers = runner.variants
-        self.model = LIFReadout(circuit.n_hidden, (circuit.n_classes,), dt_ms=config["dt_ms"])
+        self.model = LIFReadout(circuit.hidden.n_hidden, (circuit.n_classes,), dt_ms=config["dt_ms"])
         self.readouts = {}
         for name, classifier in runner.variants.items():
             self.readouts[name] = Brian2Readout(self.model, classifier.hidden, self.t_sample,

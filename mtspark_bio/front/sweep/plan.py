@@ -107,6 +107,21 @@ def typed_value(config_class, f: dataclasses.Field, key: str, text: str):
     return float(value) if kind is float else value
 
 
+def _override_field(config_class, key: str, name: str) -> tuple[type, dataclasses.Field]:
+    """(declaring class, field) of an override named flat: a field of ``config_class``
+    or, for a configuration in sections (CircuitConfig), of one of its sections."""
+    if hasattr(config_class, "field_names"):
+        known = config_class.field_names()
+        lookup = config_class.field
+    else:
+        fields = {f.name: f for f in dataclasses.fields(config_class)}
+        known, lookup = sorted(fields), lambda n: (config_class, fields[n])
+    try:
+        return lookup(name)
+    except KeyError:
+        raise ValueError(f"{key}: {config_class.__name__} has no field {name!r}; known: {known}") from None
+
+
 def run_values(protocol, settings: dict[str, str]) -> dict:
     """The typed configuration's field values of one run (all but the seed), from the
     sweep's KEY=VALUE settings: ``FIELD`` or ``circuit.FIELD`` / ``agent.FIELD``."""
@@ -120,11 +135,8 @@ def run_values(protocol, settings: dict[str, str]) -> dict:
             if prefix != protocol.json_option:
                 raise ValueError(f"key {key!r}: {protocol.name} has no JSON overrides {prefix!r}"
                                  + (f"; use {protocol.json_option}.FIELD" if protocol.json_option else ""))
-            nested = {f.name: f for f in dataclasses.fields(protocol.config_class)}
-            if name not in nested:
-                raise ValueError(f"{key}: {protocol.config_class.__name__} has no field {name!r}; "
-                                 f"known: {sorted(nested)}")
-            overrides[name] = typed_value(protocol.config_class, nested[name], key, text)
+            owner, nested = _override_field(protocol.config_class, key, name)
+            overrides[name] = typed_value(owner, nested, key, text)
             continue
         if key not in keys:
             raise ValueError(f"unknown key {key!r} for {protocol.name}; known: {', '.join(sorted(keys))}"

@@ -1,0 +1,59 @@
+"""CircuitConfig in sections by concern (input, hidden, readout rule, run): overrides
+name a field flat or by its section, and stored files of either form read alike."""
+
+import dataclasses
+
+import pytest
+
+from mtspark_bio.circuit import CircuitConfig, HiddenParams, InputParams, RunParams
+from mtspark_bio.models.readout_rules import ErrorDriven
+from mtspark_bio.readers import flat_circuit
+
+SIZES = dict(n_features=4, n_classes=3, n_tasks=2)
+
+
+def test_flat_and_sectioned_overrides_give_one_configuration():
+    flat = CircuitConfig.from_overrides(**SIZES, n_hidden=40, t_present_ms=50.0, seed=3,
+                                        readout={"rule": "error_driven", "eta": 0.1})
+    sectioned = CircuitConfig.from_overrides(**SIZES, hidden={"n_hidden": 40}, input={"t_present_ms": 50.0},
+                                             run={"seed": 3}, readout={"rule": "error_driven", "eta": 0.1})
+    assert flat == sectioned
+    assert flat.hidden == dataclasses.replace(HiddenParams(), n_hidden=40)
+    assert flat.input == dataclasses.replace(InputParams(), t_present_ms=50.0)
+    assert flat.run.seed == 3 and flat.readout == ErrorDriven(eta=0.1)
+    # the stored form (asdict: sections nested) gives the configuration back
+    assert CircuitConfig.from_overrides(**dataclasses.asdict(flat)) == flat
+
+
+def test_the_hidden_layer_grows_with_the_tasks_unless_sized():
+    assert CircuitConfig(**SIZES).hidden.n_hidden == 2 * HiddenParams.hidden_per_task
+    assert CircuitConfig.from_overrides(**SIZES, hidden_per_task=7).hidden.n_hidden == 14
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"hidden": {"t_present_ms": 50.0}}, "hidden section has no fields ['t_present_ms']"),
+    ({"gating": "banana"}, "gating must be one of"),
+    ({"t_rest_ms": 0.0}, "t_rest_ms and t_present_ms must be > 0"),
+    ({"integration": "rk9"}, "integration must be"),
+])
+def test_a_bad_field_is_named(overrides, words):
+    with pytest.raises(ValueError) as error:
+        CircuitConfig.from_overrides(**SIZES, **overrides).validate()
+    assert words in str(error.value)
+
+
+def test_every_field_name_is_found_flat():
+    assert CircuitConfig.field("p_ff") == (InputParams, {f.name: f for f in dataclasses.fields(InputParams)}["p_ff"])
+    assert CircuitConfig.field("seed")[0] is RunParams
+    with pytest.raises(KeyError):
+        CircuitConfig.field("hidden")  # a section, not a field
+    assert {"n_hidden", "t_present_ms", "integration", "readout", "n_tasks"} <= set(CircuitConfig.field_names())
+
+
+def test_files_written_before_and_after_the_sections_read_alike():
+    config = CircuitConfig.from_overrides(**SIZES, n_hidden=40)
+    stored = dataclasses.asdict(config)
+    old = {**{k: v for k, v in stored.items() if k not in ("input", "hidden", "run")},
+           **stored["input"], **stored["hidden"], **stored["run"]}  # the flat form of earlier files
+    assert flat_circuit(stored) == flat_circuit(old) == old
+    assert flat_circuit(stored)["n_hidden"] == 40 and flat_circuit(stored)["readout"]["rule"] == "instar"
