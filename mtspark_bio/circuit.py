@@ -381,6 +381,15 @@ class Classifier:
         views = self.carried()
         return {views[key]: np.asarray(value) for key, value in state.items()}
 
+    def gated_sets(self) -> np.ndarray | None:
+        """(tasks x hidden) True where a task's context reaches the neuron's segments;
+        None for the point network, which has no context."""
+        if self.context_wiring is None:
+            return None
+        gated = np.zeros((self.config.n_tasks, self.config.hidden.n_hidden), dtype=bool)
+        gated[self.context_wiring["task"], self.context_wiring["neuron"]] = True
+        return gated
+
     def spike_counts(self, n_presentations: int) -> np.ndarray:
         """Readout spike counts per presentation (presentations x classes)."""
         return _bin_spikes(self.readout_spikes, n_presentations, self.config.n_classes,

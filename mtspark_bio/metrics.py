@@ -177,6 +177,30 @@ def active_set_overlap(mean_counts: np.ndarray, active_level: float = 0.2) -> np
         return np.where(union > 0, inter / np.maximum(union, 1), np.nan)
 
 
+#: what a forgetting result file keeps of the hidden layer's activity, per task
+ACTIVITY = ("spikes_per_presentation", "ungated_share")
+
+
+def hidden_activity(mean_counts: np.ndarray, gated: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Per task, from ``mean_counts[t, i]`` (hidden neuron i's mean spike count per test
+    presentation of task t) and ``gated[t, i]`` (True where task t's context gates
+    neuron i; None for a network without context):
+
+    * ``spikes_per_presentation``: the whole hidden layer's spikes per presentation;
+    * ``ungated_share``: the share of those spikes from neurons outside task t's gated
+      set (NaN without context, or where the layer is silent).
+
+    A readout that learns from every spiking cell is protected by the gating only as
+    far as this share is small."""
+    counts = np.asarray(mean_counts, dtype=float)
+    total = counts.sum(axis=1)
+    if gated is None:
+        return {"spikes_per_presentation": total, "ungated_share": np.full(len(counts), np.nan)}
+    outside = (counts * ~np.asarray(gated, dtype=bool)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"spikes_per_presentation": total, "ungated_share": np.where(total > 0, outside / total, np.nan)}
+
+
 def mean_off_diagonal(matrix: np.ndarray) -> float:
     """Mean of a square matrix's off-diagonal entries (NaN for a 1 x 1 matrix)."""
     matrix = np.asarray(matrix, dtype=float)

@@ -24,7 +24,7 @@ import h5py
 import numpy as np
 
 from mtspark_bio.errors import ConfigError, ResultFileError
-from mtspark_bio.metrics import METRIC_NAMES as METRICS
+from mtspark_bio.metrics import ACTIVITY, METRIC_NAMES as METRICS
 from mtspark_bio.results import SEAL_MAGIC, USERBLOCK_BYTES, body_digest, read_arrays, read_text_attr, seal_line
 
 #: Variants in this order first, any others after them alphabetically.
@@ -215,6 +215,8 @@ class Variant:
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     active_overlap: float = float("nan")      # mean Jaccard overlap of the tasks' active sets
     overlap: np.ndarray | None = None         # (n_tasks, n_tasks) Jaccard overlap, last evaluation
+    # per task, last evaluation: spikes_per_presentation, ungated_share (metrics.hidden_activity)
+    activity: dict[str, np.ndarray] = field(default_factory=dict)
     wiring: dict[str, np.ndarray] = field(default_factory=dict)  # the context's synapses (i, j)
     state: dict[str, np.ndarray] = field(default_factory=dict)   # learned state to resume (state=True)
     surrogate_weights: dict[str, np.ndarray] = field(default_factory=dict)  # (state=True)
@@ -278,11 +280,12 @@ def load_forgetting(h5_path, state: bool = False, recorded: bool = False) -> For
             weights = _datasets(g["weights"]) if "weights" in g else {}
             variants[name] = Variant(
                 name, R, {m: float_attr(g, m) for m in METRICS}, baseline, spikes, weights,
-                float(g.attrs.get("mean_active_overlap", np.nan)),
-                np.asarray(g["active_overlap"][()], dtype=float) if "active_overlap" in g else None,
-                read_arrays(g["context_wiring"]) if "context_wiring" in g else {},
-                read_arrays(g["state"]) if state and "state" in g else {},
-                read_arrays(g["surrogate_weights"]) if state and "surrogate_weights" in g else {})
+                active_overlap=float(g.attrs.get("mean_active_overlap", np.nan)),
+                overlap=np.asarray(g["active_overlap"][()], dtype=float) if "active_overlap" in g else None,
+                activity={key: np.asarray(g[key][()], dtype=float) for key in ACTIVITY if key in g},
+                wiring=read_arrays(g["context_wiring"]) if "context_wiring" in g else {},
+                state=read_arrays(g["state"]) if state and "state" in g else {},
+                surrogate_weights=read_arrays(g["surrogate_weights"]) if state and "surrogate_weights" in g else {})
         circuit = flat_circuit(json_attr(f, "circuit"))
         progress = {"runs": int(f.attrs.get("runs", 0)), "blocks_done": int(f.attrs.get("blocks_done", -1)),
                     "complete": bool(f.attrs.get("complete", False)),

@@ -84,7 +84,7 @@ def _evaluate(result, runner):
     def evaluate(block):
         runner.part = block + 1
         accuracies = runner.evaluate()
-        result.active_overlap = runner.active_overlap
+        result.active_overlap, result.activity = runner.active_overlap, runner.activity
         return accuracies
     return evaluate
 

@@ -146,6 +146,18 @@ def test_the_protocol_draws_its_figure_from_the_file_it_wrote(real_run):
     assert drawn == {"raster": [("dendritic", spikes)], "weights": [[("dendritic", "hidden_to_readout")]]}
 
 
+@pytest.mark.runtime
+def test_the_result_reports_hidden_spikes_and_their_ungated_share_per_task(real_run):
+    from mtspark_bio.readers import load_forgetting
+
+    out, _ = real_run
+    activity = load_forgetting(out).variants["dendritic"].activity
+    assert activity["spikes_per_presentation"].shape == activity["ungated_share"].shape == (2,)
+    assert (activity["spikes_per_presentation"] > 0).all()
+    # partition gating: each task gates half the cells, and ungated cells fire less
+    assert ((0 <= activity["ungated_share"]) & (activity["ungated_share"] < 0.5)).all()
+
+
 # --- untried options end to end --------------------------------------------------------
 
 @pytest.mark.runtime

@@ -57,3 +57,18 @@ def test_files_written_before_and_after_the_sections_read_alike():
            **stored["input"], **stored["hidden"], **stored["run"]}  # the flat form of earlier files
     assert flat_circuit(stored) == flat_circuit(old) == old
     assert flat_circuit(stored)["n_hidden"] == 40 and flat_circuit(stored)["readout"]["rule"] == "instar"
+
+
+def test_partition_gating_gives_each_cell_to_exactly_one_task():
+    from brian2 import defaultclock, ms, prefs
+
+    from mtspark_bio.circuit import Classifier, StimulusSchedule
+
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = 0.25 * ms
+    config = CircuitConfig.from_overrides(**{**SIZES, "n_tasks": 3}, n_hidden=12, n_inhibitory=2,
+                                          context_per_task=2).validate()
+    schedule = StimulusSchedule(config, 2)
+    gated = Classifier(config, "dendritic", schedule).gated_sets()
+    assert gated.shape == (3, 12) and (gated.sum(axis=0) == 1).all() and (gated.sum(axis=1) == 4).all()
+    assert Classifier(config, "point", schedule).gated_sets() is None

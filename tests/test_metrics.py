@@ -131,3 +131,20 @@ def test_summarise_over_seeds():
         summarise_over_seeds([])
     with pytest.raises(ValueError, match="keys"):
         summarise_over_seeds([{"acc": 1.0}, {"bwt": 1.0}])
+
+
+def test_hidden_activity_matches_hand_computed_shares():
+    from mtspark_bio.metrics import hidden_activity
+
+    # two tasks, four cells; task 0 gates cells 0-1, task 1 gates cells 2-3
+    counts = np.array([[3.0, 1.0, 1.0, 0.0],
+                       [0.0, 0.0, 2.0, 2.0]])
+    gated = np.array([[True, True, False, False],
+                      [False, False, True, True]])
+    activity = hidden_activity(counts, gated)
+    assert activity["spikes_per_presentation"].tolist() == [5.0, 4.0]
+    assert activity["ungated_share"].tolist() == [0.2, 0.0]  # 1 of task 0's 5 spikes is ungated
+    silent = hidden_activity(np.zeros((2, 4)), gated)["ungated_share"]
+    assert np.isnan(silent).all()
+    point = hidden_activity(counts, None)
+    assert point["spikes_per_presentation"].tolist() == [5.0, 4.0] and np.isnan(point["ungated_share"]).all()

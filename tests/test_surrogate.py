@@ -209,6 +209,25 @@ def test_classifier_readout_learns_separable_patterns():
     assert (predictions(model.predict(params, test)) == np.tile(np.arange(3), 20)).mean() > 0.9
 
 
+def test_classifier_training_leaves_ungated_rows_and_the_bias_alone():
+    """A block trains only the synapses from the cells its task gates: weights from the
+    other cells, which fire here too, and the shared bias keep their values exactly,
+    while the gated rows learn."""
+    labels = np.tile(np.arange(3), 20)
+    trains = pattern_trains(labels, seed=0)  # every input neuron fires in this block
+    model = LIFReadout(trains.n_neurons, (3,), dt_ms=1.0)
+    start = model.init(0)
+    start["b0"] = np.full(3, 0.3)
+    rows = np.zeros(trains.n_neurons, bool)
+    rows[:15] = True
+    params, history = train_classifier(model, trains, labels, TrainConfig(epochs=3, lr=2e-2, train_bias=False),
+                                       params=start, rows=rows)
+    assert np.array_equal(params["W0"][~rows], start["W0"][~rows])
+    assert np.array_equal(params["b0"], start["b0"])
+    assert np.abs(params["W0"][rows] - start["W0"][rows]).max() > 1e-3
+    assert history[-1] < history[0]
+
+
 @pytest.mark.parametrize("n_stream", [0, 4])
 def test_dueling_dqn_converges_to_the_analytic_q_values(n_stream):
     """Two-state chain, gamma 0.9: s0 -a0-> (r 0) s1; s0 -a1-> r 0.5, end;

@@ -221,7 +221,7 @@ class Runner:
         """Accuracy of every variant on every task's test set (plasticity off); also
         sets ``active_overlap``, the Jaccard overlap of the tasks' active hidden sets
         (:func:`mtspark_bio.metrics.active_set_overlap`)."""
-        from mtspark_bio.metrics import active_set_overlap
+        from mtspark_bio.metrics import active_set_overlap, hidden_activity
 
         x, y, task = self.plan.test_set()
         chunk = self.plan.config["chunk"]
@@ -238,7 +238,9 @@ class Runner:
                 np.add.at(hidden[name], task[sl], counts)
         per_task = np.bincount(task, minlength=n_tasks)[:, None]
         # which hidden neurons each task uses, from this evaluation (the last one is saved)
-        self.active_overlap = {name: active_set_overlap(h / np.maximum(per_task, 1)) for name, h in hidden.items()}
+        mean = {name: h / np.maximum(per_task, 1) for name, h in hidden.items()}
+        self.active_overlap = {name: active_set_overlap(m) for name, m in mean.items()}
+        self.activity = {name: hidden_activity(m, self.variants[name].gated_sets()) for name, m in mean.items()}
         return {name: np.array([c[task == j].mean() for j in range(n_tasks)]) for name, c in correct.items()}
 
     def _start_progress(self, stage: str, presentations: int) -> None:
@@ -267,6 +269,9 @@ class SurrogateReadouts:
     inputs, so every block's weights run in the same binary. Training uses only the
     hidden spike trains recorded during the current block's training presentations and
     starts from the previous block's weights, so forgetting is measured as for R-STDP.
+    As the local rules do, it changes only the synapses from the cells the block's task
+    gates, and it trains no bias (which every task would share): with both, the
+    dendritic network keeps every task (benchmarks/surrogate_forgetting_ablation.py).
     """
 
     def __init__(self, runner: "Runner"):
@@ -288,6 +293,7 @@ class SurrogateReadouts:
                                                 name=f"{name}_surrogate")
             runner.sim.add(*self.readouts[name].objects)
         self.params = {name: self.model.init(config["seed"]) for name in runner.variants}
+        self.plan = runner.plan
         self.recorded = {name: [] for name in runner.variants}
 
     def inputs(self) -> dict:
@@ -308,13 +314,16 @@ class SurrogateReadouts:
     def train(self, block: int):
         from mtspark_bio.surrogate import SpikeTrains, TrainConfig, train_classifier
 
+        task = self.plan.tasks[self.plan.schedule[block]].index
         for name, pieces in self.recorded.items():
             trains = SpikeTrains.concatenate([t for t, _ in pieces])
             labels = np.concatenate([y for _, y in pieces])
+            gated = self.classifiers[name].gated_sets()
             self.params[name], _ = train_classifier(
                 self.model, trains, labels,
-                TrainConfig(seed=self.config["seed"] + block, epochs=self.config["surrogate_epochs"]),
-                params=self.params[name])
+                TrainConfig(seed=self.config["seed"] + block, epochs=self.config["surrogate_epochs"],
+                            train_bias=False),
+                params=self.params[name], rows=None if gated is None else gated[task])
             pieces.clear()
 
 
@@ -330,6 +339,11 @@ class ResultFile(BlockRecord):
         self.runs = 0
         # Jaccard overlap of the tasks' active hidden sets in the last evaluation
         self.active_overlap = {v: np.full((n_tasks, n_tasks), np.nan) for v in plan.config["variants"]}
+        # per task, the hidden layer's spikes per test presentation and the share from
+        # cells outside the task's gated set (metrics.hidden_activity), last evaluation
+        from mtspark_bio.metrics import ACTIVITY
+
+        self.activity = {v: dict.fromkeys(ACTIVITY, np.full(n_tasks, np.nan)) for v in plan.config["variants"]}
         # when the run began (UTC), kept across --resume: NWB's session_start_time
         self.started_utc = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
@@ -346,6 +360,7 @@ class ResultFile(BlockRecord):
         for v in self.R:
             variant = stored.variants[v]
             self.R[v], self.baseline[v], self.active_overlap[v] = variant.accuracy, variant.baseline, variant.overlap
+            self.activity[v].update(variant.activity)
             if runner is None:
                 continue
             if variant.state:
@@ -376,6 +391,9 @@ class ResultFile(BlockRecord):
                 overlap = self.active_overlap[v]
                 group.create_dataset("active_overlap", data=overlap)
                 group.attrs["mean_active_overlap"] = mean_off_diagonal(overlap)
+                for key, values in self.activity[v].items():
+                    group.create_dataset(key, data=values)
+                    group.attrs[f"mean_{key}"] = float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
                 if runner.state[v] is not None:
                     write_arrays(group.create_group("state"), runner.state[v])
                     weights = group.create_group("weights")
@@ -408,11 +426,16 @@ def format_table(result: ResultFile) -> str:
         for b, row in enumerate(R):
             lines.append(f"  {b:2d} (T{result.plan.schedule[b]:<3d}) "
                          + " ".join(f"{a:7.3f}" for a in row))
-    lines.append(f"\n{'variant':<10} {'ACC':>7} {'BWT':>7} {'FWT':>7} {'F':>7} {'overlap':>8}")
+    lines.append(f"\n{'variant':<10} {'ACC':>7} {'BWT':>7} {'FWT':>7} {'F':>7} {'overlap':>8} {'spikes':>7} "
+                 f"{'ungated':>8}")
     for v, R in result.R.items():
         m = continual_metrics(R, result.plan.schedule, result.baseline[v])
+        activity = {key: np.nanmean(values) if np.isfinite(values).any() else np.nan
+                    for key, values in result.activity[v].items()}
         lines.append(f"{v:<10} {m['acc']:7.3f} {m['bwt']:7.3f} {m['fwt']:7.3f} {m['forgetting']:7.3f}"
-                     f" {mean_off_diagonal(result.active_overlap[v]):8.3f}")
+                     f" {mean_off_diagonal(result.active_overlap[v]):8.3f}"
+                     f" {activity['spikes_per_presentation']:7.1f} {activity['ungated_share']:8.3f}")
     lines.append("overlap: mean Jaccard overlap of the tasks' active hidden sets (>= 0.2 spikes per "
-                 "test presentation) in the last evaluation")
+                 "test presentation); spikes: the hidden layer's spikes per test presentation; ungated: "
+                 "their share from cells outside the task's gated set (all in the last evaluation)")
     return "\n".join(lines)

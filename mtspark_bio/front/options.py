@@ -64,7 +64,7 @@ def add_forgetting_arguments(parser: argparse.ArgumentParser) -> None:
     add("--seed", type=int, default=DEFAULTS["seed"])
     add("--readout", default=DEFAULTS["readout"], choices=READOUTS,
         help="local: readout neurons in the network learning by a local rule (--circuit's readout, "
-             "models.readout_rules: instar or rstdp); surrogate: BPTT-trained LIF readout per block")
+             "models.readout_rules: instar, error_driven or rstdp); surrogate: BPTT-trained LIF readout per block")
     add("--surrogate-epochs", type=int, default=DEFAULTS["surrogate_epochs"],
         help="passes over the block's recorded hidden activity when training the surrogate readout")
     add("--circuit", default="{}", help='JSON overrides of CircuitConfig, e.g. \'{"n_hidden": 400}\'')

@@ -28,11 +28,21 @@ class TrainConfig(Optimisation):
     # "Measurements behind the defaults")
     lr: float = 2e-2
     epochs: int = 30
+    # the output neurons' bias currents; off in the forgetting protocol, where every
+    # task would train the one bias all tasks share
+    train_bias: bool = True
 
 
 def train_classifier(model: LIFReadout, trains: SpikeTrains, labels, config: TrainConfig | None = None,
-                     params: dict | None = None, count_scale: float = 1.0) -> tuple[dict, list[float]]:
+                     params: dict | None = None, count_scale: float = 1.0,
+                     rows: np.ndarray | None = None) -> tuple[dict, list[float]]:
     """Mini-batch Adam on cross-entropy(softmax(count_scale * spike counts), label).
+
+    ``rows`` (a boolean mask over the recorded neurons): only the first layer's weights
+    from those neurons change, e.g. the cells the current task's context gates. Adam
+    scales each weight's step by its own gradient history, so the tiny gradients that a
+    few spikes of ungated cells give would otherwise move those cells' weights, learned
+    in their own task, by full-size steps (benchmarks/surrogate_forgetting_ablation.py).
 
     Returns the trained parameters and the mean loss of each epoch.
     """
@@ -51,7 +61,12 @@ def train_classifier(model: LIFReadout, trains: SpikeTrains, labels, config: Tra
             idx = order[start:start + config.batch]
             cache = model.forward(params, trains.subset(idx))
             loss, g = cross_entropy(count_scale * cache["y"], labels[idx])
-            opt.step(params, model.backward(params, cache, count_scale * g))
+            grads = model.backward(params, cache, count_scale * g)
+            if not config.train_bias:
+                grads = {key: value for key, value in grads.items() if not key.startswith("b")}
+            if rows is not None:
+                grads["W0"] = grads["W0"] * np.asarray(rows, dtype=bool)[:, None]
+            opt.step(params, grads)
             losses.append(loss)
         history.append(float(np.mean(losses)))
     return params, history

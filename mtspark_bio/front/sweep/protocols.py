@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from mtspark_bio.front import api
 
 #: protocols whose runs a sweep makes besides the physiology protocols: their typed
@@ -45,7 +47,8 @@ class BlockProtocol:
 
     def metrics(self, path: Path) -> dict[str, dict[str, float]]:
         """{variant or agent: {metric: value}} (``mtspark_bio.readers``); forgetting adds
-        the tasks' active-set overlap, Atari the metrics on raw scores (``raw_<metric>``;
+        the tasks' active-set overlap, the hidden spikes per test presentation and their
+        share from ungated cells (means over tasks), Atari the metrics on raw scores (``raw_<metric>``;
         the plain ones are human-normalised) and each game's mean score after the last
         block (``final_<game>``)."""
         from mtspark_bio import readers
@@ -56,7 +59,9 @@ class BlockProtocol:
                            **{f"final_{game}": float(score) for game, score in zip(result.games, agent.score[-1])}}
                     for name, agent in result.agents.items()}
         result = readers.load_forgetting(path)
-        return {name: {**variant.metrics, "active_overlap": variant.active_overlap}
+        return {name: {**variant.metrics, "active_overlap": variant.active_overlap,
+                       **{key: float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+                          for key, values in variant.activity.items()}}
                 for name, variant in result.variants.items()}
 
 
