@@ -251,19 +251,41 @@ class RewardSTDP(ReadoutRule):
 class ErrorDriven(ReadoutRule):
     """The delta rule with a softmax output, a local error-driven rule.
 
-    At the end of each training presentation, with n_pre the presynaptic spike count,
-    G_pre the presynaptic dendritic gate and c the readout neurons' own spike counts::
+    Each readout neuron is the counting neuron (``models.neurons.CountingReadout``) with
+    a tonic drive that adds ``baseline`` spikes over the presentation. Its own activity
+    in the presentation, spikes plus what is left in its potential, is then exactly
+    ``c + v = baseline + gain * sum_i w_i n_i``: signed, and neither rectified at zero,
+    floored, nor capped at one spike per step as the spike count alone is. At the end of
+    each training presentation, with n_pre the presynaptic spike count, G_pre the
+    presynaptic dendritic gate, P = sum_k n_k^2 the input's power (accumulated by the
+    readout neuron spike by spike) and T = 1 for the label's neuron, else 0::
 
-        y_post = exp(c_post / temperature) / sum_k exp(c_k / temperature)
-        M_post = T_post - y_post           (T = 1 for the label's neuron, else 0)
-        dw     = eta * M_post * G_pre * n_pre / sqrt(sum_k n_k^2)
+        z_post = (c_post + v_post - baseline) / (temperature * sqrt(P + 1))
+        y_post = exp(z_post) / sum_k exp(z_k)
+        M_post = T_post - y_post
+        dw     = eta * M_post * G_pre * n_pre / sqrt(P)
 
-    the gradient of the cross-entropy for a softmax readout of the normalised code
-    (Widrow & Hoff 1960; as a three-factor rule whose third factor is the output's error,
-    Urbanczik & Senn 2014, Neuron 81:521). Unlike the instar it corrects what the readout
-    got wrong, so it keeps improving where the class means overlap. The teacher, the
-    readout's own counts and the softmax's normaliser (a summed variable over the
-    readout, like the reward margin) are all computed in the network.
+    so z = (gain / temperature) * w.x on the normalised code x = n / |n| (up to the +1
+    that keeps a silent presentation finite), and the rule is the gradient of the
+    cross-entropy of a softmax readout of x (Widrow & Hoff 1960; as a three-factor rule
+    whose third factor is the output's error, Urbanczik & Senn 2014, Neuron 81:521).
+    Dividing by the input's norm is divisive normalisation (Carandini & Heeger 2012, Nat.
+    Rev. Neurosci. 13:51): it makes the softmax's scale, and so the step the rule takes in
+    it (eta * gain / temperature), the same whatever the code's spike count. Unlike the
+    instar the rule corrects what the readout got wrong, so it keeps improving where the
+    class means overlap. The teacher, the readout's own activity, the input's power and
+    the softmax's normaliser (a summed variable over the readout, like the reward margin)
+    are all computed in the network.
+
+    The decision stays the readout's spike count. Because every update moves the
+    readout's weights by errors that sum to zero over the classes, the drives sum to zero
+    and the winner's is positive; the baseline keeps most losers' counts above zero too, so
+    the count follows the drive (up to the running maximum of the potential: a spike,
+    once fired, is not taken back when negative drive follows). ``temperature``
+    is in spikes per logit unit per unit of input norm: |n| is about 26 with the defaults
+    on Fashion-MNIST, so 1.0 gives about 26 spikes per logit unit, enough that two
+    classes rarely tie; a code with far more spikes makes larger drives, which saturate
+    at one spike per time step (lower the temperature and eta together for it).
 
     Weights are signed. Dale's law holds in the circuit they stand for: a negative
     weight is the net effect of the hidden cell's excitation onto the readout neuron
@@ -273,42 +295,61 @@ class ErrorDriven(ReadoutRule):
 
     rule: str = field(default="error_driven", init=False)
 
-    eta: float = 0.05
-    # initial weights uniform in [0, w_max_init]. 0: the readout starts knowing nothing.
-    # Without the instar's balanced inhibition, positive initial weights drive every
-    # readout neuron towards one spike per time step, where counts no longer differ.
+    eta: float = 0.005  # the step in the softmax's logits is eta * gain / temperature = 0.3
+    # initial weights uniform in [0, w_max_init]. 0: the readout starts knowing nothing
+    # (and the drives sum to zero over the classes).
     w_max_init: float = 0.0
     gain: float = 60.0  # CountingReadout spikes per unit of weighted input
-    temperature: float = 5.0  # spikes: the softmax's scale on the readout's counts
+    temperature: float = 1.0  # spikes per logit unit per unit of input norm (see above)
+    baseline: float = 50.0  # spikes the tonic drive adds over a presentation
     w_max: float = 1.0  # weights are clipped to [-w_max, w_max]
 
     def validate(self) -> list[str]:
-        return [] if self.temperature > 0 else [f"readout.temperature must be > 0 (got {self.temperature})"]
+        problems = [] if self.temperature > 0 else [f"readout.temperature must be > 0 (got {self.temperature})"]
+        if self.baseline < 0:
+            problems.append(f"readout.baseline must be >= 0 (got {self.baseline})")
+        return problems
+
+    def logit(self, suffix: str = "") -> str:
+        """The readout's logit z as code (``suffix`` "_pre" in the summed normaliser)."""
+        return (f"(count{suffix} + v{suffix} - {float(self.baseline)!r})"
+                f"/({float(self.temperature)!r}*sqrt(input_power{suffix} + 1))")
 
     def readout_neuron(self, integration: str) -> NeuronSpec:
-        return counting_readout_neuron("input_power : 1  # summed: sum of squared input counts\n"
-                                       "partition : 1  # summed: the softmax's normaliser over the readout\n")
+        # the counting readout with a tonic drive while an image is shown
+        # (t_sample, t_rest: the circuit's namespace)
+        equations = (f"dv/dt = {float(self.baseline)!r}/(t_sample - t_rest)"
+                     "*int(t - t_sample*floor(t/t_sample) >= t_rest) : 1\n"
+                     "count : 1  # spikes since the counter was last cleared\n"
+                     "I_ext : amp  # unused; kept so the readout shares the soma's interface\n"
+                     + neuromodulation.CLASSIFIER_READOUT_EQUATIONS
+                     + "input_power : 1  # sum of squared input counts, accumulated spike by spike\n"
+                       "partition : 1  # summed: the softmax's normaliser over the readout\n")
+        spec = CountingReadout().spec()
+        return dataclasses.replace(spec, equations=equations)
 
     def readout_sums(self) -> dict[str, str]:
-        return {"partition": f"exp(count_pre/{float(self.temperature)!r})"}
+        return {"partition": f"exp({self.logit('_pre')})"}
 
     def signal(self, trial: str, label_now: str) -> str:
         right = f"int(i == int({label_now}))"
         return (f"reward = ({trial})*{right}\n"
-                f"M = ({trial})*({right} - exp(count/{float(self.temperature)!r})/partition)\n"
+                f"M = ({trial})*({right} - exp({self.logit()})/partition)\n"
                 "count = 0\n")
 
     def synapses(self, point: bool, learning: str, n_classes: int) -> SynapseSpec:
         return SynapseSpec(
-            model="w : 1\ninput_power_post = count_pre**2 : 1 (summed)\n",
-            on_pre="v_post += w*gain",
+            model="w : 1\n",
+            # count_pre is the presynaptic count before this spike (synapses act before
+            # resets), so the increments add up to n^2 over the presentation
+            on_pre="v_post += w*gain\ninput_power_post += 2*count_pre + 1",
             consolidate=(f"w = clip(w + ({learning})*eta*M_post*dendritic_gate_pre"
                          "*count_pre/sqrt(input_power_post + 1e-12), -w_max, w_max)"),
-            summed_at_consolidation=("input_power_post",),
             namespace={"gain": self.gain, "eta": self.eta, "w_max": self.w_max})
 
     def steps(self, trial: str, dendritic: bool, n_hidden: int) -> list[PresentationStep]:
-        return clear_presentation_counts(dendritic)
+        hidden, _ = clear_presentation_counts(dendritic)
+        return [hidden, PresentationStep("readout", CountingReadout.CLEAR + "\ninput_power = 0", 4, "readout_clear")]
 
 
 #: every readout rule by name

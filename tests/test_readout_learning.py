@@ -132,13 +132,19 @@ def test_instar_changes_exactly_what_its_equation_says_and_spares_silent_inputs(
 
 
 def error_driven_by_hand(w, pre, post, counts, readout_counts, labels, rule, gates):
-    """The error-driven rule's equations applied presentation by presentation in NumPy."""
+    """The error-driven rule's equations applied presentation by presentation in NumPy.
+    The readout's own activity c + v is baseline + gain * w.n exactly (a perfect
+    integrator that loses 1 per spike); the baseline cancels in the softmax."""
     w = w.copy()
+    n_classes = post.max() + 1
     for n, c, label, gate in zip(counts.astype(float), readout_counts.astype(float), labels, gates):
-        y = np.exp(c / rule.temperature) / np.exp(c / rule.temperature).sum()
-        M = (np.arange(len(c)) == label) - y
-        w = np.clip(w + rule.eta * M[post] * gate[pre] * n[pre] / np.sqrt((n ** 2).sum() + 1e-12),
-                    -rule.w_max, rule.w_max)
+        power = (n ** 2).sum()
+        drive = np.zeros(n_classes)
+        np.add.at(drive, post, rule.gain * w * n[pre])
+        z = drive / (rule.temperature * np.sqrt(power + 1))
+        y = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+        M = (np.arange(n_classes) == label) - y
+        w = np.clip(w + rule.eta * M[post] * gate[pre] * n[pre] / np.sqrt(power + 1e-12), -rule.w_max, rule.w_max)
     return w
 
 
@@ -146,19 +152,33 @@ def error_driven_by_hand(w, pre, post, counts, readout_counts, labels, rule, gat
 def test_error_driven_rule_changes_exactly_what_its_equation_says():
     """The error-driven readout (models.readout_rules.ErrorDriven): every synapse from a
     gated, active hidden neuron moves by its readout neuron's error, wrong answers
-    included, as the equations in its docstring say."""
+    included, as the equations in its docstring say; the readout's spike count follows
+    its signed drive above the baseline."""
     from mtspark_bio.models.readout_rules import ErrorDriven
 
-    rule = ErrorDriven(temperature=3.0, w_max_init=0.02)  # readout active from the first presentation
-    config, pre, post, w0, out, wired = present("dendritic", [(0, 6, True), (1, 6, True)], readout=rule)
+    rule = ErrorDriven(eta=0.05, w_max_init=0.02)  # large steps, so the second chunk's drives differ
+    config, pre, post, w0, out, wired = present("dendritic", [(0, 6, True), (1, 6, True), (0, 6, False)],
+                                                readout=rule)
     for before, chunk in zip([w0, out[0]["w"]], out):
-        assert chunk["readout"].sum() > 0  # the readout answered, so its error is not just the teacher
+        assert chunk["readout"].sum() > 0
         expected = error_driven_by_hand(before, pre, post, chunk["hidden"], chunk["readout"], chunk["labels"],
                                         config.readout, chunk["gate"])
         np.testing.assert_allclose(chunk["w"], expected, rtol=0, atol=1e-9)
     changed = np.abs(out[0]["w"] - w0) > 0
     assert np.all(wired[pre[changed], 0])  # only task 0's gated neurons learned in its block
     assert np.any(out[0]["w"][changed] < w0[changed]) and np.any(out[0]["w"][changed] > w0[changed])
+    # a test chunk changes nothing; there the spike count follows the signed drive above
+    # the baseline: the final potential (rule.eta is large here, so a readout driven hard
+    # at the end may still owe a few spikes at one spike per step), more where the
+    # potential peaked earlier (a spike is not taken back)
+    test = out[2]
+    np.testing.assert_array_equal(test["w"], out[1]["w"])
+    W = np.zeros((config.n_hidden, config.n_classes))
+    W[pre, post] = test["w"]
+    final = rule.baseline + rule.gain * test["hidden"] @ W
+    assert (test["readout"] - final).min() > -10
+    assert np.mean(np.abs(test["readout"] - final) <= 2) > 0.7
+    assert np.corrcoef(final.ravel(), test["readout"].ravel())[0, 1] > 0.8
 
 
 @pytest.mark.runtime
