@@ -295,7 +295,7 @@ class ErrorDriven(ReadoutRule):
 
     rule: str = field(default="error_driven", init=False)
 
-    eta: float = 0.005  # the step in the softmax's logits is eta * gain / temperature = 0.3
+    eta: float = 0.01  # the step in the softmax's logits is eta * gain / temperature = 0.6
     # initial weights uniform in [0, w_max_init]. 0: the readout starts knowing nothing
     # (and the drives sum to zero over the classes).
     w_max_init: float = 0.0
