@@ -37,7 +37,7 @@ def record(args):
     runner = Runner(plan, build_dir=args.build_dir)
     net = runner.variants["dendritic"]
     task = plan.tasks[0]
-    out = {"circuit": json.dumps(plan.circuit.readout.__dict__ | {"input_rate_hz": plan.circuit.input_rate_hz})}
+    out = {"circuit": json.dumps(plan.circuit.readout.__dict__ | {"input_rate_hz": plan.circuit.input.input_rate_hz})}
     for split, plastic in (("train", True), ("test", False)):
         x, y = (task.x_train, task.y_train) if split == "train" else (task.x_test, task.y_test)
         hidden, readout, pred = [], [], []

@@ -173,7 +173,7 @@ def test_error_driven_rule_changes_exactly_what_its_equation_says():
     # potential peaked earlier (a spike is not taken back)
     test = out[2]
     np.testing.assert_array_equal(test["w"], out[1]["w"])
-    W = np.zeros((config.n_hidden, config.n_classes))
+    W = np.zeros((config.hidden.n_hidden, config.n_classes))
     W[pre, post] = test["w"]
     final = rule.baseline + rule.gain * test["hidden"] @ W
     assert (test["readout"] - final).min() > -10
