@@ -265,7 +265,7 @@ class ErrorDriven(ReadoutRule):
         M_post = T_post - y_post
         dw     = eta * M_post * G_pre * n_pre / sqrt(P)
 
-    so z = (gain / temperature) * w.x on the normalised code x = n / |n| (up to the +1
+    so z = (gain / temperature) * w.x on the normalised code x = n / sqrt(P) (up to the +1
     that keeps a silent presentation finite), and the rule is the gradient of the
     cross-entropy of a softmax readout of x (Widrow & Hoff 1960; as a three-factor rule
     whose third factor is the output's error, Urbanczik & Senn 2014, Neuron 81:521).
@@ -282,7 +282,7 @@ class ErrorDriven(ReadoutRule):
     and the winner's is positive; the baseline keeps most losers' counts above zero too, so
     the count follows the drive (up to the running maximum of the potential: a spike,
     once fired, is not taken back when negative drive follows). ``temperature``
-    is in spikes per logit unit per unit of input norm: |n| is about 26 with the defaults
+    is in spikes per logit unit per unit of input norm: sqrt(P) is about 26 with the defaults
     on Fashion-MNIST, so 1.0 gives about 26 spikes per logit unit, enough that two
     classes rarely tie; a code with far more spikes makes larger drives, which saturate
     at one spike per time step (lower the temperature and eta together for it).
