@@ -34,8 +34,8 @@ from mtspark_bio.closed_loop import AgentController, ClosedLoop, play_random
 
 def _config(game: str, overrides: dict, **kwds) -> AgentConfig:
     motion = overrides.get("motion", "change")
-    return AgentConfig(n_features=Preprocessor(game, motion=motion).n_features, n_games=1,
-                       **{**kwds, **overrides}).validate()
+    return AgentConfig.from_overrides(n_features=Preprocessor(game, motion=motion).n_features, n_games=1,
+                                      **{**kwds, **overrides}).validate()
 
 
 def _entropy(actions) -> float:
@@ -49,7 +49,7 @@ def probe(game: str, frames: int, overrides: dict, out: str, episodes: int, seed
     start = time.time()
     loop = ClosedLoop(cfg, ["dendritic"], device="cpp", chunk_steps=500)
     print(f"built {time.time() - start:.0f}s", flush=True)
-    n_value = cfg.n_value + cfg.n_value_opponent
+    n_value = cfg.readout.n_value + cfg.readout.n_value_opponent
 
     class Recorded(AgentController):
         def __init__(self, *args, **kwds):
@@ -143,8 +143,8 @@ def decode(overrides: dict, out: str, n_runs: int):
         inputs = agent.state_inputs(loop.state["dendritic"], 0)
         loop.server.serve(lambda: loop.sim.run(inputs, environment=loop.server.environment), loop.exchange)
         trains = agent.hidden_trains(500)  # sample k: the response to the k-th exchange's observation
-        hidden.append(np.bincount(trains.sample * cfg.n_hidden + trains.neuron,
-                                  minlength=500 * cfg.n_hidden).reshape(500, -1))
+        n_hidden = cfg.hidden.n_hidden
+        hidden.append(np.bincount(trains.sample * n_hidden + trains.neuron, minlength=500 * n_hidden).reshape(500, -1))
         rams.append(np.array(player.rams[:500]))
         features.append(np.array(player.features[:500]))
     loop.close()

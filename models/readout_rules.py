@@ -29,7 +29,7 @@ from mtspark_bio.models import neuromodulation
 from mtspark_bio.models.neurons import DENDRITIC_PRESENTATION_CLEAR, PRESENTATION_CLEAR, CountingReadout, PointNeuron
 from mtspark_bio.models.plasticity import (SCALING_TOTAL, RSTDPParams, normalised_instar, reward_modulated_stdp,
                                            static_synapse, synaptic_scaling)
-from mtspark_bio.models.spec import NeuronSpec, SynapseSpec
+from mtspark_bio.models.spec import NeuronSpec, SynapseSpec, rule_from
 
 #: the reward a naive readout expects with n classes (wrong most of the time: -1 + 2/n),
 #: the starting point of the R-STDP readout's expectation and the stored value of rules
@@ -374,18 +374,7 @@ LEGACY_FIELDS = {
 def make_rule(spec: ReadoutRule | dict | str | None) -> ReadoutRule:
     """A rule from its stored or JSON form: ``{"rule": NAME, FIELD: VALUE, ...}``, a
     name, or a rule (returned as it is). Raises ValueError naming what is wrong."""
-    if isinstance(spec, ReadoutRule):
-        return spec
-    values = {"rule": spec} if isinstance(spec, str) else dict(spec or {"rule": "instar"})
-    name = values.pop("rule", "instar")
-    if name not in RULES:
-        raise ValueError(f"readout rule must be one of {sorted(RULES)} (got {name!r})")
-    cls = RULES[name]
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"readout rule {name!r} has no parameters {unknown}; known: {sorted(known)}")
-    return cls(**values)
+    return rule_from(spec, RULES, "instar", "readout rule")
 
 
 def from_legacy_fields(values: dict) -> dict:

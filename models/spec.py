@@ -59,3 +59,21 @@ def param(value):
 def as_namespace(params, prefix: str = "") -> dict[str, object]:
     """A parameter dataclass as a Brian2 namespace (field name -> value)."""
     return {prefix + f.name: getattr(params, f.name) for f in fields(params)}
+
+
+def rule_from(spec, registry: dict[str, type], default: str, what: str):
+    """A learning rule from its stored or JSON form: ``{"rule": NAME, FIELD: VALUE, ...}``,
+    a name, or a rule (returned as it is); ``registry`` maps names to rule classes.
+    Raises ValueError naming what is wrong (``what``: e.g. "readout rule")."""
+    if isinstance(spec, tuple(registry.values())):
+        return spec
+    values = {"rule": spec} if isinstance(spec, str) else dict(spec or {"rule": default})
+    name = values.pop("rule", default)
+    if name not in registry:
+        raise ValueError(f"{what} must be one of {sorted(registry)} (got {name!r})")
+    cls = registry[name]
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{what} {name!r} has no parameters {unknown}; known: {sorted(known)}")
+    return cls(**values)

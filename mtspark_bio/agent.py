@@ -21,13 +21,15 @@ compiled loops take the same actions for the same seed, which a Poisson encoder
 rates are divisively normalised across the frame (``models.neurons.DivisiveNormalisation``),
 so every game drives the hidden layer about equally.
 
-Readouts (``AgentConfig.readout``): ``rstdp`` is the network above; ``surrogate``
-replaces the R-STDP output layer by a dueling head of LIF neurons trained by BPTT with a
-surrogate spike derivative on the hidden layer's recorded spike trains (DQN on the
-block's transitions; ``mtspark_bio.surrogate``), the Brian2 copy of which
-(``mtspark_bio.surrogate_brian2``) answers inside the network: its integrators' summed
-normalised membrane potentials are what the loop reads, Q = V + A - mean(A) of their
-means over the step.
+Readouts (``AgentConfig.readout``, one class each in ``models.agent_readouts``):
+``rstdp`` is the network above; ``surrogate`` replaces the R-STDP output layer by a
+dueling head of LIF neurons trained by BPTT with a surrogate spike derivative on the
+hidden layer's recorded spike trains (DQN on the block's transitions;
+``mtspark_bio.surrogate``), the Brian2 copy of which (``mtspark_bio.surrogate_brian2``)
+answers inside the network: its integrators' summed normalised membrane potentials are
+what the loop reads, Q = V + A - mean(A) of their means over the step. A readout adds
+its layer through :meth:`AgentNetwork.add_plastic_output` or
+:meth:`AgentNetwork.add_trained_head`.
 
 Several agents (e.g. dendritic and point) live side by side in one network, so one
 compiled binary runs them all; each has its own environment.
@@ -37,32 +39,26 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from brian2 import Hz, NeuronGroup, SpikeMonitor, linked_var, ms, nS
 
-from mtspark_bio.models.actor_critic import DuelingParams
-from mtspark_bio.models.neuromodulation import MODULATOR_EQUATION
-from mtspark_bio.models.neurons import DivisiveNormalisation, PointNeuron, regular_encoder
-from mtspark_bio.models.plasticity import (SCALING_TOTAL, RSTDPParams, context_plasticity, delayed_credit_rstdp,
-                                          synaptic_scaling)
+from mtspark_bio.models.agent_readouts import AGENT_READOUTS, AgentReadout, RSTDPActorCritic, make_agent_readout
+from mtspark_bio.models.neurons import DivisiveNormalisation, regular_encoder
+from mtspark_bio.models.plasticity import context_plasticity
 from mtspark_bio.atari import N_ACTIONS
 from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
+from mtspark_bio.models.spec import NeuronSpec, SynapseSpec
+from mtspark_bio.sections import Sectioned
 
 AGENT_VARIANTS = ("dendritic", "point")
 
 @dataclass(frozen=True)
-class AgentConfig:
-    """Sizes, rates, strengths and learning constants (plain floats in the stated unit,
-    so the configuration serialises to JSON)."""
+class AgentInputParams:
+    """How a frame reaches the hidden layer: its features' rates and their normalisation."""
 
-    n_features: int
-    n_games: int
-    n_hidden: int = 200
-    n_inhibitory: int = 40
-    step_ms: float = 20.0
-    dt_ms: float = 0.25
     input_rate_hz: float = 200.0
     motion: str = "change"  # the frames' motion code (mtspark_bio.atari.Preprocessor): change or on_off
     # divisive normalisation of the input rates across the frame (models.neurons.
@@ -70,6 +66,24 @@ class AgentConfig:
     # (0: no normalisation, each active feature fires at input_rate_hz)
     input_total_hz: float = 0.0
     input_semi_saturation_hz: float = 1000.0  # about 5 active features' worth
+
+    def problems(self) -> list[str]:
+        from mtspark_bio.atari import MOTION_CODES
+
+        problems = []
+        if self.motion not in MOTION_CODES:
+            problems.append(f"motion must be one of {', '.join(MOTION_CODES)} (got {self.motion!r})")
+        if self.input_total_hz < 0 or self.input_semi_saturation_hz <= 0:
+            problems.append("input_total_hz must be >= 0 and input_semi_saturation_hz > 0")
+        return problems
+
+
+@dataclass(frozen=True)
+class AgentHiddenParams:
+    """The hidden layer, its inhibitory pool and its gating by the game context."""
+
+    n_hidden: int = 200
+    n_inhibitory: int = 40
     p_ff: float = 0.25
     g_ff_nS: float = 0.6
     g_ff_point_nS: float = 0.6
@@ -80,102 +94,99 @@ class AgentConfig:
     g_hidden_to_inh_nS: float = 0.5
     g_inh_to_hidden_nS: float = 0.3
     p_inhibition: float = 0.5
-    g_out_nS: float = 1.5
-    w_out_init: float = 0.3
-    eta: float = 0.1  # the smaller step tried did not learn Breakout in 60k frames (docs/results.md)
-    tau_c_ms: float = 20.0
-    a_minus: float = 0.5  # net-Hebbian window, as for the classifier's readout
-    drive_pA: float = 100.0  # s.d. of the exploratory current per output neuron and step
-    n_value: int = 10
-    n_value_opponent: int = 0  # V- neurons (models.actor_critic); 0: V read against value_baseline
-    n_per_action: int = 5
-    value_gain: float = 0.5
-    value_baseline: float = 1.0
-    advantage_gain: float = 0.5
-    gamma: float = 0.99
-    delta_clip: float = 1.0
-    average_reward_rate: float = 0.0  # differential TD error (models.actor_critic.AverageReward); 0: off
-    # credit across agent steps: the tagged trace decays by gamma*trace_lambda per step
-    # (0: one-step credit); pre_credit adds the presynaptic trace to a tagged action's
-    # eligibility (models.plasticity.delayed_credit_rstdp)
-    trace_lambda: float = 0.0
-    pre_credit: float = 0.0
-    # synaptic scaling of the output layer: each output neuron's summed incoming weight
-    # is set back to this after every consolidation, so learning redistributes weight
-    # between hidden cells instead of making one action's population win every state
-    # (Turrigiano 2008, Cell 135:422); 0: off
-    output_weight_total: float = 0.0
-    # surrogate readout (readout = "surrogate"): dueling LIF head and its DQN training
-    readout: str = "rstdp"
-    n_stream: int = 32  # LIF neurons in each of the value and advantage streams
-    # the hidden layer's sparse spikes leave every stream neuron silent (Q = 0) under
-    # the usual N(0, 1/sqrt(n_in)) weights; scaled up, about half of them fire
-    # (docs/results.md, "Measurements behind the defaults")
-    head_init_scale: float = 10.0
-    dqn_updates_per_run: int = 100  # DQN updates on the block's transitions after each run
-    dqn_lr: float = 1e-3
-    dqn_batch: int = 32
-    dqn_target_update: int = 100
+
+    def problems(self) -> list[str]:
+        problems = [f"{name} must be >= 1 (got {getattr(self, name)})"
+                    for name in ("n_hidden", "n_inhibitory", "context_per_game") if getattr(self, name) < 1]
+        if not 0 < self.gated_fraction <= 1:
+            problems.append(f"gated_fraction must be in (0, 1] (got {self.gated_fraction})")
+        return problems
+
+
+@dataclass(frozen=True)
+class AgentRunParams:
+    """How the network is simulated: the agent step, the time step and the seed of its wiring."""
+
+    step_ms: float = 20.0  # simulated time one observation is shown
+    dt_ms: float = 0.25
     seed: int = 0
 
-    @property
-    def dueling(self) -> DuelingParams:
-        names = {f.name for f in dataclasses.fields(DuelingParams)}
-        return DuelingParams(**{k: v for k, v in dataclasses.asdict(self).items() if k in names})
+    def problems(self) -> list[str]:
+        if self.step_ms <= 0 or self.dt_ms <= 0 or self.step_ms / self.dt_ms != round(self.step_ms / self.dt_ms):
+            return [f"step_ms ({self.step_ms}) must be a positive multiple of dt_ms ({self.dt_ms})"]
+        return []
 
-    @property
-    def n_rstdp_out(self) -> int:
-        """Neurons of the R-STDP output layer: V (and V-) and one A population per action."""
-        from mtspark_bio.models.actor_critic import n_outputs
 
-        return n_outputs(self.dueling, N_ACTIONS)
+@dataclass(frozen=True)
+class AgentConfig(Sectioned):
+    """The agent: its sizes, then one section per concern (``input``, ``hidden``,
+    ``readout`` the output layer with its learning rule and parameters, ``run``).
+
+    Quantities are plain floats in the unit their name ends with, so the configuration
+    serialises to JSON. Every field name is unique across the sections, and the
+    readouts' parameters are unique to their readout, so overrides (``--agent``) may
+    name any field flat, ``{"n_hidden": 300, "eta": 0.05}``; the readout itself is
+    chosen by name (``--readout``) and named parameters of another readout are an error
+    (:meth:`from_overrides`)."""
+
+    n_features: int
+    n_games: int
+    input: AgentInputParams = dataclasses.field(default_factory=AgentInputParams)
+    hidden: AgentHiddenParams = dataclasses.field(default_factory=AgentHiddenParams)
+    # the output layer and how it learns (models.agent_readouts;
+    # JSON: {"rule": "rstdp" | "surrogate", FIELD: VALUE, ...})
+    readout: AgentReadout = dataclasses.field(default_factory=RSTDPActorCritic)
+    run: AgentRunParams = dataclasses.field(default_factory=AgentRunParams)
+
+    SECTIONS: ClassVar[dict[str, type]] = {"input": AgentInputParams, "hidden": AgentHiddenParams,
+                                           "run": AgentRunParams}
+    FLAT_RULE_CLASSES: ClassVar[tuple[type, ...]] = tuple(AGENT_READOUTS.values())
+    WHAT: ClassVar[str] = "agent"
+
+    def __post_init__(self):
+        object.__setattr__(self, "readout", make_agent_readout(self.readout))  # its stored or JSON form
+        self._resolve_sections()
+
+    @classmethod
+    def from_overrides(cls, readout: str | dict | None = None, **values) -> "AgentConfig":
+        """A configuration from keyword values as ``--agent`` gives them: sections, or
+        their fields named flat, and the parameters of the readout named by ``readout``
+        (a name, or its stored form) named flat."""
+        spec = {"rule": readout} if isinstance(readout, str) else dict(readout or {"rule": "rstdp"})
+        name = spec.get("rule", "rstdp")
+        values = cls.gather_sections(values)
+        for key in [k for k in values if k not in {f.name for f in dataclasses.fields(cls)}]:
+            owners = [rule for rule, rule_class in AGENT_READOUTS.items()
+                      if key != "rule" and key in {f.name for f in dataclasses.fields(rule_class)}]
+            if name in owners:
+                spec[key] = values.pop(key)
+            elif owners:
+                raise ValueError(f"{key} is a parameter of the {' and '.join(owners)} readout, not of {name!r}: "
+                                 f"choose that readout or leave {key} out")
+        return cls(**values, readout=spec)
 
     @property
     def n_out(self) -> int:
         """Output values the loop reads per agent step: spike counts of V and the A
         populations (rstdp) or the head's integrators V, A_0 ... A_17 (surrogate)."""
-        return self.output_readout.n_out(self)
-
-    @property
-    def output_readout(self) -> "AgentReadout":
-        """The readout named by ``readout`` (:data:`AGENT_READOUTS`)."""
-        return AGENT_READOUTS[self.readout]()
+        return self.readout.n_out(N_ACTIONS)
 
     @property
     def steps_per_agent_step(self) -> int:
-        return int(round(self.step_ms / self.dt_ms))
+        return int(round(self.run.step_ms / self.run.dt_ms))
 
     def surrogate_head(self):
         """The NumPy model of the surrogate dueling head (``mtspark_bio.surrogate``)."""
         from mtspark_bio.surrogate import dueling_readout
 
-        return dueling_readout(self.n_hidden, N_ACTIONS, n_stream=self.n_stream, dt_ms=self.dt_ms)
+        return dueling_readout(self.hidden.n_hidden, N_ACTIONS, n_stream=self.readout.n_stream,
+                               dt_ms=self.run.dt_ms)
 
     def validate(self):
         problems = [f"{name} must be >= 1 (got {getattr(self, name)})"
-                    for name in ("n_features", "n_games", "n_hidden", "n_inhibitory", "n_value",
-                                 "n_per_action", "context_per_game")
-                    if getattr(self, name) < 1]
-        if self.step_ms <= 0 or self.dt_ms <= 0 or self.step_ms / self.dt_ms != round(self.step_ms / self.dt_ms):
-            problems.append(f"step_ms ({self.step_ms}) must be a positive multiple of dt_ms ({self.dt_ms})")
-        if not 0 < self.gated_fraction <= 1:
-            problems.append(f"gated_fraction must be in (0, 1] (got {self.gated_fraction})")
-        if not 0 <= self.gamma <= 1:
-            problems.append(f"gamma must be in [0, 1] (got {self.gamma})")
-        from mtspark_bio.atari import MOTION_CODES
-
-        if self.motion not in MOTION_CODES:
-            problems.append(f"motion must be one of {', '.join(MOTION_CODES)} (got {self.motion!r})")
-        if self.input_total_hz < 0 or self.input_semi_saturation_hz <= 0:
-            problems.append("input_total_hz must be >= 0 and input_semi_saturation_hz > 0")
-        if not 0 <= self.trace_lambda <= 1:
-            problems.append(f"trace_lambda must be in [0, 1] (got {self.trace_lambda})")
-        if self.n_value_opponent < 0 or self.pre_credit < 0 or self.output_weight_total < 0:
-            problems.append("n_value_opponent, pre_credit and output_weight_total must be >= 0")
-        if self.readout not in AGENT_READOUTS:
-            problems.append(f"readout must be one of {', '.join(AGENT_READOUTS)} (got {self.readout!r})")
-        if self.n_stream < 0 or self.dqn_updates_per_run < 0 or self.dqn_batch < 1 or self.dqn_target_update < 1:
-            problems.append("n_stream and dqn_updates_per_run must be >= 0, dqn_batch and dqn_target_update >= 1")
+                    for name in ("n_features", "n_games") if getattr(self, name) < 1]
+        problems += (self.input.problems() + self.hidden.problems() + self.readout.problems()
+                     + self.run.problems())
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -190,43 +201,74 @@ class AgentNetwork:
             raise ValueError(f"unknown agent variant {variant!r}; choose from {', '.join(AGENT_VARIANTS)}")
         self.config, self.variant = config, variant
         self.offset_out, self.offset_in = offset_out, offset_in
-        rng = np.random.default_rng(config.seed)  # same wiring for every variant and device
-        name = lambda part: f"{variant}_{part}"  # noqa: E731
+        rng = np.random.default_rng(config.run.seed)  # same wiring for every variant and device
+        self.name = lambda part: f"{variant}_{part}"  # noqa: E731
         dendritic = variant == "dendritic"
-        self.step = config.step_ms * ms
+        self.step = config.run.step_ms * ms
+        hidden = config.hidden
 
-        self.inputs, normalising = self._build_inputs(name)
+        self.inputs, normalising = self._build_inputs(self.name)
         self.inputs.phase = rng.random(config.n_features)
         layer = build_hidden_layer(
-            rng, self.inputs, name, n_hidden=config.n_hidden, n_inhibitory=config.n_inhibitory,
+            rng, self.inputs, self.name, n_hidden=hidden.n_hidden, n_inhibitory=hidden.n_inhibitory,
             n_segments=config.n_games if dendritic else 0,
-            g_ff_nS=config.g_ff_nS if dendritic else config.g_ff_point_nS, p_ff=config.p_ff,
-            g_hidden_to_inh_nS=config.g_hidden_to_inh_nS, g_inh_to_hidden_nS=config.g_inh_to_hidden_nS,
-            p_inhibition=config.p_inhibition)
+            g_ff_nS=hidden.g_ff_nS if dendritic else hidden.g_ff_point_nS, p_ff=hidden.p_ff,
+            g_hidden_to_inh_nS=hidden.g_hidden_to_inh_nS, g_inh_to_hidden_nS=hidden.g_inh_to_hidden_nS,
+            p_inhibition=hidden.p_inhibition)
         self.hidden, self.inhibitory, self.feedforward = layer.hidden, layer.inhibitory, layer.feedforward
         self.objects = [self.inputs, *normalising, *layer.objects]
-        self.readout = config.output_readout
-        self.readout.build(self, rng, name)
+        self.readout = config.readout
+        self.readout.build(self, rng, hidden.n_hidden, N_ACTIONS)
 
         self.context = None
         if dendritic:
-            n_context = config.n_games * config.context_per_game
-            self.context = make_neurons(regular_encoder(), n_context, name("context"))
+            n_context = config.n_games * hidden.context_per_game
+            self.context = make_neurons(regular_encoder(), n_context, self.name("context"))
             self.context.phase = rng.random(n_context)
-            spec = context_plasticity(config.n_games, config.g_context_nS * nS, learning="0")
-            self.context_synapses = make_synapses(spec, self.context, self.hidden, name("context_syn"))
-            wire_context(rng, self.context_synapses, config.n_hidden, config.n_games, config.n_games,
-                         config.context_per_game, config.gated_fraction)
+            spec = context_plasticity(config.n_games, hidden.g_context_nS * nS, learning="0")
+            self.context_synapses = make_synapses(spec, self.context, self.hidden, self.name("context_syn"))
+            wire_context(rng, self.context_synapses, hidden.n_hidden, config.n_games, config.n_games,
+                         hidden.context_per_game, hidden.gated_fraction)
             self.objects += [self.context, self.context_synapses]
+
+    # -- the builders a readout adds its output layer with (models.agent_readouts) ---------
+
+    def add_plastic_output(self, neuron: NeuronSpec, synapses: SynapseSpec, weights: np.ndarray):
+        """Output neurons, all-to-all plastic synapses from the hidden layer with the
+        given initial weights, and their consolidation once per agent step."""
+        self.output = make_neurons(neuron, self.config.n_out, self.name("output"))
+        self.output_synapses = make_synapses(synapses, self.hidden, self.output, self.name("out_syn"))
+        self.output_synapses.connect()
+        self.output_synapses.w = weights
+        # order 3: after the exchange (orders 0-2) has set M and tag
+        schedule_consolidation(self.output_synapses, synapses, self.step, name=self.name("consolidate"), order=3)
+        self.output_spikes = SpikeMonitor(self.output, name=self.name("output_spikes"))
+        self.objects += [self.output, self.output_synapses, self.output_spikes]
+        self._state_in = lambda state: ({} if state is None else
+                                        {self.carried()[key]: np.asarray(value) for key, value in state.items()})
+
+    def add_trained_head(self, head: AgentReadout):
+        """The surrogate-trained dueling head's Brian2 copy (``mtspark_bio.surrogate_brian2``),
+        its weights carried into every run, and the hidden spike trains it is trained on."""
+        from mtspark_bio.surrogate_brian2 import Brian2Readout
+
+        self.head_model = self.config.surrogate_head()
+        self.head_init = self.head_model.init(self.config.run.seed, head.head_init_scale)
+        self.head = Brian2Readout(self.head_model, self.hidden, self.step, name=self.name("head"), closed_loop=True)
+        self.output = self.head.output
+        self.hidden_spikes = SpikeMonitor(self.hidden, name=self.name("hidden_spikes"))
+        self.objects += [*self.head.objects, self.hidden_spikes]
+        # the head's weights always go in: the binary was built with zeros
+        self._state_in = lambda state: self.head.inputs(self.head_init if state is None else state)
 
     def _build_inputs(self, name):
         """The frame's encoders (and their normalising pool, if any); ``observed`` is
         the variable each agent step's observation sets."""
         config = self.config
-        if config.input_total_hz <= 0:
+        if config.input.input_total_hz <= 0:
             self.observed = "rate"
             return make_neurons(regular_encoder(), config.n_features, name("input")), []
-        norm = DivisiveNormalisation(config.input_total_hz * Hz, config.input_semi_saturation_hz * Hz)
+        norm = DivisiveNormalisation(config.input.input_total_hz * Hz, config.input.input_semi_saturation_hz * Hz)
         self.observed = "drive"
         inputs = make_neurons(norm.encoder(), config.n_features, name("input"))
         pool = make_neurons(norm.pool(), 1, name("input_pool"))
@@ -251,8 +293,9 @@ class AgentNetwork:
         k N + 1 ... (k + 1) N, see ``Brian2Readout(closed_loop=True)``)."""
         from mtspark_bio.surrogate import record_spike_trains
 
-        dt = self.config.dt_ms * ms
-        return record_spike_trains(self.hidden_spikes, n_steps, self.config.n_hidden, dt, self.step, t_start=dt)
+        dt = self.config.run.dt_ms * ms
+        return record_spike_trains(self.hidden_spikes, n_steps, self.config.hidden.n_hidden, dt, self.step,
+                                   t_start=dt)
 
     @property
     def out_slice(self) -> slice:
@@ -285,12 +328,14 @@ class AgentNetwork:
 
     def context_rates(self, game: int) -> np.ndarray:
         """Rates of the context population while ``game`` is played (Hz)."""
-        rates = np.zeros(self.config.n_games * self.config.context_per_game)
-        k = self.config.context_per_game
-        rates[game * k:(game + 1) * k] = self.config.context_rate_hz
+        hidden = self.config.hidden
+        rates = np.zeros(self.config.n_games * hidden.context_per_game)
+        k = hidden.context_per_game
+        rates[game * k:(game + 1) * k] = hidden.context_rate_hz
         return rates
 
     def carried(self) -> dict:
+        """The plastic output layer's learned variables (``add_plastic_output``)."""
         return {"output_w": self.output_synapses.w}
 
     def read_state(self) -> dict:
@@ -300,122 +345,7 @@ class AgentNetwork:
 
     def state_inputs(self, state: dict | None, game: int) -> dict:
         """Variables -> values for Simulation.run: carried weights and the game context."""
-        inputs = self.readout.state_inputs(self, state)
+        inputs = self._state_in(state)
         if self.context is not None:
             inputs[self.context.rate] = self.context_rates(game) * Hz
         return inputs
-
-
-
-class AgentReadout:
-    """An agent's output layer and how it learns; the agent, the loop and the
-    controllers ask it instead of comparing readout names."""
-
-    name: str
-    #: the output neurons take the loop's modulator, tag and exploratory drive
-    neuromodulated: bool
-    #: the output variable the loop reads (and clears) each agent step
-    reported: str
-
-    def n_out(self, config: AgentConfig) -> int:
-        raise NotImplementedError
-
-    def build(self, agent: "AgentNetwork", rng, name) -> None:
-        """Add the output layer's Brian2 objects to ``agent`` (``agent.output`` at least)."""
-        raise NotImplementedError
-
-    def state_inputs(self, agent: "AgentNetwork", state: dict | None) -> dict:
-        """Variables -> values that carry the learned state into a run."""
-        raise NotImplementedError
-
-    def controller(self) -> type:
-        """The closed loop's controller class (``mtspark_bio.closed_loop.controllers``)."""
-        raise NotImplementedError
-
-
-def _output_weights(config: AgentConfig, rng) -> np.ndarray:
-    return rng.random(config.n_hidden * config.n_rstdp_out) * config.w_out_init
-
-
-class RSTDPOutput(AgentReadout):
-    """V and A populations of point neurons learning by delayed-credit R-STDP from the
-    TD error (``models.actor_critic``, ``models.plasticity.delayed_credit_rstdp``)."""
-
-    name, neuromodulated, reported = "rstdp", True, "count"
-
-    def n_out(self, config):
-        return config.n_rstdp_out
-
-    def build(self, agent, rng, name):
-        config = agent.config
-        out_spec = PointNeuron().spec()
-        scaled = config.output_weight_total > 0
-        out_spec = dataclasses.replace(out_spec, equations=out_spec.equations + MODULATOR_EQUATION
-                                       + ("w_total : 1\n" if scaled else ""))
-        agent.output = make_neurons(out_spec, config.n_out, name("output"))
-        rule = delayed_credit_rstdp("g_exc", config.g_out_nS * nS,
-                                    RSTDPParams(tau_c=config.tau_c_ms * ms, eta=config.eta, A_minus=config.a_minus),
-                                    trace_decay=config.gamma * config.trace_lambda, pre_credit=config.pre_credit)
-        if scaled:  # after each consolidation, each output neuron's incoming weights are rescaled
-            rule = dataclasses.replace(rule, model=rule.model + SCALING_TOTAL,
-                                       after_consolidation=synaptic_scaling(config.output_weight_total),
-                                       summed_after_consolidation=("w_total_post",))
-        agent.output_synapses = make_synapses(rule, agent.hidden, agent.output, name("out_syn"))
-        agent.output_synapses.connect()
-        agent.output_synapses.w = _output_weights(config, rng)
-        # order 3: after the exchange (orders 0-2) has set M and tag
-        schedule_consolidation(agent.output_synapses, rule, agent.step, name=name("consolidate"), order=3)
-        agent.output_spikes = SpikeMonitor(agent.output, name=name("output_spikes"))
-        agent.objects += [agent.output, agent.output_synapses, agent.output_spikes]
-
-    def state_inputs(self, agent, state):
-        if state is None:
-            return {}
-        views = agent.carried()
-        return {views[key]: np.asarray(value) for key, value in state.items()}
-
-    def controller(self):
-        from mtspark_bio.closed_loop.controllers import AgentController
-
-        return AgentController
-
-
-class SurrogateHead(AgentReadout):
-    """A dueling head of LIF neurons trained outside the network by DQN with surrogate
-    gradients (``mtspark_bio.surrogate``); its Brian2 copy answers inside the network:
-    the integrators' summed normalised membrane potentials V, A_0 ... A_17."""
-
-    name, neuromodulated, reported = "surrogate", False, "summed_membrane"
-
-    def n_out(self, config):
-        return 1 + N_ACTIONS
-
-    def build(self, agent, rng, name):
-        from mtspark_bio.surrogate_brian2 import Brian2Readout
-
-        config = agent.config
-        # drawn and dropped: the context wiring then uses the same random numbers as the
-        # R-STDP agent's, so both readouts sit on the same hidden network
-        _output_weights(config, rng)
-        agent.head_model = config.surrogate_head()
-        agent.head_init = agent.head_model.init(config.seed, config.head_init_scale)
-        agent.head = Brian2Readout(agent.head_model, agent.hidden, agent.step, name=name("head"), closed_loop=True)
-        agent.output = agent.head.output
-        # the states the head is trained on: hidden spike trains per agent step
-        agent.hidden_spikes = SpikeMonitor(agent.hidden, name=name("hidden_spikes"))
-        agent.objects += [*agent.head.objects, agent.hidden_spikes]
-
-    def state_inputs(self, agent, state):
-        # the head's weights always go in: the binary was built with zeros
-        return agent.head.inputs(agent.head_init if state is None else state)
-
-    def controller(self):
-        from mtspark_bio.closed_loop.controllers import SurrogateController
-
-        return SurrogateController
-
-
-#: every agent readout by name (``AgentConfig.readout``, ``--readout``)
-AGENT_READOUTS: dict[str, type[AgentReadout]] = {cls.name: cls for cls in (RSTDPOutput, SurrogateHead)}
-#: the readout names, in the order the command line lists them
-READOUTS = tuple(AGENT_READOUTS)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, TimedArray, ms, nS
@@ -34,6 +35,7 @@ from mtspark_bio.models.plasticity import ContextParams, context_plasticity
 from mtspark_bio.models.readout_rules import Instar, ReadoutRule, from_legacy_fields, make_rule
 from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
+from mtspark_bio.sections import Sectioned
 
 VARIANTS = ("dendritic", "point", "shuffled")
 GATINGS = ("partition", "random")
@@ -110,12 +112,8 @@ class RunParams:
         return [f"integration must be '' (the models' own) or one of {INTEGRATION_METHODS} (got {self.integration!r})"]
 
 
-#: the sections of a CircuitConfig besides the readout rule, by field name
-SECTIONS = {"input": InputParams, "hidden": HiddenParams, "run": RunParams}
-
-
 @dataclass(frozen=True)
-class CircuitConfig:
+class CircuitConfig(Sectioned):
     """The classifier circuit: its sizes, then one section per concern (``input``,
     ``hidden``, ``readout`` the learning rule with its parameters, ``run``).
 
@@ -135,15 +133,15 @@ class CircuitConfig:
     readout: ReadoutRule = dataclasses.field(default_factory=Instar)
     run: RunParams = dataclasses.field(default_factory=RunParams)
 
+    SECTIONS: ClassVar[dict[str, type]] = {"input": InputParams, "hidden": HiddenParams, "run": RunParams}
+    WHAT: ClassVar[str] = "circuit"
+
     def __post_init__(self):
         try:
             object.__setattr__(self, "readout", make_rule(self.readout))  # its stored or JSON form
         except ValueError as error:
             raise ValueError(str(error)) from None
-        for name, section in SECTIONS.items():
-            value = getattr(self, name)
-            if isinstance(value, dict):  # the stored form
-                object.__setattr__(self, name, _section(section, value, name))
+        self._resolve_sections()
         if self.hidden.n_hidden == 0:  # frozen: resolve the scaling rule once, so asdict() shows it
             object.__setattr__(self, "hidden", dataclasses.replace(
                 self.hidden, n_hidden=self.hidden.hidden_per_task * self.n_tasks))
@@ -155,26 +153,7 @@ class CircuitConfig:
         """A configuration from keyword values as JSON or a result file gives them:
         sections, or their fields named flat, and the flat readout fields of earlier
         versions (deprecated)."""
-        values = from_legacy_fields(values)
-        sections = {name: dict(values.pop(name, None) or {}) for name in SECTIONS}
-        for name in list(values):
-            section = SECTION_OF.get(name)
-            if section is not None:
-                sections[section][name] = values.pop(name)
-        return cls(**values, **sections)
-
-    @classmethod
-    def field(cls, name: str) -> tuple[type, dataclasses.Field]:
-        """(the class that declares it, the field) of a field named flat; KeyError if none."""
-        owner = SECTIONS[SECTION_OF[name]] if name in SECTION_OF else cls
-        fields = {f.name: f for f in dataclasses.fields(owner)}
-        if name in SECTIONS or name not in fields:
-            raise KeyError(name)
-        return owner, fields[name]
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return sorted({f.name for f in dataclasses.fields(cls)} - set(SECTIONS) | set(SECTION_OF))
+        return cls(**cls.gather_sections(from_legacy_fields(values)))
 
     @property
     def segments(self) -> int:
@@ -187,19 +166,6 @@ class CircuitConfig:
         if problems:
             raise ValueError("; ".join(problems))
         return self
-
-
-#: section of each field a CircuitConfig's sections declare
-SECTION_OF = {f.name: name for name, section in SECTIONS.items() for f in dataclasses.fields(section)}
-assert len(SECTION_OF) == sum(len(dataclasses.fields(s)) for s in SECTIONS.values()), "a field name is repeated"
-
-
-def _section(section: type, values: dict, name: str):
-    known = {f.name for f in dataclasses.fields(section)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"the circuit's {name} section has no fields {unknown}; known: {sorted(known)}")
-    return section(**values)
 
 
 class StimulusSchedule:

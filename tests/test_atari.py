@@ -131,7 +131,7 @@ def test_divisive_normalisation_equalises_the_frames_drive():
 
     from mtspark_bio.agent import AgentConfig, AgentNetwork
 
-    cfg = AgentConfig(n_features=80, n_games=1, n_hidden=8, n_inhibitory=2, input_total_hz=14_000,
+    cfg = AgentConfig.from_overrides(n_features=80, n_games=1, n_hidden=8, n_inhibitory=2, input_total_hz=14_000,
                       input_semi_saturation_hz=1_000)
     summed = {}
     for n_active in (12, 70):
@@ -161,7 +161,7 @@ def test_output_scaling_keeps_each_output_neurons_summed_weight():
 
     from mtspark_bio.agent import AgentConfig, AgentNetwork
 
-    cfg = AgentConfig(n_features=8, n_games=1, n_hidden=10, n_inhibitory=2, output_weight_total=2.0)
+    cfg = AgentConfig.from_overrides(n_features=8, n_games=1, n_hidden=10, n_inhibitory=2, output_weight_total=2.0)
     agent = AgentNetwork(cfg, "point")
     before = np.array(agent.output_synapses.w[:])
     post = np.array(agent.output_synapses.j[:])
@@ -276,7 +276,7 @@ def rollout(device, tmp_path_factory, setting="defaults"):
 
     extra = ROLLOUT_CONFIGS[setting]
     n_features = Preprocessor("breakout", motion=extra.get("motion", "change")).n_features
-    config = AgentConfig(n_features=n_features, n_games=3, **SMALL, **extra).validate()
+    config = AgentConfig.from_overrides(n_features=n_features, n_games=3, **SMALL, **extra).validate()
     loop = ClosedLoop(config, ["dendritic", "point"], device=device, chunk_steps=ROLLOUT_STEPS // 2 + 1,
                       build_dir=tmp_path_factory.mktemp(f"agent_{device}_{setting}"))
     out = {"build_s": loop.sim.timings["build_s"]}
@@ -370,7 +370,7 @@ def surrogate_rollout(device, tmp_path_factory):
     from mtspark_bio.agent import AgentConfig
     from mtspark_bio.closed_loop import ClosedLoop, SurrogateController
 
-    config = AgentConfig(n_features=512, n_games=3, readout="surrogate", dqn_updates_per_run=5, **SMALL).validate()
+    config = AgentConfig.from_overrides(n_features=512, n_games=3, readout="surrogate", dqn_updates_per_run=5, **SMALL).validate()
     loop = ClosedLoop(config, ["dendritic", "point"], device=device, chunk_steps=ROLLOUT_STEPS // 2 + 1,
                       build_dir=tmp_path_factory.mktemp(f"surrogate_agent_{device}"))
     acted_with = {v: [] for v in loop.agents}

@@ -81,7 +81,7 @@ class ClosedLoop:
         if device == "cuda":
             raise ConfigError(CUDA_UNSUPPORTED)
         self.config, self.device, self.chunk_steps = config, device, int(chunk_steps)
-        self.sim = Simulation(device, directory=build_dir, seed=config.seed, dt=config.dt_ms * ms,
+        self.sim = Simulation(device, directory=build_dir, seed=config.run.seed, dt=config.run.dt_ms * ms,
                               runtime_target=runtime_target)
         self.agents = {}
         offset_out = offset_in = 0
@@ -91,7 +91,7 @@ class ClosedLoop:
             offset_in += config.n_features
         self.exchange = Exchange({v: a.out_slice for v, a in self.agents.items()},
                                  {v: a.in_slice for v, a in self.agents.items()})
-        step = config.step_ms * ms
+        step = config.run.step_ms * ms
         self.server = None
         if device == "runtime":
             self.sim.add(runtime_loop(list(self.agents.values()), self.exchange, step))

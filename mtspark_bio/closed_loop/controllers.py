@@ -82,21 +82,20 @@ class AgentController:
             raise ValueError(f"mode must be 'train' or 'evaluate', got {mode!r}")
         self.config = config
         self.game, self.rng, self.mode = game, rng, mode
-        self.params: DuelingParams = config.dueling
-        self.rate_hz = config.input_rate_hz
+        self.rate_hz = config.input.input_rate_hz
         self.frame_budget, self.episode_budget = int(frames), int(episodes)
         # epsilon: a number, or a function of the frames this controller has played
         self.epsilon = epsilon if callable(epsilon) else (lambda frames, e=float(epsilon): e)
         self.env = make_env(game, sticky=sticky, max_episode_frames=max_episode_frames)
-        self.preprocess = Preprocessor(game, grid, motion=config.motion)
+        self.preprocess = Preprocessor(game, grid, motion=config.input.motion)
         self.n_out = config.n_out
-        self.drive_amp = config.drive_pA * 1e-12 if drive_amp is None else drive_amp
+        self.drive_amp = config.readout.drive_pA * 1e-12 if drive_amp is None else drive_amp
         self.log = EpisodeLog()
         self.frames = 0
         self.steps = 0
         self.actions: list[int] | None = [] if record_actions else None
         self.deltas: list[float] = []
-        self.average_reward = AverageReward(self.params.average_reward_rate)
+        self.init_credit(config.readout)
         self._episode_score = 0.0
         self._episode_frames = 0
         self._env_seed = int(env_seed)
@@ -120,6 +119,11 @@ class AgentController:
         return modulator, tag, drive, self._features * self.rate_hz
 
     # -- what differs between readouts: how Q is read, how a transition is learned -------
+
+    def init_credit(self, readout):
+        """The TD rule's parameters (``models.agent_readouts.RSTDPActorCritic``)."""
+        self.params: DuelingParams = readout.dueling
+        self.average_reward = AverageReward(self.params.average_reward_rate)
 
     def on_first_exchange(self):
         """The run's first exchange arrived. Eligibility restarts with the run, so a
@@ -192,8 +196,11 @@ class AgentController:
 
 
 def controller_class(config) -> type:
-    """The controller for ``config.readout``; both take the same arguments."""
-    return config.output_readout.controller()
+    """The controller for ``config.readout``; both take the same arguments. A readout
+    that learns in the network from the loop's modulator (R-STDP) is answered by
+    :class:`AgentController`; one trained outside it (the surrogate head) by
+    :class:`SurrogateController`."""
+    return AgentController if config.readout.neuromodulated else SurrogateController
 
 
 class SurrogateController(AgentController):
@@ -226,6 +233,9 @@ class SurrogateController(AgentController):
         self.readouts: list[np.ndarray] | None = [] if record_readout else None
         self._run, self._sample, self._pending = -1, -1, None
 
+    def init_credit(self, readout):
+        pass  # the head's credit is the DQN target, computed in learn_from_run
+
     def on_first_exchange(self):
         self._run += 1
         self._sample = -1
@@ -257,7 +267,7 @@ class SurrogateController(AgentController):
 
         self.runs.append(agent.hidden_trains(n_agent_steps))
         params = agent.head_init if state is None else state
-        if not self.transitions or self.config.dqn_updates_per_run == 0:
+        if not self.transitions or self.config.readout.dqn_updates_per_run == 0:
             return params
         trains = SpikeTrains.concatenate(self.runs)
         per_run = self.runs[0].n_samples
@@ -265,9 +275,9 @@ class SurrogateController(AgentController):
         states, actions, rewards, dones, next_states = zip(*self.transitions)
         batch = Transitions(trains.subset([index(k) for k in states]), actions, rewards,
                             trains.subset([index(k) for k in next_states]), dones)
-        cfg = self.config
-        dqn = DQNConfig(updates=cfg.dqn_updates_per_run, lr=cfg.dqn_lr, batch=cfg.dqn_batch, gamma=cfg.gamma,
-                        target_update=cfg.dqn_target_update, seed=int(self.dqn_rng.integers(2**31 - 1)))
+        head = self.config.readout
+        dqn = DQNConfig(updates=head.dqn_updates_per_run, lr=head.dqn_lr, batch=head.dqn_batch, gamma=head.gamma,
+                        target_update=head.dqn_target_update, seed=int(self.dqn_rng.integers(2**31 - 1)))
         params, history = train_dqn(self.model, batch, dqn, params=params)
         self.losses += history
         return params

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 
@@ -66,12 +65,13 @@ class Plan:
             problems.append(f"{option('agents')} lists an agent twice")
         if config["device"] == "cuda":
             problems.append(CUDA_UNSUPPORTED)
-        fields = {f.name for f in dataclasses.fields(AgentConfig)}
-        bad = sorted(set(config["agent"]) - fields)
+        fields = AgentConfig.field_names()
+        bad = sorted(set(config["agent"]) - set(fields) - set(AgentConfig.SECTIONS))
         if bad:
-            problems.append(f"{option('agent')} has unknown keys {bad}; known: {sorted(fields)}")
+            problems.append(f"{option('agent')} has unknown keys {bad}; known: {fields}")
         if "readout" in config["agent"]:
-            problems.append(f"choose the readout with {option('readout')}, not inside {option('agent')}")
+            problems.append(f"choose the readout with {option('readout')} and give its parameters flat, "
+                            f"not as a readout entry of {option('agent')}")
         if int(config["final_eval_episodes"]) < 0:
             problems.append(f"{option('final_eval_episodes')} must be >= 0 (got {config['final_eval_episodes']})")
         if problems:
@@ -81,10 +81,14 @@ class Plan:
         self.learners = [a for a in config["agents"] if a in LEARNING_AGENTS]
         n_cycles = math.ceil(config["frames"] / config["switch_every"])
         self.schedule = [g for _ in range(n_cycles) for g in range(len(self.games))]
-        motion = config["agent"].get("motion", "change")
+        motion = config["agent"].get("motion", (config["agent"].get("input") or {}).get("motion", "change"))
         n_features = Preprocessor(self.games[0], motion=motion).n_features if motion in MOTION_CODES else 1
-        self.agent = AgentConfig(n_features=n_features, n_games=len(self.games),
-                                 **{"seed": config["seed"], "readout": config["readout"], **config["agent"]}).validate()
+        try:
+            self.agent = AgentConfig.from_overrides(
+                n_features=n_features, n_games=len(self.games), readout=config["readout"],
+                **{"seed": config["seed"], **config["agent"]}).validate()
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"{option('agent')}: {error}") from None
 
     def block_frames(self, block: int) -> int:
         """Training frames of a block (the last cycle may be shorter)."""

@@ -83,10 +83,8 @@ class Plan:
                       for t in tasks]
         n = len(self.tasks)
         self.schedule = list(range(n)) * (config["cycles"] if config["schedule"] == "cycling" else 1)
-        from mtspark_bio.circuit import SECTIONS
-
         fields = CircuitConfig.field_names()
-        bad = sorted(set(config["circuit"]) - set(fields) - set(SECTIONS) - {"readout", "readout_rule", *LEGACY_FIELDS})
+        bad = sorted(set(config["circuit"]) - set(fields) - set(CircuitConfig.SECTIONS) - {"readout", "readout_rule", *LEGACY_FIELDS})
         if bad:
             raise ConfigError(f"{option('circuit')} has unknown keys {bad}; known: {sorted(fields)}")
         # the input rate follows the data's summed intensity unless set by hand

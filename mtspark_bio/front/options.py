@@ -95,8 +95,8 @@ def forgetting_config(args) -> dict:
 # ------------------------------------------------------------------ atari
 
 def add_atari_arguments(parser: argparse.ArgumentParser) -> None:
-    from mtspark_bio.agent import READOUTS
     from mtspark_bio.experiments.atari import DEFAULTS
+    from mtspark_bio.models.agent_readouts import AGENT_READOUTS
 
     add = parser.add_argument
     add("--out", type=Path, default=Path("results/atari.h5"), help="result file (HDF5)")
@@ -112,9 +112,10 @@ def add_atari_arguments(parser: argparse.ArgumentParser) -> None:
     add("--device", default=DEFAULTS["device"], choices=["runtime", "cpp", "cuda"])
     add("--seed", type=int, default=DEFAULTS["seed"])
     add("--chunk-steps", type=int, default=DEFAULTS["chunk_steps"], help="agent steps per compiled run")
-    add("--readout", default=DEFAULTS["readout"], choices=READOUTS,
+    add("--readout", default=DEFAULTS["readout"], choices=tuple(AGENT_READOUTS),
         help="rstdp: R-STDP output layer; surrogate: BPTT-trained dueling LIF head, DQN on each block's transitions")
-    add("--agent", default="{}", help='JSON overrides of AgentConfig, e.g. \'{"n_hidden": 300}\'')
+    add("--agent", default="{}", help='JSON overrides of AgentConfig, its fields and its readout\'s parameters named flat, '
+                               'e.g. \'{"n_hidden": 300, "eta": 0.05}\'')
     _add_run_options(add)
 
 

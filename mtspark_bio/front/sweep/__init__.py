@@ -32,7 +32,7 @@ variant: n, mean, s.d. and a 95 % bootstrap confidence interval of the mean of e
 metric). ``mtspark-bio figures DIR`` draws each metric against the grid values.
 
 Compiled projects are not shared between runs. The forgetting and Atari networks
-compile their seed in: ``CircuitConfig.run.seed`` / ``AgentConfig.seed`` draws the wiring
+compile their seed in: ``CircuitConfig.run.seed`` / ``AgentConfig.run.seed`` draws the wiring
 (written into the project as static arrays) and ``brian2.seed`` fixes the binary's noise,
 for which Brian2 has no run-time argument. Making both run inputs would change the
 protocols' results, so every run compiles its own project into its own temporary
