@@ -143,7 +143,7 @@ def forgetting_plan(overrides: dict | None = None):
 
 
 def forgetting_runner(plan, device: str, build_dir=None, threads: int = 1, runtime_target: str = "numpy",
-                      compiler_flags: str = "vectorising"):
+                      compiler_flags: str = "vectorising", results_in_memory: bool = True):
     """The protocol's own mtspark_bio.experiments.forgetting.Runner on any device / thread count /
     runtime target / gcc flags (mtspark_bio.devices.COMPILER_FLAGS), passed as
     :class:`mtspark_bio.devices.DeviceOptions`. ``runner.sim.timings['build_s']`` is the
@@ -151,5 +151,6 @@ def forgetting_runner(plan, device: str, build_dir=None, threads: int = 1, runti
     from mtspark_bio.devices import DeviceOptions
     from mtspark_bio.experiments.forgetting import Runner
 
-    options = DeviceOptions(device, threads=threads, runtime_target=runtime_target, compiler_flags=compiler_flags)
+    options = DeviceOptions(device, threads=threads, runtime_target=runtime_target, compiler_flags=compiler_flags,
+                            results_in_memory=results_in_memory)
     return Runner(plan, build_dir=build_dir, device=options)

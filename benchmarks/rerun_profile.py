@@ -57,10 +57,11 @@ def main(argv=None) -> int:
     plan = _common.forgetting_plan({"variants": args.variants.split(","), "chunk": args.chunk,
                                     "train_samples": args.chunk * (2 * args.reps + 1)})
     t0 = time.perf_counter()
-    runner = _common.forgetting_runner(plan, "cpp", build_dir=build_dir, threads=args.threads)
+    # results_in_memory off: this script chooses the results folder itself
+    runner = _common.forgetting_runner(plan, "cpp", build_dir=build_dir, threads=args.threads,
+                                       results_in_memory=False)
     build_s = time.perf_counter() - t0
     sim = runner.sim
-    sim.results_in_memory = False  # this script chooses the folder itself
     task = plan.tasks[0]
     order = plan.training_order(0)
     device = get_device()  # not the brian2.device proxy, which keeps attributes set on it

@@ -178,8 +178,10 @@ class SurrogateDuelingHead(AgentReadout):
 
 #: every agent readout by name (``AgentConfig.readout``, ``--readout``)
 AGENT_READOUTS: dict[str, type[AgentReadout]] = {cls.rule: cls for cls in (RSTDPActorCritic, SurrogateDuelingHead)}
+#: the readout an agent has unless told otherwise
+DEFAULT_AGENT_READOUT = RSTDPActorCritic
 
 
 def make_agent_readout(spec: AgentReadout | dict | str | None) -> AgentReadout:
     """A readout from its stored or JSON form, a name, or a readout (as it is)."""
-    return rule_from(spec, AGENT_READOUTS, "rstdp", "agent readout")
+    return rule_from(spec, AGENT_READOUTS, DEFAULT_AGENT_READOUT.rule, "agent readout")

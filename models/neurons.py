@@ -58,9 +58,12 @@ from mtspark_bio.models.spec import NeuronSpec, SynapseSpec, as_namespace, param
 class SomaParams:
     """Integrate-and-fire soma.
 
-    Membrane time constant 20 ms, rest -70 mV, threshold -50 mV, reset -60 mV and a
-    2 ms refractory period as for the pyramidal cells of Wang 2002 (Neuron 36:955),
-    scaled to a 200 pF soma. Adaptation (a, b, tau_adapt) is off by default; the
+    Membrane time constant 20 ms, rest -70 mV, threshold -50 mV and a 2 ms refractory
+    period as for the pyramidal cells of Wang 2002 (Neuron 36:955), scaled to a 200 pF
+    soma. The reset, -60 mV, is this model's own: Wang 2002 resets to -55 mV (and the
+    COBA benchmark of Brette et al. 2007, J. Comput. Neurosci. 23:349, to its -60 mV
+    rest); every result in this project was measured with -60 mV, and the surrogate
+    readout (``models.readout``) resets to rest instead, as its integrators need. Adaptation (a, b, tau_adapt) is off by default; the
     adaptive preset takes Brette & Gerstner 2005 (J. Neurophysiol. 94:3637).
     """
 

@@ -354,6 +354,8 @@ class ErrorDriven(ReadoutRule):
 
 #: every readout rule by name
 RULES: dict[str, type[ReadoutRule]] = {cls.rule: cls for cls in (Instar, RewardSTDP, ErrorDriven)}
+#: the rule a circuit learns by unless told otherwise
+DEFAULT_RULE = Instar
 
 #: CircuitConfig fields of the readout before rules were objects -> (rule, its field)
 LEGACY_FIELDS = {
@@ -374,7 +376,7 @@ LEGACY_FIELDS = {
 def make_rule(spec: ReadoutRule | dict | str | None) -> ReadoutRule:
     """A rule from its stored or JSON form: ``{"rule": NAME, FIELD: VALUE, ...}``, a
     name, or a rule (returned as it is). Raises ValueError naming what is wrong."""
-    return rule_from(spec, RULES, "instar", "readout rule")
+    return rule_from(spec, RULES, DEFAULT_RULE.rule, "readout rule")
 
 
 def from_legacy_fields(values: dict) -> dict:
@@ -386,7 +388,7 @@ def from_legacy_fields(values: dict) -> dict:
     if not old:
         return values
     readout = dict(values.get("readout") or {})
-    name = old.get("readout_rule", readout.get("rule", "instar"))
+    name = old.get("readout_rule", readout.get("rule", DEFAULT_RULE.rule))
     readout["rule"] = name
     for key, value in old.items():
         if key in LEGACY_FIELDS and LEGACY_FIELDS[key][0] == name:  # another rule's field changed nothing

@@ -44,7 +44,8 @@ from typing import ClassVar
 import numpy as np
 from brian2 import Hz, NeuronGroup, SpikeMonitor, linked_var, ms, nS
 
-from mtspark_bio.models.agent_readouts import AGENT_READOUTS, AgentReadout, RSTDPActorCritic, make_agent_readout
+from mtspark_bio.models.agent_readouts import (AGENT_READOUTS, DEFAULT_AGENT_READOUT, AgentReadout,
+                                              make_agent_readout)
 from mtspark_bio.models.neurons import DivisiveNormalisation, regular_encoder
 from mtspark_bio.models.plasticity import context_plasticity
 from mtspark_bio.atari import N_ACTIONS
@@ -135,7 +136,7 @@ class AgentConfig(Sectioned):
     hidden: AgentHiddenParams = dataclasses.field(default_factory=AgentHiddenParams)
     # the output layer and how it learns (models.agent_readouts;
     # JSON: {"rule": "rstdp" | "surrogate", FIELD: VALUE, ...})
-    readout: AgentReadout = dataclasses.field(default_factory=RSTDPActorCritic)
+    readout: AgentReadout = dataclasses.field(default_factory=DEFAULT_AGENT_READOUT)
     run: AgentRunParams = dataclasses.field(default_factory=AgentRunParams)
 
     SECTIONS: ClassVar[dict[str, type]] = {"input": AgentInputParams, "hidden": AgentHiddenParams,
@@ -152,8 +153,8 @@ class AgentConfig(Sectioned):
         """A configuration from keyword values as ``--agent`` gives them: sections, or
         their fields named flat, and the parameters of the readout named by ``readout``
         (a name, or its stored form) named flat."""
-        spec = {"rule": readout} if isinstance(readout, str) else dict(readout or {"rule": "rstdp"})
-        name = spec.get("rule", "rstdp")
+        spec = {"rule": readout} if isinstance(readout, str) else dict(readout or {})
+        name = spec.setdefault("rule", DEFAULT_AGENT_READOUT.rule)
         values = cls.gather_sections(values)
         for key in [k for k in values if k not in {f.name for f in dataclasses.fields(cls)}]:
             owners = [rule for rule, rule_class in AGENT_READOUTS.items()

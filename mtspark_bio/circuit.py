@@ -2,7 +2,7 @@
 
     pixels (Poisson) ──ff──▶ hidden (dendritic or point) ──readout rule──▶ readout (one neuron per class)
     task context (Poisson) ──plateau-gated plasticity──▶ distal segments of hidden
-    hidden ⇄ inhibitory pool (k-WTA-like sparsity);  readout ⇄ readout (reward margin)
+    hidden ⇄ inhibitory pool (k-WTA-like sparsity);  readout ⇄ readout (the rule's summed signals)
 
 The readout's learning rule is an object of ``models.readout_rules`` (``CircuitConfig.
 readout``): the normalised instar by default (a teacher-gated Hebbian rule), or
@@ -13,8 +13,9 @@ Time is cut into presentations of ``t_rest + t_present``: rest first, then the i
 Poisson rates. Per-presentation inputs are TimedArrays with one row per presentation —
 the image, its label, the task (context), and whether it is a training presentation —
 so a whole chunk of presentations runs inside compiled code. At the end of each
-presentation the readout computes its reward (``models.neuromodulation``) and the
-hidden→readout synapses consolidate their eligibility (``models.plasticity``).
+presentation the readout computes the rule's signal (a teacher, an error or a reward;
+``models.neuromodulation``) and the hidden→readout synapses consolidate by the rule
+(``models.plasticity``).
 
 One :class:`Classifier` per variant; several variants can share one Simulation (and so
 one compiled binary), fed the same TimedArrays.
@@ -32,7 +33,7 @@ from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, TimedArray, ms, nS
 from mtspark_bio.models import neuromodulation
 from mtspark_bio.models.neurons import INTEGRATION_METHODS, SOMA_METHOD
 from mtspark_bio.models.plasticity import ContextParams, context_plasticity
-from mtspark_bio.models.readout_rules import Instar, ReadoutRule, from_legacy_fields, make_rule
+from mtspark_bio.models.readout_rules import DEFAULT_RULE, ReadoutRule, from_legacy_fields, make_rule
 from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
 from mtspark_bio.sections import Sectioned
@@ -130,7 +131,7 @@ class CircuitConfig(Sectioned):
     hidden: HiddenParams = dataclasses.field(default_factory=HiddenParams)
     # Learning rule of the hidden->readout synapses, with its parameters
     # (models.readout_rules; JSON: {"rule": "instar" | "rstdp" | "error_driven", FIELD: VALUE, ...}).
-    readout: ReadoutRule = dataclasses.field(default_factory=Instar)
+    readout: ReadoutRule = dataclasses.field(default_factory=DEFAULT_RULE)
     run: RunParams = dataclasses.field(default_factory=RunParams)
 
     SECTIONS: ClassVar[dict[str, type]] = {"input": InputParams, "hidden": HiddenParams, "run": RunParams}
@@ -246,6 +247,11 @@ class Classifier:
             # the hidden side of the readout's balanced feed-forward inhibition
             extra_equations=rule.hidden_variables, method=config.run.integration)
         self.hidden, self.inhibitory, self.feedforward = layer.hidden, layer.inhibitory, layer.feedforward
+        # the populations spikes leave and the synapses each neuron's spike reaches
+        # (metrics.synaptic_operations); the readout's margin synapses are left out: they
+        # compute the rule's summed variables, they carry no spikes
+        self.sources = {"input": self.inputs, "hidden": self.hidden, "inhibitory": self.inhibitory}
+        self.out_degree = {population: degree.astype(float) for population, degree in layer.out_degrees.items()}
         self.readout = make_neurons(rule.readout_neuron(config.run.integration), config.n_classes, name("readout"),
                                     namespace=ns)
         for variable, value in rule.initial_readout_state().items():
@@ -263,6 +269,8 @@ class Classifier:
         self.readout_synapses = make_synapses(learn_readout, self.hidden, self.readout, name("readout_syn"),
                                               namespace=ns)
         self.readout_synapses.connect()
+        self.out_degree["hidden"] += config.n_classes
+        self.sources["readout"], self.out_degree["readout"] = self.readout, np.zeros(config.n_classes)
         self.readout_synapses.w = (rng.random(config.hidden.n_hidden * config.n_classes) * rule.w_max_init)
         schedule_consolidation(self.readout_synapses, learn_readout, every, name=name("consolidate"))
         groups = {"hidden": self.hidden, "readout": self.readout, "synapses": self.readout_synapses}
@@ -285,6 +293,12 @@ class Classifier:
         self.readout_spikes = SpikeMonitor(self.readout, name=name("readout_spikes"))
         self.hidden_spikes = SpikeMonitor(self.hidden, name=name("hidden_spikes"))
         self.objects += [self.readout_spikes, self.hidden_spikes]
+        # the other sources' spikes, which the synaptic operations per image count
+        self.population_spikes = {"hidden": self.hidden_spikes, "readout": self.readout_spikes}
+        for population, group in self.sources.items():
+            if population not in self.population_spikes:
+                self.population_spikes[population] = SpikeMonitor(group, name=name(f"{population}_spikes"))
+                self.objects.append(self.population_spikes[population])
 
     def _build_readout_pathways(self, ns, name):
         """The pathways the readout rule asks for besides its synapses: lateral
@@ -295,6 +309,7 @@ class Classifier:
             lateral = make_synapses(spec, self.readout, self.readout, name("lateral"), namespace=ns)
             lateral.connect(condition="i != j")
             lateral.w = 1.0
+            self.out_degree["readout"] += config.n_classes - 1
             if gate is not None:
                 # set at the start of each presentation from its training flag, read at
                 # mid-rest (an unambiguous TimedArray index)
@@ -308,6 +323,7 @@ class Classifier:
             noise_syn = make_synapses(spec, noise, self.readout, name("readout_noise_syn"))
             noise_syn.connect(j="i")
             noise_syn.w = 1.0
+            self.sources["readout_noise"], self.out_degree["readout_noise"] = noise, np.ones(config.n_classes)
             self.objects += [noise, noise_syn]
 
     def _build_context(self, ns, rng, name, n_seg):
@@ -323,6 +339,10 @@ class Classifier:
         # (neuron, segment, task) of each wired pair, for the record (mtspark_bio.spike_record)
         self.context_wiring = wire_context(rng, self.context_synapses, config.hidden.n_hidden, n_seg, config.n_tasks,
                                            config.hidden.context_per_task, config.hidden.gated_fraction, config.hidden.gating)
+        # a wired (neuron, segment, task) triple takes all of the task's context neurons
+        per_task = np.bincount(self.context_wiring["task"], minlength=config.n_tasks)
+        self.sources["context"] = self.context
+        self.out_degree["context"] = np.repeat(per_task, config.hidden.context_per_task).astype(float)
         self.objects += [self.context, self.context_synapses]
 
     def carried(self) -> dict:
@@ -337,7 +357,7 @@ class Classifier:
     def read_back(self) -> list:
         """What the protocol reads after a run (:meth:`Simulation.build`'s ``read_back``):
         the spike monitors and the carried state."""
-        return [self.readout_spikes, self.hidden_spikes, *self.carried().values()]
+        return [*self.population_spikes.values(), *self.carried().values()]
 
     def read_state(self) -> dict:
         return {key: np.array(view[:]) for key, view in self.carried().items()}
@@ -364,6 +384,14 @@ class Classifier:
     def hidden_counts(self, n_presentations: int) -> np.ndarray:
         return _bin_spikes(self.hidden_spikes, n_presentations, self.config.hidden.n_hidden,
                            self.config.input.t_sample_ms * 1e-3)
+
+    def population_counts(self, n_presentations: int) -> dict[str, np.ndarray]:
+        """Spike counts per presentation (presentations x neurons) of every population a
+        pathway leaves, in the last run."""
+        return {population: _bin_spikes(monitor, n_presentations, len(monitor.source),
+                                        self.config.input.t_sample_ms * 1e-3)
+                for population, monitor in self.population_spikes.items()}
+
 
 
 # The summed Poisson rate of an average image. Each hidden cell's feed-forward weights

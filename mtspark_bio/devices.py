@@ -257,10 +257,8 @@ class Simulation:
 
         A standalone binary writes every array of the network to one file each at the
         end of every run, truncating last run's files; on ext4 (``auto_da_alloc``) that
-        starts write-back of each file on close. Measured on the 2-core machine with the
-        forgetting network (164 files, 2.4 MB): 0.64 s median between the end of the
-        simulation loop and the exit of the binary with results/ on disk, 0.07 s on
-        /dev/shm (benchmarks/README.md). Brian2 reads results from
+        starts write-back of each file on close, which costs a large part of a short
+        run (measured with benchmarks/rerun_profile.py; benchmarks/README.md). Brian2 reads results from
         ``device.results_dir``, which may be any absolute path. The first run stays in
         the project, so its size decides: the folder moves only if /dev/shm has room for
         four times what the first run wrote.

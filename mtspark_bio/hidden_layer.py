@@ -28,6 +28,9 @@ class HiddenLayer:
     inhibitory: NeuronGroup
     feedforward: Synapses
     inhibition: list  # hidden -> pool, pool -> hidden
+    # the synapses each input, hidden and inhibitory neuron's spike reaches in the layer
+    # (known from the wiring drawn here: a standalone network's indices exist only after a run)
+    out_degrees: dict
 
     @property
     def objects(self) -> list:
@@ -55,9 +58,11 @@ def build_hidden_layer(rng, inputs, name, *, n_hidden: int, n_inhibitory: int, n
     pre, post, w = random_receptive_fields(rng, len(inputs), n_hidden, p_ff)
     feedforward.connect(i=pre, j=post)
     feedforward.w = w
-    inhibition = feedback_inhibition(rng, hidden, inhibitory, g_hidden_to_inh_nS * nS, g_inh_to_hidden_nS * nS,
-                                     p_inhibition, name)
-    return HiddenLayer(hidden, inhibitory, feedforward, inhibition)
+    inhibition, (to_pool, from_pool) = feedback_inhibition(rng, hidden, inhibitory, g_hidden_to_inh_nS * nS,
+                                                           g_inh_to_hidden_nS * nS, p_inhibition, name)
+    degrees = {"input": np.bincount(pre, minlength=len(inputs)), "hidden": np.bincount(to_pool, minlength=n_hidden),
+               "inhibitory": np.bincount(from_pool, minlength=n_inhibitory)}
+    return HiddenLayer(hidden, inhibitory, feedforward, inhibition, degrees)
 
 
 def random_receptive_fields(rng, n_inputs: int, n_cells: int, p: float):
@@ -70,18 +75,21 @@ def random_receptive_fields(rng, n_inputs: int, n_cells: int, p: float):
     return pre, post, w[pre, post]
 
 
-def feedback_inhibition(rng, cells, pool, g_to_pool, g_from_pool, p: float, name) -> list:
+def feedback_inhibition(rng, cells, pool, g_to_pool, g_from_pool, p: float, name) -> tuple[list, tuple]:
     """cells -> inhibitory pool -> cells, each pair connected with probability ``p``
-    and weight 1; returns the two Synapses objects."""
+    and weight 1; returns the two Synapses objects and the presynaptic index of each
+    of their synapses."""
     to_pool = make_synapses(static_synapse("g_exc", g_to_pool), cells, pool, name("to_inh"))
     from_pool = make_synapses(static_synapse("g_inh", g_from_pool), pool, cells, name("from_inh"))
     # drawn from our rng, not connect(p=...): Brian2 would draw from the device's
     # generator, giving different wiring on each device and in each process
+    presynaptic = []
     for syn, n_pre, n_post in ((to_pool, len(cells), len(pool)), (from_pool, len(pool), len(cells))):
         pre, post = np.nonzero(rng.random((n_pre, n_post)) < p)
         syn.connect(i=pre, j=post)
         syn.w = 1.0
-    return [to_pool, from_pool]
+        presynaptic.append(pre)
+    return [to_pool, from_pool], tuple(presynaptic)
 
 
 def wire_context(rng, synapses, n_cells: int, n_segments: int, n_tasks: int, per_task: int,

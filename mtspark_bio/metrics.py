@@ -178,7 +178,7 @@ def active_set_overlap(mean_counts: np.ndarray, active_level: float = 0.2) -> np
 
 
 #: what a forgetting result file keeps of the hidden layer's activity, per task
-ACTIVITY = ("spikes_per_presentation", "ungated_share")
+ACTIVITY = ("spikes_per_presentation", "ungated_share", "synaptic_operations", "rate_network_macs")
 
 
 def hidden_activity(mean_counts: np.ndarray, gated: np.ndarray | None) -> dict[str, np.ndarray]:
@@ -199,6 +199,22 @@ def hidden_activity(mean_counts: np.ndarray, gated: np.ndarray | None) -> dict[s
     outside = (counts * ~np.asarray(gated, dtype=bool)).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {"spikes_per_presentation": total, "ungated_share": np.where(total > 0, outside / total, np.nan)}
+
+
+def synaptic_operations(counts: dict[str, np.ndarray], out_degree: dict[str, np.ndarray]) -> np.ndarray:
+    """Synaptic operations per presentation, the energy proxy spiking-network papers
+    argue from (e.g. Merolla et al. 2014, Science 345:668; Rueckauer et al. 2017, Front.
+    Neurosci. 11:682): every spike counts once for each synapse it reaches, summed over
+    the network's populations. ``counts[p]``: presentations x neurons of population p;
+    ``out_degree[p]``: the synapses leaving each of its neurons."""
+    return sum(np.asarray(counts[p], dtype=float) @ np.asarray(out_degree[p], dtype=float) for p in out_degree)
+
+
+def rate_network_macs(layer_sizes) -> int:
+    """Multiply-accumulates a dense rate network with these layer sizes (input first)
+    needs for one input: what a conventional network of the same size costs per image."""
+    sizes = [int(n) for n in layer_sizes]
+    return sum(a * b for a, b in zip(sizes, sizes[1:]))
 
 
 def mean_off_diagonal(matrix: np.ndarray) -> float:

@@ -215,7 +215,8 @@ class Variant:
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     active_overlap: float = float("nan")      # mean Jaccard overlap of the tasks' active sets
     overlap: np.ndarray | None = None         # (n_tasks, n_tasks) Jaccard overlap, last evaluation
-    # per task, last evaluation: spikes_per_presentation, ungated_share (metrics.hidden_activity)
+    # per task, last evaluation: spikes_per_presentation, ungated_share (metrics.hidden_activity),
+    # synaptic_operations per image and the rate_network_macs beside them (metrics.ACTIVITY)
     activity: dict[str, np.ndarray] = field(default_factory=dict)
     wiring: dict[str, np.ndarray] = field(default_factory=dict)  # the context's synapses (i, j)
     state: dict[str, np.ndarray] = field(default_factory=dict)   # learned state to resume (state=True)
@@ -320,6 +321,9 @@ class Agent:
     raw_metrics: dict[str, float] = field(default_factory=dict)   # metrics on raw scores
     forgetting_per_game: np.ndarray | None = None                 # (n_games,) raw, NaN: last game
     final_scores: np.ndarray | None = None   # (n_games, episodes) final evaluation, NaN: not played
+    episode_scores: np.ndarray | None = None  # (n_blocks, n_games, episodes) each evaluation episode
+    baseline_episode_scores: np.ndarray | None = None  # (n_games, episodes) untrained evaluation
+    state: dict[str, np.ndarray] = field(default_factory=dict)  # learned state to resume (state=True)
 
     @property
     def learns(self) -> bool:
@@ -363,8 +367,9 @@ def _vector(g, name, path, agent, dtype=float) -> np.ndarray:
     return a.ravel()
 
 
-def load_atari(h5_path) -> AtariResult:
-    """Read and check one Atari result file (ValueError on a malformed one)."""
+def load_atari(h5_path, state: bool = False) -> AtariResult:
+    """Read and check one Atari result file (ValueError on a malformed one); ``state``:
+    also each agent's learned state, to resume from."""
     path = Path(h5_path)
     with open_result(path) as f:
         config, versions, schedule = _block_file_header(f, path, "atari", "agents")
@@ -407,8 +412,11 @@ def load_atari(h5_path) -> AtariResult:
             if final is not None and (final.ndim != 2 or final.shape[0] != S.shape[1]):
                 raise ResultFileError(f"{path}: agent {name!r} final_episode_scores has shape {final.shape}, "
                                  f"expected ({S.shape[1]}, episodes)")
+            episodes = {key: np.asarray(g[key][()], dtype=float) if key in g else None
+                        for key in ("episode_scores", "baseline_episode_scores")}
             agents[name] = Agent(name, S, std, baseline, {m: float_attr(g, m) for m in METRICS},
-                                 scores, blocks, raw, per_game, final)
+                                 scores, blocks, raw, per_game, final, **episodes,
+                                 state=read_arrays(g["state"]) if state and "state" in g else {})
         n_games = {a.score.shape[1] for a in agents.values()}
         if len(n_games) != 1:
             raise ResultFileError(f"{path}: agents disagree on the number of games: {sorted(n_games)}")
@@ -425,7 +433,7 @@ def load_atari(h5_path) -> AtariResult:
     done = max(blocks_done(a.score) for a in agents.values())
     if done_attr is not None:
         try:
-            done = int(np.clip(int(done_attr), 0, n_blocks))
+            done = int(np.clip(int(done_attr), -1, n_blocks))  # -1: not even the untrained evaluation
         except (TypeError, ValueError):
             pass
     complete = bool(complete_attr) if complete_attr is not None else done == n_blocks

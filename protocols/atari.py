@@ -46,7 +46,7 @@ games; sticky actions p = 0.25 unless ``--no-sticky``), as MTSpark does (Devkota
   finished block (each block's environments and exploration are seeded by
   (seed, block), so a resumed run equals an uninterrupted one).
 
-Run ``python protocols/atari.py --help`` or ``mtspark-bio atari --help``.
+Run ``mtspark-bio atari --help`` (or ``mtspark_bio.front.api.run_atari`` from Python).
 """
 
 from __future__ import annotations

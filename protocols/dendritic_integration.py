@@ -86,6 +86,54 @@ def rate_crossing(x, y, level):
     return float(np.interp(level, [y[k - 1], y[k]], [x[k - 1], x[k]]))
 
 
+def _summarise(traces: dict, time_ms: np.ndarray, counts: np.ndarray, rates: np.ndarray, E_L: float, dt_ms: float,
+               g_unit_nS: float, n_ff: int, io_duration_s: float, criterion_hz: float) -> tuple[dict, dict]:
+    """The key numbers and arrays from the recorded traces (part 1: per number of
+    synchronous synapses, active and passive cells) and output spike counts (part 2:
+    replicates x condition x input rate)."""
+    n_syn = np.arange(traces["active"]["v_d0"].shape[0])
+    active, passive = traces["active"], traces["passive"]
+    peak_d = active["v_d0"].max(axis=1) - E_L
+    peak_s = active["v_s"].max(axis=1) - E_L
+    peak_s_passive = passive["v_s"].max(axis=1) - E_L
+    plateaued = active["plateau0"].max(axis=1) > 0
+    if not plateaued.any():
+        raise ValueError(f"no plateau with up to {n_syn[-1]} synapses of {g_unit_nS} nS; raise n_max")
+    n_star = int(n_syn[plateaued].min())
+    out_rate = counts.mean(axis=0) / io_duration_s  # (condition, rate)
+    thresholds = [rate_crossing(rates, out_rate[c], criterion_hz) for c in (0, 1)]
+    gains = []
+    for c in (0, 1):
+        upper = rate_crossing(rates, out_rate[c], 4 * criterion_hz)
+        gains.append(3 * criterion_hz / (upper - thresholds[c]) if upper > thresholds[c] else float("nan"))
+    numbers = {
+        "threshold_synapses": float(n_star),
+        "threshold_nS": n_star * g_unit_nS,
+        "all_or_none": float(np.all(plateaued[n_star:]) and not np.any(plateaued[:n_star])),
+        "dendritic_jump_mV": float(peak_d[n_star] - peak_d[n_star - 1]),
+        "dendritic_plateau_mV": float(peak_d[n_star]),
+        "soma_plateau_mV": float(peak_s[n_star]),
+        "soma_halfwidth_ms": half_width(active["v_s"][n_star], dt_ms, E_L),
+        "amplification_percent": float(100 * (peak_s[n_star] / peak_s_passive[n_star] - 1)),
+        "plateau_duration_ms": half_width(active["v_d0"][n_star], dt_ms, E_L),
+        "io_threshold_rest_hz": thresholds[0] * n_ff,
+        "io_threshold_plateau_hz": thresholds[1] * n_ff,
+        "io_shift_hz": (thresholds[0] - thresholds[1]) * n_ff,
+        "io_gain_rest": gains[0] / n_ff,
+        "io_gain_plateau": gains[1] / n_ff,
+        "io_gain_ratio": gains[1] / gains[0],
+    }
+    arrays = {
+        "synapses": n_syn, "time_ms": time_ms, "peak_dendrite_mV": peak_d, "peak_soma_mV": peak_s,
+        "peak_dendrite_passive_mV": passive["v_d0"].max(axis=1) - E_L, "peak_soma_passive_mV": peak_s_passive,
+        "plateaued": plateaued.astype(np.int8),
+        "traces": {"v_d_mV": active["v_d0"], "v_s_mV": active["v_s"]},
+        "io": {"input_rate_hz": rates * n_ff, "output_rate_hz": out_rate,
+               "output_rate_replicates_hz": counts / io_duration_s},
+    }
+    return numbers, arrays
+
+
 def measure(device: str = "runtime", seed: int = 0, n_max: int = 24, g_unit_nS: float = 0.5,
             ff_rates_hz=tuple(range(0, 41, 4)), n_ff: int = 50, g_ff_nS: float = 1.25,
             replicates: int = 2, io_duration_s: float = 1.0, criterion_hz: float = 5.0,
@@ -141,46 +189,8 @@ def measure(device: str = "runtime", seed: int = 0, n_max: int = 24, g_unit_nS: 
         sim.close()
 
     E_L = float(neuron.soma.E_leak / mV)
-    n_syn = np.arange(n_max + 1)
-    active, passive = traces["active"], traces["passive"]
-    peak_d = active["v_d0"].max(axis=1) - E_L
-    peak_s = active["v_s"].max(axis=1) - E_L
-    peak_s_passive = passive["v_s"].max(axis=1) - E_L
-    plateaued = active["plateau0"].max(axis=1) > 0
-    if not plateaued.any():
-        raise ValueError(f"no plateau with up to {n_max} synapses of {g_unit_nS} nS; raise n_max")
-    n_star = int(n_syn[plateaued].min())
-    out_rate = counts.mean(axis=0) / io_duration_s  # (condition, rate)
-    thresholds = [rate_crossing(rates, out_rate[c], criterion_hz) for c in (0, 1)]
-    gains = []
-    for c in (0, 1):
-        upper = rate_crossing(rates, out_rate[c], 4 * criterion_hz)
-        gains.append(3 * criterion_hz / (upper - thresholds[c]) if upper > thresholds[c] else float("nan"))
-    numbers = {
-        "threshold_synapses": float(n_star),
-        "threshold_nS": n_star * g_unit_nS,
-        "all_or_none": float(np.all(plateaued[n_star:]) and not np.any(plateaued[:n_star])),
-        "dendritic_jump_mV": float(peak_d[n_star] - peak_d[n_star - 1]),
-        "dendritic_plateau_mV": float(peak_d[n_star]),
-        "soma_plateau_mV": float(peak_s[n_star]),
-        "soma_halfwidth_ms": half_width(active["v_s"][n_star], dt_ms, E_L),
-        "amplification_percent": float(100 * (peak_s[n_star] / peak_s_passive[n_star] - 1)),
-        "plateau_duration_ms": half_width(active["v_d0"][n_star], dt_ms, E_L),
-        "io_threshold_rest_hz": thresholds[0] * n_ff,
-        "io_threshold_plateau_hz": thresholds[1] * n_ff,
-        "io_shift_hz": (thresholds[0] - thresholds[1]) * n_ff,
-        "io_gain_rest": gains[0] / n_ff,
-        "io_gain_plateau": gains[1] / n_ff,
-        "io_gain_ratio": gains[1] / gains[0],
-    }
-    arrays = {
-        "synapses": n_syn, "time_ms": t_ms[keep], "peak_dendrite_mV": peak_d, "peak_soma_mV": peak_s,
-        "peak_dendrite_passive_mV": passive["v_d0"].max(axis=1) - E_L, "peak_soma_passive_mV": peak_s_passive,
-        "plateaued": plateaued.astype(np.int8),
-        "traces": {"v_d_mV": active["v_d0"], "v_s_mV": active["v_s"]},
-        "io": {"input_rate_hz": rates * n_ff, "output_rate_hz": out_rate,
-               "output_rate_replicates_hz": counts / io_duration_s},
-    }
+    numbers, arrays = _summarise(traces, t_ms[keep], counts, rates, E_L, dt_ms, g_unit_nS, n_ff, io_duration_s,
+                                 criterion_hz)
     config = {"device": device, "seed": seed, "n_max": n_max, "g_unit_nS": g_unit_nS,
               "ff_rates_hz": rates.tolist(), "n_ff": n_ff, "g_ff_nS": g_ff_nS, "replicates": replicates,
               "io_duration_s": io_duration_s, "criterion_hz": criterion_hz, "dt_ms": dt_ms,

@@ -53,14 +53,14 @@ Where ours differs, and why:
   not Izhikevich's. His EPSPs decay within a few ms (the quadratic model relaxes
   fast near rest); ours last the 20 ms membrane time constant. The maximal synapse is
   therefore matched by its integrated depolarisation rather than its peak: 1 nS is a
-  1.1 mV peak and ~35 mV ms, against ~4 mV over a few ms. With a 3.6 nS maximum (4 mV
-  peak) the network fell into synchronous bursts (Fano factor of the population count
-  18-41 in 5 ms bins) in which leader-to-follower synapses all grew to the maximum
-  within minutes (99th percentile of the others at 0.86 w_max after 2 min); with 1 nS
-  the Fano factor was ~2 in the first minutes (but see below).
+  1.1 mV peak and ~35 mV ms, against ~4 mV over a few ms. A maximum matched by the
+  peak instead drove the network into synchronous bursts in which leader-to-follower
+  synapses all grew to the maximum (docs/results.md, "Measurements behind the
+  defaults").
 * Background: Poisson conductance input instead of a noise current, set so that the
-  excitatory neurons fire ~1 Hz as in the paper (0.86 Hz measured over the hour). The
-  interneurons then fire only ~0.4 Hz, far less than Izhikevich's fast-spiking cells.
+  excitatory neurons fire ~1 Hz as in the paper; the interneurons then fire less than
+  Izhikevich's fast-spiking cells (the rates are in the physiology table of
+  docs/results.md).
 * E->I synapses are static: their plasticity plays no part in the demonstration, and
   fixed inhibition keeps the rate from drifting as the excitatory weights depress.
 * One reward pending at a time (the loop compiles to a one-neuron "VTA" group); a
@@ -84,7 +84,7 @@ neurons with random connectivity p = 0.1, 20 min, the clock-driven ``continuous`
 update, ``eta`` = 3 with d_tonic = 0.01/3, a 10 ms pairing window, the chosen synapse
 starting at w(0), Poisson input of 500 Hz to every neuron, exponential-Euler
 integration (what it was tuned with, before the neurons' default became forward Euler).
-It is robust on seed 0 only.
+It was tuned on seed 0 only.
 On ``runtime`` the protocol uses Brian2's cython target (``runtime_target``); its
 default device is ``cpp``.
 
@@ -255,6 +255,50 @@ def _firing_summary(spikes: dict, exc_rates, pair: tuple[int, int], sizes: tuple
     }
 
 
+def _build_network(rng, n_exc: int, n_inh: int, synapses_per_neuron, p: float, plasticity: str, eta: float,
+                   dopamine: dict, update_interval, g_max_nS: float, w_init: float, chosen_w_init,
+                   background_hz: float, background_inh_hz: float, g_background_nS: float, g_ei_nS: float,
+                   g_ie_nS: float, random_initial_v: bool, integration: str) -> dict:
+    """The excitatory and inhibitory populations, the plastic E->E synapses with the
+    chosen one, the static pathways and the background; returns the parts the run
+    reads (``objects``: everything to simulate)."""
+    from brian2 import Hz, PoissonInput, mV, ms, nS, second
+
+    from mtspark_bio.models.neurons import Interneuron, PointNeuron
+    from mtspark_bio.models.plasticity import RSTDPParams, reward_modulated_stdp
+    from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
+
+    spec = PointNeuron().spec()
+    spec = dataclasses.replace(spec, equations=spec.equations + "dd/dt = (d_tonic - d)/tau_d : 1\n",
+                               method=integration)
+    exc = make_neurons(spec, n_exc, "exc", namespace=dopamine)
+    exc.d = dopamine["d_tonic"]
+    inh = make_neurons(dataclasses.replace(Interneuron().spec(), method=integration), n_inh, "inh")
+
+    params = RSTDPParams(A_plus=1.0, A_minus=1.5, tau_c=1 * second, eta=eta)
+    plastic = reward_modulated_stdp("g_exc", g_max_nS * nS, params, modulator="d", mode=plasticity,
+                                    update_interval=update_interval)
+    ee = make_synapses(plastic, exc, exc, "ee", delay=1 * ms)
+    if plasticity == "stepped":
+        schedule_consolidation(ee, plastic, every=update_interval, name="ee_update")
+    pre, post, static, chosen = _draw_wiring(rng, n_exc, n_inh, synapses_per_neuron, p)
+    ee.connect(i=pre, j=post)
+    initial_w = np.full(len(pre), w_init)
+    if chosen_w_init is not None:  # daspnet.m starts the chosen synapse at 0
+        initial_w[chosen] = chosen_w_init
+    ee.w = initial_w
+    if random_initial_v:  # start desynchronised: membrane potentials between rest and threshold
+        for group in (exc, inh):
+            group.v_s = rng.uniform(-70.0, -50.0, len(group)) * mV
+    objects = [exc, inh, ee, *_static_pathways(static, exc, inh, g_ei_nS, g_ie_nS)]
+    for group, rate_hz in ((exc, background_hz), (inh, background_inh_hz)):
+        # background: N independent Poisson inputs per neuron
+        objects.append(PoissonInput(group, "g_exc", N=100, rate=rate_hz / 100 * Hz,
+                                    weight=f"{g_background_nS}*nS"))
+    return {"exc": exc, "inh": inh, "ee": ee, "params": params, "n_plastic": len(pre), "chosen": chosen,
+            "pair": (int(pre[chosen]), int(post[chosen])), "objects": objects}
+
+
 def simulate(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 3600.0, n_exc: int = 800,
              synapses_per_neuron: int | None = 100, p: float = 0.1, plasticity: str = "stepped",
              eta: float = 2.5, d_tonic: float = 0.002, g_max_nS: float = 1.0, w_init: float = 0.25,
@@ -265,12 +309,9 @@ def simulate(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 36
              sample_s: float = 60.0,
              runtime_target: str = "cython",
              directory=None) -> Measurement:
-    from brian2 import EventMonitor, Hz, PoissonInput, SpikeMonitor, StateMonitor, mV, ms, nS, second
+    from brian2 import EventMonitor, SpikeMonitor, StateMonitor, ms, second
 
-    from mtspark_bio.models.neurons import Interneuron, PointNeuron
-    from mtspark_bio.models.plasticity import RSTDPParams, reward_modulated_stdp
     from mtspark_bio.devices import Simulation
-    from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
     from mtspark_bio.protocols.physiology import check_device
 
     check_device(device)
@@ -280,50 +321,24 @@ def simulate(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 36
     if synapses_per_neuron is not None and not 0 < synapses_per_neuron < n_exc:
         raise ValueError(f"synapses_per_neuron must lie in 1..{n_exc - 1} for {n_exc} excitatory neurons, "
                          f"got {synapses_per_neuron}")
+    if background_inh_hz is None:
+        background_inh_hz = background_hz
     rng = np.random.default_rng(seed)
     dopamine = {"d_tonic": d_tonic, "tau_d": 200 * ms, "dopamine_pulse": 0.5}
     update_interval = 10 * ms  # stepped plasticity: daspnet.m's 10 ms weight update
     sim = Simulation(device, directory=directory, seed=seed, dt=1 * ms, runtime_target=runtime_target)
     try:
-        spec = PointNeuron().spec()
-        spec = dataclasses.replace(spec, equations=spec.equations + "dd/dt = (d_tonic - d)/tau_d : 1\n",
-                                   method=integration)
-        exc = make_neurons(spec, n_exc, "exc", namespace=dopamine)
-        exc.d = dopamine["d_tonic"]
-        inh = make_neurons(dataclasses.replace(Interneuron().spec(), method=integration), n_inh, "inh")
-
-        params = RSTDPParams(A_plus=1.0, A_minus=1.5, tau_c=1 * second, eta=eta)
-        plastic = reward_modulated_stdp("g_exc", g_max_nS * nS, params, modulator="d", mode=plasticity,
-                                        update_interval=update_interval)
-        ee = make_synapses(plastic, exc, exc, "ee", delay=1 * ms)
-        if plasticity == "stepped":
-            schedule_consolidation(ee, plastic, every=update_interval, name="ee_update")
-        pre, post, static, chosen = _draw_wiring(rng, n_exc, n_inh, synapses_per_neuron, p)
-        ee.connect(i=pre, j=post)
-        a, b = int(pre[chosen]), int(post[chosen])
-        initial_w = np.full(len(pre), w_init)
-        if chosen_w_init is not None:  # daspnet.m starts the chosen synapse at 0
-            initial_w[chosen] = chosen_w_init
-        ee.w = initial_w
-        if random_initial_v:  # start desynchronised: membrane potentials between rest and threshold
-            for group in (exc, inh):
-                group.v_s = rng.uniform(-70.0, -50.0, len(group)) * mV
-        objects = [exc, inh, ee, *_static_pathways(static, exc, inh, g_ei_nS, g_ie_nS)]
-        if background_inh_hz is None:
-            background_inh_hz = background_hz
-        for group, rate_hz in ((exc, background_hz), (inh, background_inh_hz)):
-            # background: N independent Poisson inputs per neuron
-            objects.append(PoissonInput(group, "g_exc", N=100, rate=rate_hz / 100 * Hz,
-                                        weight=f"{g_background_nS}*nS"))
-
+        net = _build_network(rng, n_exc, n_inh, synapses_per_neuron, p, plasticity, eta, dopamine, update_interval,
+                             g_max_nS, w_init, chosen_w_init, background_hz, background_inh_hz, g_background_nS,
+                             g_ei_nS, g_ie_nS, random_initial_v, integration)
+        exc, inh, ee, params, (a, b) = net["exc"], net["inh"], net["ee"], net["params"], net["pair"]
         vta, loop = _reward_loop(exc, a, b, pairing_window_ms, dopamine)
-        objects += loop
 
         weights = StateMonitor(ee, "w", record=True, dt=sample_s * second, name="weights")
         rewards = EventMonitor(vta, "reward", variables=["t_pairing"], name="rewards")
         exc_spikes = SpikeMonitor(exc, name="exc_spikes")
         inh_spikes = SpikeMonitor(inh, name="inh_spikes")
-        sim.add(*objects, weights, rewards, exc_spikes, inh_spikes)
+        sim.add(*net["objects"], *loop, weights, rewards, exc_spikes, inh_spikes)
         sim.build(duration_s * second)
         started = time.perf_counter()
         sim.run()
@@ -343,7 +358,7 @@ def simulate(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 36
 
     # the state at the end of the run joins the samples (the monitor samples from t = 0)
     t_w, w_t = np.append(t_w, duration_s), np.column_stack([w_t, final_w])
-    numbers, arrays = _weight_summary(t_w, w_t, chosen, params.w_max)
+    numbers, arrays = _weight_summary(t_w, w_t, net["chosen"], params.w_max)
     last_s = min(10.0, duration_s)  # raster of the last seconds
     numbers.update({"n_pairings": float(n_pairings), "n_rewards": float(len(reward_times)),
                     **_firing_summary(spikes, exc_rates, (a, b), (n_exc, n_inh), duration_s),
@@ -354,7 +369,7 @@ def simulate(device: str = DEFAULT_DEVICE, seed: int = 0, duration_s: float = 36
                    "chosen_pair": np.array([a, b])})
     config = {"device": device, "seed": seed, "duration_s": duration_s, "n_exc": n_exc, "n_inh": n_inh,
               "synapses_per_neuron": synapses_per_neuron, "p": p if synapses_per_neuron is None else None,
-              "n_plastic_synapses": int(len(pre)), "plasticity": plasticity,
+              "n_plastic_synapses": int(net["n_plastic"]), "plasticity": plasticity,
               "update_interval_ms": float(update_interval / ms) if plasticity == "stepped" else None,
               "eta": eta, "g_max_nS": g_max_nS, "w_init": w_init, "chosen_w_init": chosen_w_init,
               "background_hz": background_hz, "background_inh_hz": background_inh_hz,

@@ -52,7 +52,7 @@ accuracies form the matrix R[block, task]
 Results go to one HDF5 file, rewritten atomically after every block, so an interrupted
 run keeps every finished block and ``--resume`` continues from there.
 
-Run ``python protocols/forgetting.py --help`` or ``mtspark-bio forgetting --help``.
+Run ``mtspark-bio forgetting --help`` (or ``mtspark_bio.front.api.run_forgetting`` from Python).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the physiology protocols share: names, running, result files, command line.
 
 Each protocol (``protocols/stdp_window.py``, ``dendritic_integration.py``,
-``coincidence.py``, ``distal_reward.py``, ``context_selectivity.py``) is a script whose
+``coincidence.py``, ``distal_reward.py``, ``context_selectivity.py``) is a module whose
 docstring is its methods section and which exposes
 
 * ``NAME`` — the protocol's name on the command line and in result files;

@@ -158,6 +158,27 @@ def test_the_result_reports_hidden_spikes_and_their_ungated_share_per_task(real_
     assert ((0 <= activity["ungated_share"]) & (activity["ungated_share"] < 0.5)).all()
 
 
+@pytest.mark.runtime
+def test_the_result_reports_synaptic_operations_beside_a_rate_networks_macs(real_run):
+    """Every hidden spike reaches every readout neuron and part of the inhibitory pool,
+    and every input spike the cells that sample its pixel: the operations per image
+    exceed the hidden spikes times the classes, and the rate network's cost is its
+    two dense layers."""
+    import json
+
+    import h5py
+
+    from mtspark_bio.readers import load_forgetting
+
+    out, _ = real_run
+    activity = load_forgetting(out).variants["dendritic"].activity
+    with h5py.File(out) as f:
+        circuit = json.loads(f.attrs["circuit"])
+    n_in, n_hidden, n_classes = circuit["n_features"], circuit["hidden"]["n_hidden"], circuit["n_classes"]
+    assert (activity["rate_network_macs"] == n_in * n_hidden + n_hidden * n_classes).all()
+    assert (activity["synaptic_operations"] > activity["spikes_per_presentation"] * n_classes).all()
+
+
 # --- untried options end to end --------------------------------------------------------
 
 @pytest.mark.runtime

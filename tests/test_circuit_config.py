@@ -3,6 +3,7 @@ name a field flat or by its section, and stored files of either form read alike.
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from mtspark_bio.circuit import CircuitConfig, HiddenParams, InputParams, RunParams
@@ -72,3 +73,30 @@ def test_partition_gating_gives_each_cell_to_exactly_one_task():
     gated = Classifier(config, "dendritic", schedule).gated_sets()
     assert gated.shape == (3, 12) and (gated.sum(axis=0) == 1).all() and (gated.sum(axis=1) == 4).all()
     assert Classifier(config, "point", schedule).gated_sets() is None
+
+
+@pytest.mark.parametrize("rule", ["instar", "rstdp"])
+def test_out_degrees_are_the_synapses_brian2_made(rule):
+    """The circuit's bookkeeping of the synapses each neuron's spike reaches (the
+    synaptic operations per image) equals the wiring Brian2 built: feed-forward,
+    inhibition, readout, context, and the R-STDP rule's lateral and noise pathways."""
+    from brian2 import defaultclock, ms, prefs
+
+    from mtspark_bio.circuit import Classifier, StimulusSchedule
+
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = 0.25 * ms
+    config = CircuitConfig.from_overrides(**{**SIZES, "n_tasks": 2}, n_hidden=12, n_inhibitory=3,
+                                          context_per_task=2, gating="random", readout={"rule": rule}).validate()
+    net = Classifier(config, "dendritic", StimulusSchedule(config, 2))
+    degree = lambda synapses: np.bincount(synapses.i[:], minlength=len(synapses.source))  # noqa: E731
+    to_inh, from_inh = (s for s in net.objects if s.name.endswith(("to_inh", "from_inh")))
+    np.testing.assert_array_equal(net.out_degree["input"], degree(net.feedforward))
+    np.testing.assert_array_equal(net.out_degree["hidden"], degree(to_inh) + degree(net.readout_synapses))
+    np.testing.assert_array_equal(net.out_degree["inhibitory"], degree(from_inh))
+    np.testing.assert_array_equal(net.out_degree["context"], degree(net.context_synapses))
+    readout_pathways = [s for s in net.objects if s.name.endswith("lateral")]
+    expected = sum((degree(s) for s in readout_pathways), np.zeros(config.n_classes))
+    np.testing.assert_array_equal(net.out_degree["readout"], expected)
+    assert set(net.out_degree) == set(net.population_spikes)
+    assert ("readout_noise" in net.out_degree) == (rule == "rstdp")

@@ -148,3 +148,14 @@ def test_hidden_activity_matches_hand_computed_shares():
     assert np.isnan(silent).all()
     point = hidden_activity(counts, None)
     assert point["spikes_per_presentation"].tolist() == [5.0, 4.0] and np.isnan(point["ungated_share"]).all()
+
+
+def test_synaptic_operations_count_each_spike_once_per_synapse_it_reaches():
+    from mtspark_bio.metrics import rate_network_macs, synaptic_operations
+
+    # two presentations; 3 inputs reaching 4, 0 and 2 cells; 2 hidden cells reaching 5 and 1
+    counts = {"input": np.array([[1, 2, 0], [0, 0, 3]]), "hidden": np.array([[2, 0], [1, 1]])}
+    degree = {"input": np.array([4, 0, 2]), "hidden": np.array([5, 1])}
+    # 1*4 + 2*0 + 2*5 = 14; 3*2 + 1*5 + 1*1 = 12
+    assert synaptic_operations(counts, degree).tolist() == [14.0, 12.0]
+    assert rate_network_macs([64, 200, 10]) == 64 * 200 + 200 * 10

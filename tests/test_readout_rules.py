@@ -42,6 +42,17 @@ def test_old_flat_fields_still_work_with_a_deprecation_message():
         CircuitConfig.from_overrides(**SIZES, readout={"rule": "rstdp", "eta": 0.02})
 
 
+def test_the_old_name_of_the_in_network_readout_mode_warns():
+    """A stored forgetting configuration of earlier versions names the in-network
+    readout mode "rstdp"; it reads as "local", with a deprecation message."""
+    from mtspark_bio.experiments.forgetting import Plan
+
+    small = {"n_tasks": 2, "train_samples": 10, "test_samples": 5}
+    with pytest.warns(FutureWarning, match="old name of 'local'"):
+        plan = Plan({**small, "readout": "rstdp"})
+    assert plan.config["readout"] == "local"
+
+
 @pytest.mark.parametrize("readout, message", [
     ({"rule": "hebb"}, r"readout rule must be one of \['error_driven', 'instar', 'rstdp'\] \(got 'hebb'\)"),
     ({"rule": "instar", "tau_c_ms": 5}, r"readout rule 'instar' has no parameters \['tau_c_ms'\]"),

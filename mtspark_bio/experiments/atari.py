@@ -20,12 +20,13 @@ import numpy as np
 
 from mtspark_bio.blocks import BlockRecord
 from mtspark_bio.errors import ConfigError, option
+from mtspark_bio.models.agent_readouts import DEFAULT_AGENT_READOUT
 
 DEFAULTS = {
     "games": ["pong", "breakout", "enduro"], "frames": 20_000, "switch_every": 10_000,
     "eval_episodes": 1, "final_eval_episodes": 30, "eval_max_frames": 18_000, "eval_epsilon": 0.05,
     "epsilon_start": 0.3, "epsilon_end": 0.05, "agents": ["dendritic", "random"],
-    "device": "cpp", "seed": 0, "sticky": True, "chunk_steps": 500, "agent": {}, "readout": "rstdp",
+    "device": "cpp", "seed": 0, "sticky": True, "chunk_steps": 500, "agent": {}, "readout": DEFAULT_AGENT_READOUT.rule,
 }
 LEARNING_AGENTS = ("dendritic", "point")
 AGENTS = LEARNING_AGENTS + ("random",)
@@ -215,24 +216,21 @@ class ResultFile(BlockRecord):
 
     def load(self, runner: Runner | None = None):
         """Read the scores so far and, given a ``runner``, restore its agents' state."""
-        from mtspark_bio.readers import open_result
-        from mtspark_bio.results import read_arrays
+        from mtspark_bio.readers import load_atari
 
-        with open_result(self.path) as f:
-            self.blocks_done = int(f.attrs["blocks_done"])
-            for a in self.scores:
-                group = f["agents"][a]
-                self.scores[a] = group["episode_scores"][...]
-                self.baseline[a] = group["baseline_episode_scores"][...]
-                if "final_episode_scores" in group:
-                    self.final[a] = group["final_episode_scores"][...]
-                if runner is None:
-                    continue
-                if a in runner.training_scores:
-                    runner.training_scores[a] = list(zip(group["training_block"][...].tolist(),
-                                                         group["training_scores"][...].tolist()))
-                if "state" in group and runner.loop is not None:
-                    runner.loop.state[a] = read_arrays(group["state"])
+        stored = load_atari(self.path, state=runner is not None)
+        self.blocks_done = stored.blocks_done
+        for a in self.scores:
+            agent = stored.agents[a]
+            self.scores[a], self.baseline[a] = agent.episode_scores, agent.baseline_episode_scores
+            if agent.final_scores is not None:
+                self.final[a] = agent.final_scores
+            if runner is None:
+                continue
+            if a in runner.training_scores:
+                runner.training_scores[a] = list(zip(agent.training_block.tolist(), agent.training_scores.tolist()))
+            if agent.state and runner.loop is not None:
+                runner.loop.state[a] = agent.state
 
     def save(self, runner: Runner, final: bool = False):
         from mtspark_bio.atari import human_normalised

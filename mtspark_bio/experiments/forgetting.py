@@ -45,6 +45,10 @@ class Plan:
 
         config = {**DEFAULTS, **config}  # result files written before a key existed
         if config["readout"] == "rstdp":  # the name of "local" before the instar rule
+            import warnings
+
+            warnings.warn("readout 'rstdp' is the old name of 'local' (the in-network readout; its rule is "
+                          "chosen by the circuit's readout entry)", FutureWarning, stacklevel=2)
             config["readout"] = "local"
         self.config = config
         problems = []
@@ -218,8 +222,11 @@ class Runner:
     def evaluate(self) -> dict[str, np.ndarray]:
         """Accuracy of every variant on every task's test set (plasticity off); also
         sets ``active_overlap``, the Jaccard overlap of the tasks' active hidden sets
-        (:func:`mtspark_bio.metrics.active_set_overlap`)."""
-        from mtspark_bio.metrics import active_set_overlap, hidden_activity
+        (:func:`mtspark_bio.metrics.active_set_overlap`), and ``activity``: per task, the
+        hidden layer's spikes and their ungated share (:func:`~mtspark_bio.metrics.hidden_activity`),
+        the synaptic operations per image (:func:`~mtspark_bio.metrics.synaptic_operations`) and
+        the multiply-accumulates of a dense rate network of the same size."""
+        from mtspark_bio.metrics import active_set_overlap, hidden_activity, rate_network_macs, synaptic_operations
 
         x, y, task = self.plan.test_set()
         chunk = self.plan.config["chunk"]
@@ -227,18 +234,25 @@ class Runner:
                              f"block {self.part}/{len(self.plan.schedule)} evaluation", len(y))
         correct = {name: np.zeros(len(y), bool) for name in self.variants}
         n_tasks = self.plan.circuit.n_tasks
-        hidden = {name: np.zeros((n_tasks, self.plan.circuit.hidden.n_hidden)) for name in self.variants}
+        circuit = self.plan.circuit
+        hidden = {name: np.zeros((n_tasks, circuit.hidden.n_hidden)) for name in self.variants}
+        operations = {name: np.zeros(n_tasks) for name in self.variants}
         for start in range(0, len(y), chunk):
             sl = slice(start, start + chunk)
             for name, pred in self._run_chunk(x[sl], y[sl], task[sl], False).items():
                 correct[name][sl] = pred == y[sl]
-                counts = self.variants[name].hidden_counts(self.stimuli.n_presentations)[:len(pred)]
-                np.add.at(hidden[name], task[sl], counts)
-        per_task = np.bincount(task, minlength=n_tasks)[:, None]
+                counts = {population: c[:len(pred)] for population, c in
+                          self.variants[name].population_counts(self.stimuli.n_presentations).items()}
+                np.add.at(hidden[name], task[sl], counts["hidden"])
+                np.add.at(operations[name], task[sl], synaptic_operations(counts, self.variants[name].out_degree))
+        per_task = np.bincount(task, minlength=n_tasks)
         # which hidden neurons each task uses, from this evaluation (the last one is saved)
-        mean = {name: h / np.maximum(per_task, 1) for name, h in hidden.items()}
+        mean = {name: h / np.maximum(per_task, 1)[:, None] for name, h in hidden.items()}
         self.active_overlap = {name: active_set_overlap(m) for name, m in mean.items()}
-        self.activity = {name: hidden_activity(m, self.variants[name].gated_sets()) for name, m in mean.items()}
+        macs = rate_network_macs([circuit.n_features, circuit.hidden.n_hidden, circuit.n_classes])
+        self.activity = {name: {**hidden_activity(m, self.variants[name].gated_sets()),
+                                "synaptic_operations": operations[name] / np.maximum(per_task, 1),
+                                "rate_network_macs": np.full(n_tasks, float(macs))} for name, m in mean.items()}
         return {name: np.array([c[task == j].mean() for j in range(n_tasks)]) for name, c in correct.items()}
 
     def _start_progress(self, stage: str, presentations: int) -> None:
@@ -425,15 +439,18 @@ def format_table(result: ResultFile) -> str:
             lines.append(f"  {b:2d} (T{result.plan.schedule[b]:<3d}) "
                          + " ".join(f"{a:7.3f}" for a in row))
     lines.append(f"\n{'variant':<10} {'ACC':>7} {'BWT':>7} {'FWT':>7} {'F':>7} {'overlap':>8} {'spikes':>7} "
-                 f"{'ungated':>8}")
+                 f"{'ungated':>8} {'SynOps':>8} {'MACs':>8}")
     for v, R in result.R.items():
         m = continual_metrics(R, result.plan.schedule, result.baseline[v])
         activity = {key: np.nanmean(values) if np.isfinite(values).any() else np.nan
                     for key, values in result.activity[v].items()}
         lines.append(f"{v:<10} {m['acc']:7.3f} {m['bwt']:7.3f} {m['fwt']:7.3f} {m['forgetting']:7.3f}"
                      f" {mean_off_diagonal(result.active_overlap[v]):8.3f}"
-                     f" {activity['spikes_per_presentation']:7.1f} {activity['ungated_share']:8.3f}")
+                     f" {activity['spikes_per_presentation']:7.1f} {activity['ungated_share']:8.3f}"
+                     f" {activity['synaptic_operations']:8.0f} {activity['rate_network_macs']:8.0f}")
     lines.append("overlap: mean Jaccard overlap of the tasks' active hidden sets (>= 0.2 spikes per "
                  "test presentation); spikes: the hidden layer's spikes per test presentation; ungated: "
-                 "their share from cells outside the task's gated set (all in the last evaluation)")
+                 "their share from cells outside the task's gated set; SynOps: synaptic operations per "
+                 "test image (every spike once per synapse it reaches); MACs: multiply-accumulates of a "
+                 "dense rate network of the same size for one image (all in the last evaluation)")
     return "\n".join(lines)
