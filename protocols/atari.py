@@ -46,7 +46,7 @@ games; sticky actions p = 0.25 unless ``--no-sticky``), as MTSpark does (Devkota
   finished block (each block's environments and exploration are seeded by
   (seed, block), so a resumed run equals an uninterrupted one).
 
-Run ``mtspark-bio atari --help`` (or ``mtspark_bio.front.api.run_atari`` from Python).
+Run ``mtspark-bio atari --help`` (from Python: ``from mtspark_bio import api``, ``api.run_atari``).
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ accuracies form the matrix R[block, task]
 Results go to one HDF5 file, rewritten atomically after every block, so an interrupted
 run keeps every finished block and ``--resume`` continues from there.
 
-Run ``mtspark-bio forgetting --help`` (or ``mtspark_bio.front.api.run_forgetting`` from Python).
+Run ``mtspark-bio forgetting --help`` (from Python: ``from mtspark_bio import api``, ``api.run_forgetting``).
 """
 
 from __future__ import annotations

@@ -586,6 +586,7 @@ def test_protocol_with_the_surrogate_readout_resumes_exactly(tmp_path, monkeypat
     (["--agents", "dendritic,monkey"], "unknown agent"),
     (["--device", "cuda"], "no CUDA route"),
     (["--frames", "0"], "--frames must be >= 1"),
+    (["--threads", "0"], "--threads must be >= 1"),
     (["--agent", '{"n_hiden": 3}'], "unknown keys"),
     (["--agent", "{not json"], "not valid JSON"),
     (["--agent", '{"readout": "surrogate"}'], "--readout"),

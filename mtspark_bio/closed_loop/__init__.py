@@ -68,21 +68,22 @@ class ClosedLoop:
     The network is built (compiled) once for runs of ``chunk_steps`` agent steps; every
     call to :meth:`play` runs it again and again, carrying each agent's learned weights,
     until every controller is finished. The last run of a :meth:`play` may end with
-    idle steps (at most one chunk).
+    idle steps (at most one chunk). ``device``: a device name or a
+    :class:`mtspark_bio.devices.DeviceOptions` (threads, compiler flags, ...).
     """
 
-    def __init__(self, config, variants, device: str = "cpp", chunk_steps: int = 500, build_dir=None,
+    def __init__(self, config, variants, device="cpp", chunk_steps: int = 500, build_dir=None,
                  runtime_target: str = "numpy"):
         from brian2 import ms
 
         from mtspark_bio.agent import AgentNetwork
-        from mtspark_bio.devices import Simulation
+        from mtspark_bio.devices import DeviceOptions
 
-        if device == "cuda":
+        options = device if isinstance(device, DeviceOptions) else DeviceOptions(device, runtime_target=runtime_target)
+        if options.device == "cuda":
             raise ConfigError(CUDA_UNSUPPORTED)
-        self.config, self.device, self.chunk_steps = config, device, int(chunk_steps)
-        self.sim = Simulation(device, directory=build_dir, seed=config.run.seed, dt=config.run.dt_ms * ms,
-                              runtime_target=runtime_target)
+        self.config, self.device, self.chunk_steps = config, options.device, int(chunk_steps)
+        self.sim = options.simulation(directory=build_dir, seed=config.run.seed, dt=config.run.dt_ms * ms)
         self.agents = {}
         offset_out = offset_in = 0
         for variant in variants:
@@ -93,7 +94,7 @@ class ClosedLoop:
                                  {v: a.in_slice for v, a in self.agents.items()})
         step = config.run.step_ms * ms
         self.server = None
-        if device == "runtime":
+        if self.device == "runtime":
             self.sim.add(runtime_loop(list(self.agents.values()), self.exchange, step))
         else:
             functions = bridge_functions(self.sim.directory)

@@ -26,7 +26,7 @@ DEFAULTS = {
     "games": ["pong", "breakout", "enduro"], "frames": 20_000, "switch_every": 10_000,
     "eval_episodes": 1, "final_eval_episodes": 30, "eval_max_frames": 18_000, "eval_epsilon": 0.05,
     "epsilon_start": 0.3, "epsilon_end": 0.05, "agents": ["dendritic", "random"],
-    "device": "cpp", "seed": 0, "sticky": True, "chunk_steps": 500, "agent": {}, "readout": DEFAULT_AGENT_READOUT.rule,
+    "device": "cpp", "threads": 1, "compiler_flags": "vectorising", "seed": 0, "sticky": True, "chunk_steps": 500, "agent": {}, "readout": DEFAULT_AGENT_READOUT.rule,
 }
 LEARNING_AGENTS = ("dendritic", "point")
 AGENTS = LEARNING_AGENTS + ("random",)
@@ -66,6 +66,8 @@ class Plan:
             problems.append(f"{option('agents')} lists an agent twice")
         if config["device"] == "cuda":
             problems.append(CUDA_UNSUPPORTED)
+        else:
+            problems += self._device_options(config).problems()
         fields = AgentConfig.field_names()
         bad = sorted(set(config["agent"]) - set(fields) - set(AgentConfig.SECTIONS))
         if bad:
@@ -90,6 +92,16 @@ class Plan:
                 **{"seed": config["seed"], **config["agent"]}).validate()
         except (TypeError, ValueError) as error:
             raise ConfigError(f"{option('agent')}: {error}") from None
+
+    @staticmethod
+    def _device_options(config: dict):
+        from mtspark_bio.devices import DeviceOptions
+
+        return DeviceOptions(config["device"], threads=int(config["threads"]), compiler_flags=config["compiler_flags"])
+
+    def device_options(self):
+        """How the agents' network is simulated (``devices.DeviceOptions``)."""
+        return self._device_options(self.config)
 
     def block_frames(self, block: int) -> int:
         """Training frames of a block (the last cycle may be shorter)."""
@@ -125,7 +137,7 @@ class Runner:
         from mtspark_bio.closed_loop import ClosedLoop
 
         self.plan, self.progress = plan, progress
-        self.loop = (ClosedLoop(plan.agent, plan.learners, device=plan.config["device"],
+        self.loop = (ClosedLoop(plan.agent, plan.learners, device=plan.device_options(),
                                 chunk_steps=plan.config["chunk_steps"], build_dir=build_dir)
                      if plan.learners else None)
         self.training_scores = {a: [] for a in plan.learners}  # (block, score)

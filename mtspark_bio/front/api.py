@@ -143,6 +143,8 @@ class AtariConfig(_StoredForm):
     epsilon_end: float
     agents: tuple[str, ...]
     device: str
+    threads: int
+    compiler_flags: str
     seed: int
     sticky: bool
     chunk_steps: int

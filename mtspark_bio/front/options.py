@@ -23,6 +23,16 @@ def _add_run_options(add, resumable: bool = True) -> None:
     add("--no-figure", action="store_true", help="skip the figure")
 
 
+def _add_device_options(add, defaults: dict) -> None:
+    """How a protocol's network is simulated (``mtspark_bio.devices.DeviceOptions``)."""
+    from mtspark_bio.devices import COMPILER_FLAGS
+
+    add("--device", default=defaults["device"], choices=["runtime", "cpp", "cuda"])
+    add("--threads", type=int, default=defaults["threads"], help="OpenMP threads of a cpp build")
+    add("--compiler-flags", default=defaults["compiler_flags"], choices=COMPILER_FLAGS,
+        help="gcc flags of a cpp build: vectorising (ours) or brian2 (Brian2's defaults)")
+
+
 def _json_object(text: str, key: str, example: str) -> dict:
     try:
         value = json.loads(text)
@@ -40,7 +50,6 @@ def _names(text: str) -> list[str]:
 # ------------------------------------------------------------------ forgetting
 
 def add_forgetting_arguments(parser: argparse.ArgumentParser) -> None:
-    from mtspark_bio.devices import COMPILER_FLAGS
     from mtspark_bio.experiments.forgetting import DEFAULTS, READOUTS
     from mtspark_bio.spike_record import RECORD_SPIKES
 
@@ -57,10 +66,7 @@ def add_forgetting_arguments(parser: argparse.ArgumentParser) -> None:
     add("--test-samples", type=int, default=DEFAULTS["test_samples"], help="test images per task")
     add("--epochs", type=int, default=DEFAULTS["epochs"], help="passes over the training images per block")
     add("--chunk", type=int, default=DEFAULTS["chunk"], help="presentations per compiled run")
-    add("--device", default=DEFAULTS["device"], choices=["runtime", "cpp", "cuda"])
-    add("--threads", type=int, default=DEFAULTS["threads"], help="OpenMP threads of a cpp build")
-    add("--compiler-flags", default=DEFAULTS["compiler_flags"], choices=COMPILER_FLAGS,
-        help="gcc flags of a cpp build: vectorising (ours) or brian2 (Brian2's defaults)")
+    _add_device_options(add, DEFAULTS)
     add("--seed", type=int, default=DEFAULTS["seed"])
     add("--readout", default=DEFAULTS["readout"], choices=READOUTS,
         help="local: readout neurons in the network learning by a local rule (--circuit's readout, "
@@ -109,7 +115,7 @@ def add_atari_arguments(parser: argparse.ArgumentParser) -> None:
     add("--eval-max-frames", type=int, default=DEFAULTS["eval_max_frames"], help="frame cap of an evaluation episode")
     add("--agents", default=",".join(DEFAULTS["agents"]), help="comma list of dendritic,point,random")
     add("--no-sticky", action="store_true", help="no sticky actions (Mnih et al. 2015's setting)")
-    add("--device", default=DEFAULTS["device"], choices=["runtime", "cpp", "cuda"])
+    _add_device_options(add, DEFAULTS)
     add("--seed", type=int, default=DEFAULTS["seed"])
     add("--chunk-steps", type=int, default=DEFAULTS["chunk_steps"], help="agent steps per compiled run")
     add("--readout", default=DEFAULTS["readout"], choices=tuple(AGENT_READOUTS),
@@ -125,7 +131,8 @@ def atari_config(args) -> dict:
     return {**DEFAULTS, "games": args.games.split(","), "frames": args.frames, "switch_every": args.switch_every,
             "eval_episodes": args.eval_episodes, "final_eval_episodes": args.final_eval_episodes,
             "eval_max_frames": args.eval_max_frames,
-            "agents": _names(args.agents), "device": args.device,
+            "agents": _names(args.agents), "device": args.device, "threads": args.threads,
+            "compiler_flags": args.compiler_flags,
             "seed": args.seed, "sticky": not args.no_sticky, "chunk_steps": args.chunk_steps,
             "agent": _json_object(args.agent, "agent", '{"n_hidden": 300}'), "readout": args.readout}
 
