@@ -48,10 +48,10 @@ from mtspark_bio.models.agent_readouts import (AGENT_READOUTS, DEFAULT_AGENT_REA
                                               make_agent_readout)
 from mtspark_bio.models.neurons import DivisiveNormalisation, regular_encoder
 from mtspark_bio.models.plasticity import context_plasticity
+from mtspark_bio.models.spec import NeuronSpec, SynapseSpec
 from mtspark_bio.atari import N_ACTIONS
 from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
 from mtspark_bio.network import make_neurons, make_synapses, schedule_consolidation
-from mtspark_bio.models.spec import NeuronSpec, SynapseSpec
 from mtspark_bio.sections import Sectioned
 
 AGENT_VARIANTS = ("dendritic", "point")

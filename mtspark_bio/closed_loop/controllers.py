@@ -77,7 +77,7 @@ class AgentController:
                  drive_amp: float | None = None, grid: int = 16, max_episode_frames: int = 108_000,
                  record_actions: bool = False):
         """``config``: the agent's ``AgentConfig``; ``drive_amp`` (A): the exploratory
-        drive's amplitude, by default the config's ``drive_pA``."""
+        drive's amplitude, by default the readout's ``drive_pA``."""
         if mode not in ("train", "evaluate"):
             raise ValueError(f"mode must be 'train' or 'evaluate', got {mode!r}")
         self.config = config
