@@ -156,9 +156,9 @@ class AgentConfig(Sectioned):
         spec = {"rule": readout} if isinstance(readout, str) else dict(readout or {})
         name = spec.setdefault("rule", DEFAULT_AGENT_READOUT.rule)
         values = cls.gather_sections(values)
-        for key in [k for k in values if k not in {f.name for f in dataclasses.fields(cls)}]:
-            owners = [rule for rule, rule_class in AGENT_READOUTS.items()
-                      if key != "rule" and key in {f.name for f in dataclasses.fields(rule_class)}]
+        own = {f.name for f in dataclasses.fields(cls)}
+        for key in [k for k in values if k not in own]:
+            owners = [rule.rule for rule in cls.rules_declaring(key)]
             if name in owners:
                 spec[key] = values.pop(key)
             elif owners:

@@ -90,6 +90,12 @@ class DeviceOptions:
                          f"(got {self.compiler_flags!r})")
         return found
 
+    @classmethod
+    def from_protocol_config(cls, config: dict) -> "DeviceOptions":
+        """The options a block protocol's configuration holds (``device``, ``threads``,
+        ``compiler_flags``)."""
+        return cls(config["device"], threads=int(config["threads"]), compiler_flags=config["compiler_flags"])
+
     def simulation(self, directory=None, seed: int = 0, dt=None) -> "Simulation":
         return Simulation(self.device, directory=directory, seed=seed, dt=dt, threads=self.threads,
                           runtime_target=self.runtime_target, compute_capability=self.compute_capability,

@@ -54,14 +54,19 @@ class Sectioned:
         return {**values, **sections}
 
     @classmethod
+    def rules_declaring(cls, name: str) -> list[type]:
+        """The rule classes (``FLAT_RULE_CLASSES``) that have a parameter ``name``."""
+        return [rule for rule in cls.FLAT_RULE_CLASSES
+                if name != "rule" and name in {f.name for f in dataclasses.fields(rule)}]
+
+    @classmethod
     def field(cls, name: str) -> tuple[type, dataclasses.Field]:
         """(the class that declares it, the field) of a field named flat; KeyError if none."""
         owner = cls.section_of()
         if name in owner:
             declaring = cls.SECTIONS[owner[name]]
         else:
-            declaring = next((rule for rule in cls.FLAT_RULE_CLASSES
-                              if name != "rule" and name in {f.name for f in dataclasses.fields(rule)}), cls)
+            declaring = next(iter(cls.rules_declaring(name)), cls)
         fields = {f.name: f for f in dataclasses.fields(declaring)}
         if name in cls.SECTIONS or name not in fields:
             raise KeyError(name)

@@ -67,7 +67,9 @@ class Plan:
         if config["device"] == "cuda":
             problems.append(CUDA_UNSUPPORTED)
         else:
-            problems += self._device_options(config).problems()
+            from mtspark_bio.devices import DeviceOptions
+
+            problems += DeviceOptions.from_protocol_config(config).problems()
         fields = AgentConfig.field_names()
         bad = sorted(set(config["agent"]) - set(fields) - set(AgentConfig.SECTIONS))
         if bad:
@@ -93,15 +95,11 @@ class Plan:
         except (TypeError, ValueError) as error:
             raise ConfigError(f"{option('agent')}: {error}") from None
 
-    @staticmethod
-    def _device_options(config: dict):
-        from mtspark_bio.devices import DeviceOptions
-
-        return DeviceOptions(config["device"], threads=int(config["threads"]), compiler_flags=config["compiler_flags"])
-
     def device_options(self):
         """How the agents' network is simulated (``devices.DeviceOptions``)."""
-        return self._device_options(self.config)
+        from mtspark_bio.devices import DeviceOptions
+
+        return DeviceOptions.from_protocol_config(self.config)
 
     def block_frames(self, block: int) -> int:
         """Training frames of a block (the last cycle may be shorter)."""

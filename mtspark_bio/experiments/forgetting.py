@@ -104,8 +104,7 @@ class Plan:
         """How the protocol's network is simulated (``devices.DeviceOptions``)."""
         from mtspark_bio.devices import DeviceOptions
 
-        return DeviceOptions(self.config["device"], threads=int(self.config["threads"]),
-                             compiler_flags=self.config["compiler_flags"])
+        return DeviceOptions.from_protocol_config(self.config)
 
     def training_order(self, block: int) -> np.ndarray:
         """Indices into the block's training set, one permutation per epoch; a pure
