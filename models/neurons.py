@@ -249,14 +249,17 @@ PRESENTATION_CLEAR = "count = 0"
 DENDRITIC_PRESENTATION_CLEAR = PRESENTATION_CLEAR + "\ndendritic_gate = int(n_plateaus > 0)"
 
 
-def regular_encoder() -> NeuronSpec:
-    """Input neurons that fire regularly at the variable ``rate`` (a phase that grows at
-    ``rate`` and fires at 1), started at a random phase by the caller; the Atari agent's
-    encoding of pixel features and game context."""
-    return NeuronSpec(equations="""
-dphase/dt = rate : 1
-rate : Hz
-""", threshold="phase >= 1", reset="phase -= 1", method="euler")
+def regular_encoder(rate: str = "") -> NeuronSpec:
+    """Input neurons that fire regularly at ``rate`` (a phase that grows at the rate and
+    fires at 1), started at a random phase by the caller. ``rate``: an expression in Hz
+    (e.g. a stimulus TimedArray's, the classifier's ``input.encoding = "regular"``); ""
+    gives the neurons a ``rate`` variable the caller sets, the Atari agent's encoding of
+    pixel features and game context. Against a Poisson train of the same rate, the
+    count in a presentation varies by at most one spike, so what a hidden cell sums is
+    its receptive field's drive and not the input's sampling noise."""
+    return NeuronSpec(equations=f"""
+dphase/dt = {rate or 'rate'} : 1
+""" + ("" if rate else "rate : Hz\n"), threshold="phase >= 1", reset="phase -= 1", method="euler")
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import numpy as np
 from brian2 import Hz, PoissonGroup, SpikeMonitor, Synapses, TimedArray, ms, nS
 
 from mtspark_bio.models import neuromodulation
-from mtspark_bio.models.neurons import INTEGRATION_METHODS, SOMA_METHOD
+from mtspark_bio.models.neurons import INTEGRATION_METHODS, SOMA_METHOD, regular_encoder
 from mtspark_bio.models.plasticity import ContextParams, context_plasticity
 from mtspark_bio.models.readout_rules import DEFAULT_RULE, ReadoutRule, from_legacy_fields, make_rule
 from mtspark_bio.hidden_layer import build_hidden_layer, wire_context
@@ -40,6 +40,7 @@ from mtspark_bio.sections import Sectioned
 
 VARIANTS = ("dendritic", "point", "shuffled")
 GATINGS = ("partition", "random")
+ENCODINGS = ("poisson", "regular")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,10 @@ class InputParams:
 
     t_rest_ms: float = 25.0
     t_present_ms: float = 100.0
-    input_rate_hz: float = 300.0  # Poisson rate of a pixel at intensity 1 (see input_rate_for)
+    input_rate_hz: float = 300.0  # rate of a pixel at intensity 1 (see input_rate_for)
+    # "poisson": each pixel a Poisson train; "regular": a regular train at the same rate
+    # (models.neurons.regular_encoder), which takes the input's sampling noise out of the code
+    encoding: str = "poisson"
     p_ff: float = 0.25  # fraction of pixels each hidden neuron samples
     g_ff_nS: float = 0.45
     g_ff_point_nS: float = 0.45
@@ -59,7 +63,10 @@ class InputParams:
         return self.t_rest_ms + self.t_present_ms
 
     def problems(self) -> list[str]:
-        return [] if self.t_rest_ms > 0 and self.t_present_ms > 0 else ["t_rest_ms and t_present_ms must be > 0"]
+        problems = [] if self.t_rest_ms > 0 and self.t_present_ms > 0 else ["t_rest_ms and t_present_ms must be > 0"]
+        if self.encoding not in ENCODINGS:
+            problems.append(f"encoding must be one of {ENCODINGS} (got {self.encoding!r})")
+        return problems
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,10 @@ class HiddenParams:
     g_hidden_to_inh_nS: float = 0.5
     g_inh_to_hidden_nS: float = 0.3
     p_inhibition: float = 0.5
+    # feed-forward inhibition: the pixels also drive the pool (0 nS: none, as before;
+    # hidden_layer.feedforward_inhibition says why it sharpens the code)
+    g_input_to_inh_nS: float = 0.0
+    p_input_to_inh: float = 1.0
     context_per_task: int = 10
     context_rate_hz: float = 60.0
     g_context_nS: float = 3.0
@@ -234,8 +245,13 @@ class Classifier:
         rule = config.readout
         n_seg = config.segments
 
-        self.inputs = PoissonGroup(config.n_features, rates=f"stimulus(t, i)*input_rate*{PRESENTING}",
-                                   namespace=ns, name=name("input"))
+        rate = f"stimulus(t, i)*input_rate*{PRESENTING}"
+        if config.input.encoding == "regular":
+            self.inputs = make_neurons(regular_encoder(rate), config.n_features, name("input"), namespace=ns)
+            # its own generator: the wiring below draws the same numbers for either encoding
+            self.inputs.phase = np.random.default_rng([config.run.seed, 1]).random(config.n_features)
+        else:
+            self.inputs = PoissonGroup(config.n_features, rates=rate, namespace=ns, name=name("input"))
         # feed-forward: random receptive fields (each neuron samples a fraction p_ff of
         # the pixels), weights scaled so every neuron has the same total weight; feedback
         # inhibition: hidden -> pool -> hidden
@@ -244,6 +260,7 @@ class Classifier:
             n_segments=n_seg if dendritic else 0, g_ff_nS=config.input.g_ff_nS if dendritic else config.input.g_ff_point_nS,
             p_ff=config.input.p_ff, g_hidden_to_inh_nS=config.hidden.g_hidden_to_inh_nS,
             g_inh_to_hidden_nS=config.hidden.g_inh_to_hidden_nS, p_inhibition=config.hidden.p_inhibition,
+            g_input_to_inh_nS=config.hidden.g_input_to_inh_nS, p_input_to_inh=config.hidden.p_input_to_inh,
             # the hidden side of the readout's balanced feed-forward inhibition
             extra_equations=rule.hidden_variables, method=config.run.integration)
         self.hidden, self.inhibitory, self.feedforward = layer.hidden, layer.inhibitory, layer.feedforward

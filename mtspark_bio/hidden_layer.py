@@ -1,12 +1,15 @@
 """The hidden layer the classifier circuit and the Atari agent share.
 
     inputs ──random receptive fields──▶ hidden (dendritic or point) ⇄ inhibitory pool
+       └──────(optional) feed-forward──────────────────────────────▶ inhibitory pool
 
 Each hidden neuron samples a fraction ``p_ff`` of the inputs; the pool gives feedback
-inhibition (k-WTA-like sparsity); a task's (or game's) context reaches the distal
-segments through :func:`wire_context`. Every random draw comes from the caller's
-``rng``, in this order (receptive fields, then inhibition), so a network is wired the
-same on every device and in every process.
+inhibition (k-WTA-like sparsity) and, when the inputs reach it too, feed-forward
+inhibition that follows the stimulus's summed input; a task's (or game's) context
+reaches the distal segments through :func:`wire_context`. Every random draw comes from
+the caller's ``rng``, in this order (receptive fields, inhibition, then the feed-forward
+inhibition's wiring if it has any), so a network is wired the same on every device and
+in every process.
 """
 
 from __future__ import annotations
@@ -39,12 +42,15 @@ class HiddenLayer:
 
 def build_hidden_layer(rng, inputs, name, *, n_hidden: int, n_inhibitory: int, n_segments: int, g_ff_nS: float,
                        p_ff: float, g_hidden_to_inh_nS: float, g_inh_to_hidden_nS: float, p_inhibition: float,
+                       g_input_to_inh_nS: float = 0.0, p_input_to_inh: float = 1.0,
                        extra_equations: str = "", method: str = "") -> HiddenLayer:
     """Hidden neurons fed by ``inputs`` through random receptive fields, with feedback
     inhibition. ``n_segments`` > 0: ``DendriticNeuron``s with that many distal
-    segments; 0: ``PointNeuron``s. ``extra_equations`` adds variables other parts of the
-    network read or write; ``method`` overrides the models' integration method (""
-    keeps it). ``name(part)`` names the Brian2 objects."""
+    segments; 0: ``PointNeuron``s. ``g_input_to_inh_nS`` > 0 also drives the pool from
+    the inputs (each pair with probability ``p_input_to_inh``): :func:`feedforward_inhibition`.
+    ``extra_equations`` adds variables other parts of the network read or write;
+    ``method`` overrides the models' integration method ("" keeps it). ``name(part)``
+    names the Brian2 objects."""
     def integrated(spec):
         return dataclasses.replace(spec, method=method) if method else spec
 
@@ -62,6 +68,11 @@ def build_hidden_layer(rng, inputs, name, *, n_hidden: int, n_inhibitory: int, n
                                                            g_inh_to_hidden_nS * nS, p_inhibition, name)
     degrees = {"input": np.bincount(pre, minlength=len(inputs)), "hidden": np.bincount(to_pool, minlength=n_hidden),
                "inhibitory": np.bincount(from_pool, minlength=n_inhibitory)}
+    if g_input_to_inh_nS > 0:  # absent otherwise: the network and its random streams stay as before
+        ff_inhibition, from_input = feedforward_inhibition(rng, inputs, inhibitory, g_input_to_inh_nS * nS,
+                                                           p_input_to_inh, name)
+        inhibition.append(ff_inhibition)
+        degrees["input"] = degrees["input"] + np.bincount(from_input, minlength=len(inputs))
     return HiddenLayer(hidden, inhibitory, feedforward, inhibition, degrees)
 
 
@@ -90,6 +101,22 @@ def feedback_inhibition(rng, cells, pool, g_to_pool, g_from_pool, p: float, name
         syn.w = 1.0
         presynaptic.append(pre)
     return [to_pool, from_pool], tuple(presynaptic)
+
+
+def feedforward_inhibition(rng, inputs, pool, g_from_input, p: float, name):
+    """inputs -> inhibitory pool, each pair with probability ``p`` and weight 1: the pool
+    then fires with the stimulus's summed input, and the inhibition it sends the hidden
+    cells subtracts about the same drive from all of them, the part every random positive
+    receptive field shares (an image's overall brightness), so a cell fires for how far
+    its own sample of the image stands above the average cell's. Feed-forward inhibition
+    through fast-spiking interneurons is how thalamic input reaches the cortex (Swadlow
+    2003, Cereb. Cortex 13:25; Pouille & Scanziani 2001, Science 293:1159); the inputs stay
+    excitatory, so Dale's law holds. Returns the Synapses and each synapse's presynaptic index."""
+    synapses = make_synapses(static_synapse("g_exc", g_from_input), inputs, pool, name("input_to_inh"))
+    pre, post = np.nonzero(rng.random((len(inputs), len(pool))) < p)
+    synapses.connect(i=pre, j=post)
+    synapses.w = 1.0
+    return synapses, pre
 
 
 def wire_context(rng, synapses, n_cells: int, n_segments: int, n_tasks: int, per_task: int,
