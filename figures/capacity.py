@@ -1,10 +1,10 @@
 """Figure of the capacity protocol: final average accuracy (ACC) and forgetting against
 the number of tasks, per network variant, with the published active-dendrites curve
-(Iyer et al. 2022) as a reference. Layout read here::
+(Iyer et al. 2022) as a reference, and the wall time of each point. Layout read here::
 
     /                     attrs: protocol="capacity", config (JSON)
     /task_counts          int (n,)
-    /variants/<name>/acc, forgetting, n_hidden     float (n,)
+    /variants/<name>/acc, forgetting, n_hidden, wall_s     float (n,) (wall_s: not in older files)
     /published/active_dendrites_iyer2022/task_counts, acc
 """
 
@@ -21,12 +21,14 @@ PROTOCOL = "capacity"
 
 
 def plot_capacity(h5_path, out_stem=None) -> list[Path]:
-    """ACC and forgetting against the number of tasks; writes ``<stem>.pdf/.png``."""
+    """ACC, forgetting and (where stored) each point's wall time against the number of
+    tasks; writes ``<stem>.pdf/.png``."""
     result = load_capacity(h5_path)
     stem = Path(out_stem) if out_stem is not None else Path(h5_path).with_suffix("")
+    wall = next(iter(result["variants"].values())).get("wall_s")
     with style.publication_style():
-        fig = style.new_figure(columns=1, aspect=0.45)
-        ax_acc, ax_f = fig.subplots(1, 2)
+        fig = style.new_figure(columns=2 if wall is not None else 1, aspect=0.3 if wall is not None else 0.45)
+        ax_acc, ax_f, *ax_wall = fig.subplots(1, 3 if wall is not None else 2)
         counts = result["task_counts"]
         for color, (name, values) in zip(VARIANT_COLORS, result["variants"].items()):
             ax_acc.plot(counts, values["acc"], "o-", color=color, label=name)
@@ -46,4 +48,13 @@ def plot_capacity(h5_path, out_stem=None) -> list[Path]:
         ax_acc.legend(frameon=False, fontsize="small", loc="lower left")
         style.panel_label(ax_acc, "a")
         style.panel_label(ax_f, "b")
+        if ax_wall:  # one binary runs every variant, so one time per task count
+            ax_wall[0].plot(counts, wall / 60, "o-", color="0.3")
+            ax_wall[0].set_xscale("log")
+            ax_wall[0].set_yscale("log")
+            ax_wall[0].set_xticks(counts, [str(c) for c in counts])
+            ax_wall[0].minorticks_off()
+            ax_wall[0].set_xlabel("number of tasks")
+            ax_wall[0].set_ylabel("wall time (min)")
+            style.panel_label(ax_wall[0], "c")
         return style.save_figure(fig, stem)

@@ -20,12 +20,12 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def _validate(R, schedule, baseline):
+def _validate(R, schedule, baseline, sampled: bool = False):
     R = np.asarray(R, dtype=float)
     if R.ndim != 2 or R.shape[0] == 0 or R.shape[1] == 0:
         raise ValueError(f"R must be a non-empty 2-D array (n_blocks, n_tasks), got shape {R.shape}")
     n_blocks, n_tasks = R.shape
-    if not np.all(np.isfinite(R)):
+    if np.isinf(R).any() or (not sampled and np.isnan(R).any()):
         raise ValueError("R contains NaN or inf: the accuracy matrix must be complete (every block evaluated on every task)")
     schedule = np.asarray(schedule)
     if schedule.ndim != 1 or len(schedule) != n_blocks:
@@ -41,10 +41,31 @@ def _validate(R, schedule, baseline):
             raise ValueError(f"baseline must have one value per task, shape ({n_tasks},), got shape {baseline.shape}")
         if not np.all(np.isfinite(baseline)):
             raise ValueError("baseline contains NaN or inf")
+    if sampled:
+        needed = sampled_entries(schedule, n_tasks)
+        missing = sorted(zip(*np.nonzero(needed & np.isnan(R))))
+        if missing:
+            block, task = missing[0]
+            raise ValueError(f"R[{block}, {task}] is NaN, but a sampled evaluation must evaluate every task after the "
+                             f"last block, after each block its task and the next block's task "
+                             f"({len(missing)} such entries missing)")
     return R, schedule, baseline
 
 
-def continual_metrics(R, schedule: Sequence[int], baseline=None) -> dict[str, float]:
+def sampled_entries(schedule: Sequence[int], n_tasks: int) -> np.ndarray:
+    """The entries of R a sampled evaluation measures (the least the metrics need):
+    every task after the last block, and after each block the task it trained and the
+    task the next block trains. Its cost grows linearly with the number of tasks
+    (about three test sets per block) where the full matrix grows with its square."""
+    schedule = np.asarray(schedule)
+    needed = np.zeros((len(schedule), n_tasks), bool)
+    needed[-1] = True
+    needed[np.arange(len(schedule)), schedule] = True
+    needed[np.arange(len(schedule) - 1), schedule[1:]] = True
+    return needed
+
+
+def continual_metrics(R, schedule: Sequence[int], baseline=None, sampled: bool = False) -> dict[str, float]:
     """Average accuracy, backward/forward transfer and forgetting.
 
     Definitions follow Lopez-Paz & Ranzato 2017 (GEM: ACC, BWT, FWT) and
@@ -70,6 +91,11 @@ def continual_metrics(R, schedule: Sequence[int], baseline=None) -> dict[str, fl
     agree with ``max_{l<T-1}`` whenever pre-training accuracy is not the peak).
     A metric whose task set is empty (a single task) is NaN.
 
+    ``sampled``: R came from a sampled evaluation (:func:`sampled_entries`); NaN marks
+    an entry not evaluated. The metrics are computed from the entries that were, so
+    forgetting's maximum runs over the blocks at which the task was evaluated (with one
+    block per task, its own block): a lower bound on forgetting as defined above.
+
     Parameters
     ----------
     R : array_like, shape (n_blocks, n_tasks)
@@ -90,7 +116,7 @@ def continual_metrics(R, schedule: Sequence[int], baseline=None) -> dict[str, fl
         On a shape mismatch, a wrong schedule length, an out-of-range task
         index, or non-finite values in ``R`` or ``baseline``.
     """
-    R, schedule, baseline = _validate(R, schedule, baseline)
+    R, schedule, baseline = _validate(R, schedule, baseline, sampled)
     final = schedule[-1]
     trained = [int(j) for j in np.unique(schedule)]
     blocks = {j: np.flatnonzero(schedule == j) for j in trained}
@@ -102,7 +128,7 @@ def continual_metrics(R, schedule: Sequence[int], baseline=None) -> dict[str, fl
             bwt.append(R[-1, j] - R[last, j])
         if baseline is not None and j != schedule[0]:
             fwt.append(R[first - 1, j] - baseline[j])
-    forgetting = forgetting_per_task(R, schedule)
+    forgetting = forgetting_per_task(R, schedule, sampled)
 
     return {
         "acc": float(R[-1].mean()),
@@ -112,18 +138,18 @@ def continual_metrics(R, schedule: Sequence[int], baseline=None) -> dict[str, fl
     }
 
 
-def forgetting_per_task(R, schedule: Sequence[int]) -> np.ndarray:
+def forgetting_per_task(R, schedule: Sequence[int], sampled: bool = False) -> np.ndarray:
     """Each task's drop from the best accuracy (or score) it reached since it was first
     trained to its final one, ``max_{first(j) <= l < n_blocks - 1} R[l, j] - R[-1, j]``
     (the terms :func:`continual_metrics` averages); NaN for the task of the last block
-    and for tasks never trained."""
-    R, schedule, _ = _validate(R, schedule, None)
+    and for tasks never trained. ``sampled``: the maximum over the evaluated entries."""
+    R, schedule, _ = _validate(R, schedule, None, sampled)
     out = np.full(R.shape[1], np.nan)
     for j in np.unique(schedule):
         if j != schedule[-1]:
             # j is not the last block's task, so its first block is before the last one
             first = np.flatnonzero(schedule == j)[0]
-            out[j] = R[first:-1, j].max() - R[-1, j]
+            out[j] = np.nanmax(R[first:-1, j]) - R[-1, j]
     return out
 
 

@@ -236,6 +236,8 @@ class ForgettingResult:
     blocks_done: int = -1        # finished blocks (-1: not even the baseline evaluation)
     complete: bool = False
     started_utc: str | None = None  # when the run began, kept across --resume
+    build_s: float = np.nan      # the last process's build (compile) time
+    elapsed_s: float = np.nan    # wall time of the blocks so far, over every --resume
     # --record-spikes all (recorded=True): {"clock": {dt_s, t_sample_s, t_rest_s,
     # run_duration_s}, "parts": [(block, {variant: {population: {step, i}}})]}
     recorded: dict | None = None
@@ -290,7 +292,8 @@ def load_forgetting(h5_path, state: bool = False, recorded: bool = False) -> For
         circuit = flat_circuit(json_attr(f, "circuit"))
         progress = {"runs": int(f.attrs.get("runs", 0)), "blocks_done": int(f.attrs.get("blocks_done", -1)),
                     "complete": bool(f.attrs.get("complete", False)),
-                    "started_utc": read_text_attr(f, "started_utc")}
+                    "started_utc": read_text_attr(f, "started_utc"),
+                    "build_s": float(f.attrs.get("build_s", np.nan)), "elapsed_s": float(f.attrs.get("elapsed_s", np.nan))}
         if recorded and "spikes" in f and f["spikes"].attrs.get("mode") == "all":
             progress["recorded"] = {
                 "clock": {key: float(f["spikes"].attrs[key]) for key in ("dt_s", "t_sample_s", "t_rest_s",
@@ -452,7 +455,8 @@ def load_capacity(h5_path) -> dict:
             raise ResultFileError(f"{path} lacks /task_counts or /variants")
         counts = np.asarray(f["task_counts"][()])
         variants = {name: {key: np.asarray(f["variants"][name][key][()], dtype=float)
-                           for key in ("acc", "forgetting")} for name in order_variants(list(f["variants"]))}
+                           for key in ("acc", "forgetting", "wall_s") if key in f["variants"][name]}
+                    for name in order_variants(list(f["variants"]))}
         for name, values in variants.items():
             if any(len(v) != len(counts) for v in values.values()):
                 raise ResultFileError(f"{path}: variant {name!r} does not have one value per task count")

@@ -31,7 +31,7 @@ from mtspark_bio.results import writes_result
 
 PROTOCOL = "capacity"
 DEFAULTS = {"task_counts": [2, 5, 10, 20], "variants": ["dendritic", "point"], "train_samples": 500,
-            "test_samples": 50, "seed": 0, "device": "cpp", "circuit": {}}
+            "test_samples": 50, "epochs": 1, "evaluation": "all", "seed": 0, "device": "cpp", "circuit": {}}
 #: Iyer et al. 2022, final accuracy (%) on permuted MNIST after T tasks
 PUBLISHED_ACTIVE_DENDRITES = {2: 97.5, 5: 96.4, 10: 94.6, 25: 92.1, 50: 87.0, 100: 81.4}
 
@@ -57,6 +57,7 @@ def run(config: dict, out: Path, resume: bool = False, log=print) -> dict:
         with open_result(out, PROTOCOL):  # never overwrite a damaged or foreign file
             pass
     folder = run_directory(out)
+    config = {**DEFAULTS, **config}  # files written before a key existed
     started = time.perf_counter()
     per_count = {}
     for n_tasks in config["task_counts"]:
@@ -65,11 +66,12 @@ def run(config: dict, out: Path, resume: bool = False, log=print) -> dict:
             log(f"--- {n_tasks} tasks -> {path}")
             forgetting.run({**FORGETTING_DEFAULTS, "n_tasks": n_tasks, "variants": config["variants"],
                             "train_samples": config["train_samples"], "test_samples": config["test_samples"],
+                            "epochs": config["epochs"], "evaluation": config["evaluation"],
                             "seed": config["seed"], "device": config["device"], "circuit": config["circuit"]},
                            path, resume=path.exists(), log=log)
         per_count[n_tasks] = read_metrics(path)
     summary = {v: {key: np.array([per_count[n][v][key] for n in config["task_counts"]])
-                   for key in ("acc", "forgetting", "n_hidden")} for v in config["variants"]}
+                   for key in ("acc", "forgetting", "n_hidden", "wall_s")} for v in config["variants"]}
     with atomic_h5(out) as f:
         f.attrs["protocol"] = PROTOCOL
         f.attrs["complete"] = True
@@ -89,18 +91,24 @@ def run(config: dict, out: Path, resume: bool = False, log=print) -> dict:
 
 
 def read_metrics(path: Path) -> dict:
-    """One run's ACC, forgetting and hidden size per variant, through the forgetting reader."""
+    """One run's ACC, forgetting and hidden size per variant, and its wall time (build
+    plus blocks; the variants run in one binary, so they share it), through the
+    forgetting reader."""
     from mtspark_bio.readers import load_forgetting
 
     result = load_forgetting(path)
+    wall_s = result.build_s + result.elapsed_s
     return {name: {"acc": variant.metrics["acc"], "forgetting": variant.metrics["forgetting"],
-                   "n_hidden": result.circuit["n_hidden"]} for name, variant in result.variants.items()}
+                   "n_hidden": result.circuit["n_hidden"], "wall_s": wall_s}
+            for name, variant in result.variants.items()}
 
 
 def format_table(counts, summary) -> str:
-    lines = [f"\n{'tasks':>6} {'hidden':>7} " + " ".join(f"{v + ' ACC':>15} {'F':>6}" for v in summary)]
+    lines = [f"\n{'tasks':>6} {'hidden':>7} " + " ".join(f"{v + ' ACC':>15} {'F':>6}" for v in summary)
+             + f" {'wall s':>8}"]
     for k, n in enumerate(counts):
         first = next(iter(summary.values()))
         lines.append(f"{n:6d} {int(first['n_hidden'][k]):7d} "
-                     + " ".join(f"{s['acc'][k]:15.3f} {s['forgetting'][k]:6.3f}" for s in summary.values()))
+                     + " ".join(f"{s['acc'][k]:15.3f} {s['forgetting'][k]:6.3f}" for s in summary.values())
+                     + f" {first['wall_s'][k]:8.0f}")
     return "\n".join(lines)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mtspark_bio.metrics import continual_metrics, forgetting_per_task, summarise_over_seeds
+from mtspark_bio.metrics import continual_metrics, forgetting_per_task, sampled_entries, summarise_over_seeds
 
 
 def test_sequential_3x3():
@@ -90,6 +90,31 @@ def test_fwt_nan_without_baseline_and_single_task_nan():
     single = continual_metrics([[0.7]], [0])
     assert single["acc"] == pytest.approx(0.7)
     assert all(math.isnan(single[k]) for k in ("bwt", "fwt", "forgetting"))
+
+
+def test_sampled_evaluation_metrics_match_hand_computed_values():
+    """After each block only its task and the next are evaluated, every task after the
+    last: the metrics come from those entries, by hand."""
+    nan = np.nan
+    R = np.array([[0.9, 0.2, nan, nan],
+                  [nan, 0.8, 0.3, nan],
+                  [nan, nan, 0.7, 0.1],
+                  [0.6, 0.5, 0.4, 0.9]])
+    baseline = [0.1, 0.1, 0.2, 0.1]
+    needed = sampled_entries([0, 1, 2, 3], 4)
+    np.testing.assert_array_equal(needed, np.isfinite(R))
+    m = continual_metrics(R, [0, 1, 2, 3], baseline, sampled=True)
+    assert m["acc"] == pytest.approx((0.6 + 0.5 + 0.4 + 0.9) / 4)
+    assert m["bwt"] == pytest.approx(((0.6 - 0.9) + (0.5 - 0.8) + (0.4 - 0.7)) / 3)
+    assert m["fwt"] == pytest.approx(((0.2 - 0.1) + (0.3 - 0.2) + (0.1 - 0.1)) / 3)
+    assert m["forgetting"] == pytest.approx((0.3 + 0.3 + 0.3) / 3)  # from each task's own block
+    np.testing.assert_allclose(forgetting_per_task(R, [0, 1, 2, 3], sampled=True), [0.3, 0.3, 0.3, nan])
+    with pytest.raises(ValueError, match="NaN"):  # the full evaluation's matrix must be complete
+        continual_metrics(R, [0, 1, 2, 3], baseline)
+    incomplete = R.copy()
+    incomplete[1, 1] = nan  # task 1 right after its own block
+    with pytest.raises(ValueError, match=r"R\[1, 1\] is NaN"):
+        continual_metrics(incomplete, [0, 1, 2, 3], baseline, sampled=True)
 
 
 def test_untrained_task_counts_in_acc_only():

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +29,13 @@ DEFAULTS = {
     "schedule": "sequential", "cycles": 2, "variants": ["dendritic", "point"],
     "train_samples": 500, "test_samples": 100, "epochs": 1, "chunk": 100,
     "device": "cpp", "threads": 1, "compiler_flags": "vectorising", "seed": 0, "dt_ms": 0.25, "circuit": {},
-    "readout": "local",
+    "readout": "local", "evaluation": "all",
     "surrogate_epochs": 10, "record_spikes": "sample", "max_spike_mb": DEFAULT_MAX_SPIKE_MB,
 }
 READOUTS = ("local", "surrogate")
+#: "all": every task after every block (R complete; cost grows with the square of the
+#: number of tasks); "sampled": metrics.sampled_entries (cost linear in it)
+EVALUATIONS = ("all", "sampled")
 
 
 class Plan:
@@ -62,6 +66,8 @@ class Plan:
             problems.append(f"unknown {option('record_spikes')} {config['record_spikes']!r}; choose from {', '.join(RECORD_SPIKES)}")
         if not float(config["max_spike_mb"]) > 0:
             problems.append(f"{option('max_spike_mb')} must be > 0 (got {config['max_spike_mb']})")
+        if config["evaluation"] not in EVALUATIONS:
+            problems.append(f"unknown {option('evaluation')} {config['evaluation']!r}; choose from {', '.join(EVALUATIONS)}")
         if config["readout"] not in READOUTS:
             problems.append(f"unknown {option('readout')} {config['readout']!r}; choose from {', '.join(READOUTS)}")
         if len(set(config["variants"])) != len(config["variants"]):
@@ -100,6 +106,19 @@ class Plan:
         except (ValueError, TypeError) as error:
             raise ConfigError(f"{option('circuit')}: {error}") from None
 
+    @property
+    def sampled(self) -> bool:
+        return self.config["evaluation"] == "sampled"
+
+    def tasks_to_evaluate(self, block: int) -> np.ndarray | None:
+        """The tasks evaluated after ``block`` (-1: before training); None: all of them."""
+        from mtspark_bio.metrics import sampled_entries
+
+        if not self.sampled or block < 0:  # the untrained baseline is one test set per task
+            return None
+        needed = np.flatnonzero(sampled_entries(self.schedule, len(self.tasks))[block])
+        return None if len(needed) == len(self.tasks) else needed
+
     def device_options(self):
         """How the protocol's network is simulated (``devices.DeviceOptions``)."""
         from mtspark_bio.devices import DeviceOptions
@@ -131,11 +150,12 @@ class Plan:
         per_run = expected_spike_bytes(run_s, sizes, len(self.config["variants"]))
         return per_run * (n_blocks * (train + test) + test), per_run * (train + test)
 
-    def test_set(self):
-        """All tasks' test images in one sequence: (images, labels, task ids)."""
-        x = np.concatenate([t.x_test for t in self.tasks])
-        y = np.concatenate([t.y_test for t in self.tasks])
-        task = np.concatenate([np.full(len(t.y_test), t.index) for t in self.tasks])
+    def test_set(self, tasks=None):
+        """The test images of ``tasks`` (None: all) in one sequence: (images, labels, task ids)."""
+        chosen = self.tasks if tasks is None else [self.tasks[j] for j in tasks]
+        x = np.concatenate([t.x_test for t in chosen])
+        y = np.concatenate([t.y_test for t in chosen])
+        task = np.concatenate([np.full(len(t.y_test), t.index) for t in chosen])
         return x, y, task
 
 
@@ -218,8 +238,9 @@ class Runner:
         if self.surrogate is not None:
             self.surrogate.train(block)
 
-    def evaluate(self) -> dict[str, np.ndarray]:
-        """Accuracy of every variant on every task's test set (plasticity off); also
+    def evaluate(self, tasks=None) -> dict[str, np.ndarray]:
+        """Accuracy of every variant on every task's test set (plasticity off; ``tasks``:
+        only these, the others NaN); after an evaluation of every task, also
         sets ``active_overlap``, the Jaccard overlap of the tasks' active hidden sets
         (:func:`mtspark_bio.metrics.active_set_overlap`), and ``activity``: per task, the
         hidden layer's spikes and their ungated share (:func:`~mtspark_bio.metrics.hidden_activity`),
@@ -227,7 +248,7 @@ class Runner:
         the multiply-accumulates of a dense rate network of the same size."""
         from mtspark_bio.metrics import active_set_overlap, hidden_activity, rate_network_macs, synaptic_operations
 
-        x, y, task = self.plan.test_set()
+        x, y, task = self.plan.test_set(tasks)
         chunk = self.plan.config["chunk"]
         self._start_progress("untrained evaluation" if self.part == 0 else
                              f"block {self.part}/{len(self.plan.schedule)} evaluation", len(y))
@@ -244,6 +265,10 @@ class Runner:
                           self.variants[name].population_counts(self.stimuli.n_presentations).items()}
                 np.add.at(hidden[name], task[sl], counts["hidden"])
                 np.add.at(operations[name], task[sl], synaptic_operations(counts, self.variants[name].out_degree))
+        accuracy = {name: np.array([c[task == j].mean() if (task == j).any() else np.nan for j in range(n_tasks)])
+                    for name, c in correct.items()}
+        if tasks is not None:
+            return accuracy
         per_task = np.bincount(task, minlength=n_tasks)
         # which hidden neurons each task uses, from this evaluation (the last one is saved)
         mean = {name: h / np.maximum(per_task, 1)[:, None] for name, h in hidden.items()}
@@ -252,7 +277,7 @@ class Runner:
         self.activity = {name: {**hidden_activity(m, self.variants[name].gated_sets()),
                                 "synaptic_operations": operations[name] / np.maximum(per_task, 1),
                                 "rate_network_macs": np.full(n_tasks, float(macs))} for name, m in mean.items()}
-        return {name: np.array([c[task == j].mean() for j in range(n_tasks)]) for name, c in correct.items()}
+        return accuracy
 
     def _start_progress(self, stage: str, presentations: int) -> None:
         if self.progress is not None:
@@ -357,6 +382,8 @@ class ResultFile(BlockRecord):
         self.activity = {v: dict.fromkeys(ACTIVITY, np.full(n_tasks, np.nan)) for v in plan.config["variants"]}
         # when the run began (UTC), kept across --resume: NWB's session_start_time
         self.started_utc = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        # wall time of the blocks (after the build), summed over --resume's processes
+        self.elapsed_before, self.opened = 0.0, time.perf_counter()
 
     def per_block(self) -> dict:
         return self.R
@@ -368,6 +395,7 @@ class ResultFile(BlockRecord):
         stored = load_forgetting(self.path, state=runner is not None)
         self.blocks_done, self.runs = stored.blocks_done, stored.runs
         self.started_utc = stored.started_utc or self.started_utc
+        self.elapsed_before = stored.elapsed_s if np.isfinite(stored.elapsed_s) else 0.0
         for v in self.R:
             variant = stored.variants[v]
             self.R[v], self.baseline[v], self.active_overlap[v] = variant.accuracy, variant.baseline, variant.overlap
@@ -390,12 +418,13 @@ class ResultFile(BlockRecord):
             self.write_header(f, "forgetting", "circuit", self.plan.circuit, final)
             f.attrs["runs"] = self.runs
             f.attrs["build_s"] = runner.sim.timings["build_s"]
+            f.attrs["elapsed_s"] = self.elapsed_before + time.perf_counter() - self.opened
             f.attrs["started_utc"] = self.started_utc
             for v, R in self.R.items():
                 group = f.create_group(f"variants/{v}")
                 group.create_dataset("accuracy_matrix", data=R)
                 group.create_dataset("baseline_accuracy", data=self.baseline[v])
-                metrics = (continual_metrics(R, self.plan.schedule, self.baseline[v]) if final
+                metrics = (continual_metrics(R, self.plan.schedule, self.baseline[v], self.plan.sampled) if final
                            else dict.fromkeys(METRIC_NAMES, np.nan))
                 for key, value in metrics.items():
                     group.attrs[key] = value
@@ -440,7 +469,7 @@ def format_table(result: ResultFile) -> str:
     lines.append(f"\n{'variant':<10} {'ACC':>7} {'BWT':>7} {'FWT':>7} {'F':>7} {'overlap':>8} {'spikes':>7} "
                  f"{'ungated':>8} {'SynOps':>8} {'MACs':>8}")
     for v, R in result.R.items():
-        m = continual_metrics(R, result.plan.schedule, result.baseline[v])
+        m = continual_metrics(R, result.plan.schedule, result.baseline[v], result.plan.sampled)
         activity = {key: np.nanmean(values) if np.isfinite(values).any() else np.nan
                     for key, values in result.activity[v].items()}
         lines.append(f"{v:<10} {m['acc']:7.3f} {m['bwt']:7.3f} {m['fwt']:7.3f} {m['forgetting']:7.3f}"
@@ -451,5 +480,6 @@ def format_table(result: ResultFile) -> str:
                  "test presentation); spikes: the hidden layer's spikes per test presentation; ungated: "
                  "their share from cells outside the task's gated set; SynOps: synaptic operations per "
                  "test image (every spike once per synapse it reaches); MACs: multiply-accumulates of a "
-                 "dense rate network of the same size for one image (all in the last evaluation)")
+                 "dense rate network of the same size for one image (all in the last evaluation)"
+                 + ("; nan in R: not evaluated (--evaluation sampled)" if result.plan.sampled else ""))
     return "\n".join(lines)

@@ -93,6 +93,7 @@ class ForgettingConfig(_StoredForm):
     train_samples: int
     test_samples: int
     epochs: int
+    evaluation: str
     chunk: int
     device: str
     threads: int
@@ -166,6 +167,8 @@ class CapacityConfig(_StoredForm):
     variants: tuple[str, ...]
     train_samples: int
     test_samples: int
+    epochs: int
+    evaluation: str
     seed: int
     device: str
     circuit: dict
@@ -176,7 +179,8 @@ class CapacityConfig(_StoredForm):
             raise ConfigError(f"{option('task_counts')} needs task counts >= 1, got {list(counts)}")
         object.__setattr__(self, "task_counts", tuple(sorted(set(counts))))
         ForgettingConfig(n_tasks=max(self.task_counts), variants=self.variants, train_samples=self.train_samples,
-                         test_samples=self.test_samples, seed=self.seed, device=self.device, circuit=self.circuit)
+                         test_samples=self.test_samples, epochs=self.epochs, evaluation=self.evaluation,
+                         seed=self.seed, device=self.device, circuit=self.circuit)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,10 @@ from pathlib import Path
 
 from mtspark_bio.errors import ConfigError, option
 
+EVALUATION_HELP = ("all: every task's test set after every block; sampled: after each block only its task and "
+                   "the next block's, every task after the last (cost linear in the number of tasks; forgetting "
+                   "then counts from the task's own block)")
+
 
 def _add_run_options(add, resumable: bool = True) -> None:
     add("--build-dir", type=Path, default=None, help="where the compiled project goes (temporary if unset)")
@@ -50,7 +54,7 @@ def _names(text: str) -> list[str]:
 # ------------------------------------------------------------------ forgetting
 
 def add_forgetting_arguments(parser: argparse.ArgumentParser) -> None:
-    from mtspark_bio.experiments.forgetting import DEFAULTS, READOUTS
+    from mtspark_bio.experiments.forgetting import DEFAULTS, EVALUATIONS, READOUTS
     from mtspark_bio.spike_record import RECORD_SPIKES
 
     add = parser.add_argument
@@ -65,6 +69,7 @@ def add_forgetting_arguments(parser: argparse.ArgumentParser) -> None:
     add("--train-samples", type=int, default=DEFAULTS["train_samples"], help="training images per block")
     add("--test-samples", type=int, default=DEFAULTS["test_samples"], help="test images per task")
     add("--epochs", type=int, default=DEFAULTS["epochs"], help="passes over the training images per block")
+    add("--evaluation", default=DEFAULTS["evaluation"], choices=EVALUATIONS, help=EVALUATION_HELP)
     add("--chunk", type=int, default=DEFAULTS["chunk"], help="presentations per compiled run")
     _add_device_options(add, DEFAULTS)
     add("--seed", type=int, default=DEFAULTS["seed"])
@@ -90,7 +95,8 @@ def forgetting_config(args) -> dict:
         "n_tasks": args.n_tasks, "schedule": args.schedule, "cycles": args.cycles,
         "variants": _names(args.variants),
         "train_samples": args.train_samples, "test_samples": args.test_samples,
-        "epochs": args.epochs, "chunk": args.chunk, "device": args.device, "threads": args.threads,
+        "epochs": args.epochs, "evaluation": args.evaluation, "chunk": args.chunk, "device": args.device,
+        "threads": args.threads,
         "compiler_flags": args.compiler_flags, "seed": args.seed,
         "dt_ms": DEFAULTS["dt_ms"], "circuit": _json_object(args.circuit, "circuit", '{"n_hidden": 400}'),
         "readout": args.readout, "surrogate_epochs": args.surrogate_epochs,
@@ -140,6 +146,7 @@ def atari_config(args) -> dict:
 # ------------------------------------------------------------------ capacity
 
 def add_capacity_arguments(parser: argparse.ArgumentParser) -> None:
+    from mtspark_bio.experiments.forgetting import EVALUATIONS
     from mtspark_bio.protocols.capacity import DEFAULTS
 
     add = parser.add_argument
@@ -148,6 +155,8 @@ def add_capacity_arguments(parser: argparse.ArgumentParser) -> None:
     add("--variants", default=",".join(DEFAULTS["variants"]), help="comma list of dendritic,point,shuffled")
     add("--train-samples", type=int, default=DEFAULTS["train_samples"], help="training images per block")
     add("--test-samples", type=int, default=DEFAULTS["test_samples"], help="test images per task")
+    add("--epochs", type=int, default=DEFAULTS["epochs"], help="passes over the training images per block")
+    add("--evaluation", default=DEFAULTS["evaluation"], choices=EVALUATIONS, help=EVALUATION_HELP)
     add("--seed", type=int, default=DEFAULTS["seed"])
     add("--device", default=DEFAULTS["device"], choices=["runtime", "cpp"])
     add("--circuit", default="{}", help="JSON overrides of CircuitConfig, as for forgetting")
@@ -162,8 +171,8 @@ def capacity_config(args) -> dict:
         raise ConfigError(f"{option('task_counts')} must be a comma list of integers, "
                           f"got {args.task_counts!r}") from None
     return {"task_counts": counts, "variants": _names(args.variants),
-            "train_samples": args.train_samples, "test_samples": args.test_samples, "seed": args.seed,
-            "device": args.device, "circuit": _json_object(args.circuit, "circuit", '{"n_hidden": 400}')}
+            "train_samples": args.train_samples, "test_samples": args.test_samples, "epochs": args.epochs,
+            "evaluation": args.evaluation, "seed": args.seed, "device": args.device, "circuit": _json_object(args.circuit, "circuit", '{"n_hidden": 400}')}
 
 
 # ------------------------------------------------------------------ physiology
