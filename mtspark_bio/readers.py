@@ -326,6 +326,8 @@ class Agent:
     final_scores: np.ndarray | None = None   # (n_games, episodes) final evaluation, NaN: not played
     episode_scores: np.ndarray | None = None  # (n_blocks, n_games, episodes) each evaluation episode
     baseline_episode_scores: np.ndarray | None = None  # (n_games, episodes) untrained evaluation
+    # (n_games,) I(action; state) in bits over the final evaluation (state_dependence), NaN: not played
+    action_state_bits: np.ndarray | None = None
     state: dict[str, np.ndarray] = field(default_factory=dict)  # learned state to resume (state=True)
 
     @property
@@ -417,8 +419,9 @@ def load_atari(h5_path, state: bool = False) -> AtariResult:
                                  f"expected ({S.shape[1]}, episodes)")
             episodes = {key: np.asarray(g[key][()], dtype=float) if key in g else None
                         for key in ("episode_scores", "baseline_episode_scores")}
+            bits = _vector(g, "final_action_state_bits", path, name) if "final_action_state_bits" in g else None
             agents[name] = Agent(name, S, std, baseline, {m: float_attr(g, m) for m in METRICS},
-                                 scores, blocks, raw, per_game, final, **episodes,
+                                 scores, blocks, raw, per_game, final, **episodes, action_state_bits=bits,
                                  state=read_arrays(g["state"]) if state and "state" in g else {})
         n_games = {a.score.shape[1] for a in agents.values()}
         if len(n_games) != 1:

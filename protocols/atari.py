@@ -71,6 +71,7 @@ def _final_evaluation(result, runner, log):
     if not result.final_done:
         log(f"final evaluation: {result.plan.config['final_eval_episodes']} episodes per game")
         result.final = runner.evaluate(len(result.plan.schedule), episodes=result.plan.config["final_eval_episodes"])
+        result.information = runner.information
         result.save(runner, final=True)
 
 

@@ -468,7 +468,8 @@ def read(path):
                       "metrics": {k: g.attrs[k] for k in ("acc", "bwt", "fwt", "forgetting")},
                       "raw_metrics": {k: g.attrs[f"raw_{k}"] for k in ("acc", "bwt", "fwt", "forgetting")},
                       "forgetting_per_game": g["forgetting_per_game"][...],
-                      "final": g["final_episode_scores"][...], "p": g["final_p_vs_random"][...]}
+                      "final": g["final_episode_scores"][...], "p": g["final_p_vs_random"][...],
+                      "bits": g["final_action_state_bits"][...]}
             if "state" in g:
                 out[a]["w"] = g["state/output_w"][...]
         out["schedule"] = f["schedule"][...]
@@ -502,6 +503,8 @@ def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monk
     assert mine["final"].shape == (2, 3) and np.isfinite(mine["final"]).all()
     assert np.isfinite(result["random"]["final"]).all() and np.isnan(result["random"]["p"]).all()
     assert ((mine["p"] > 0) & (mine["p"] <= 1)).all()
+    # state dependence per game for every agent (NaN only where no step had the ball in play)
+    assert mine["bits"].shape == result["random"]["bits"].shape == (2,)
 
     interrupted = tmp_path / "interrupted.h5"
     original_train = atari.Runner.train
@@ -525,6 +528,7 @@ def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monk
     for a in ("dendritic", "random"):
         np.testing.assert_array_equal(result[a]["episodes"], resumed[a]["episodes"])
         np.testing.assert_array_equal(result[a]["final"], resumed[a]["final"])
+        np.testing.assert_array_equal(result[a]["bits"], resumed[a]["bits"])
     np.testing.assert_array_equal(result["dendritic"]["w"], resumed["dendritic"]["w"])
 
     # interrupted during the final evaluation: every block is kept, the file is not

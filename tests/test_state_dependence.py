@@ -99,3 +99,24 @@ def test_enduro_lane_byte_follows_the_steering():
     offset = np.array([enduro_road_offset(r) for r in rams])
     assert offset[119] > 8 and STATE_VARIABLES["enduro"](rams[119]) == 0  # steered left: left lane
     assert offset[-1] < -8 and STATE_VARIABLES["enduro"](rams[-1]) == 2  # then right
+
+
+def test_the_protocols_recorder_reads_the_state_each_action_was_chosen_in():
+    """The final evaluation's recorder (``closed_loop.play_random(record=...)``, the same
+    ``state_of`` the agents' controllers use) on real Breakout: every step gets the state
+    variable of the RAM it acted on; a policy that copies the state carries its entropy,
+    a constant one nothing."""
+    from mtspark_bio.closed_loop import play_random
+    from mtspark_bio.closed_loop.controllers import action_state_bits
+
+    steps = []
+    play_random("breakout", 2, np.random.default_rng(0), sticky=False, env_seed=0, max_episode_frames=4000,
+                record=steps)
+    actions, states = map(np.array, zip(*steps))
+    assert set(np.unique(states)) <= {UNDEFINED, 0, 1} and (states != UNDEFINED).sum() > 50
+    defined = states != UNDEFINED
+    assert action_state_bits(np.zeros_like(actions), states) == pytest.approx(0, abs=1e-9)
+    p = np.bincount(states[defined]) / defined.sum()
+    entropy = -(p[p > 0] * np.log2(p[p > 0])).sum()
+    assert action_state_bits(np.where(defined, states, 0), states) == pytest.approx(entropy, abs=0.02)
+    assert action_state_bits(actions, states) < 0.1  # a uniformly random policy: about nothing

@@ -77,7 +77,9 @@ class AgentController:
                  drive_amp: float | None = None, grid: int = 16, max_episode_frames: int = 108_000,
                  record_actions: bool = False):
         """``config``: the agent's ``AgentConfig``; ``drive_amp`` (A): the exploratory
-        drive's amplitude, by default the readout's ``drive_pA``."""
+        drive's amplitude, by default the readout's ``drive_pA``; ``record_actions``:
+        keep every action and the RAM state variable it was chosen in
+        (``state_dependence.STATE_VARIABLES``), for :meth:`action_state_information`."""
         if mode not in ("train", "evaluate"):
             raise ValueError(f"mode must be 'train' or 'evaluate', got {mode!r}")
         self.config = config
@@ -94,6 +96,7 @@ class AgentController:
         self.frames = 0
         self.steps = 0
         self.actions: list[int] | None = [] if record_actions else None
+        self.states: list[int] = []
         self.deltas: list[float] = []
         self.init_credit(config.readout)
         self._episode_score = 0.0
@@ -172,6 +175,7 @@ class AgentController:
         action = greedy_action(q, self.rng, self.epsilon(self.frames))
         if self.actions is not None:
             self.actions.append(action)
+            self.states.append(state_of(self.game, self.env))
         frame, reward, terminated, truncated, _ = self.env.step(action)
         self.steps += 1
         self.frames += FRAME_SKIP
@@ -191,8 +195,32 @@ class AgentController:
             self.finished = len(self.log.scores) >= self.episode_budget
         return self._reply(modulator, self.tag(action))
 
+    def action_state_information(self) -> float:
+        """I(action; state) in bits over the recorded steps where the state is defined
+        (Miller-Madow corrected; ``state_dependence``)."""
+        return action_state_bits(self.actions or [], self.states)
+
     def close(self):
         self.env.close()
+
+
+def state_of(game: str, env) -> int:
+    """The game's state variable (``state_dependence.STATE_VARIABLES``) read from the RAM now."""
+    from mtspark_bio.state_dependence import STATE_VARIABLES
+
+    return STATE_VARIABLES[game](env.unwrapped.ale.getRAM())
+
+
+def action_state_bits(actions, states) -> float:
+    """I(action; state) in bits, Miller-Madow corrected, over the steps whose state is
+    defined; NaN when none is."""
+    from mtspark_bio.state_dependence import UNDEFINED, mutual_information_bits
+
+    actions, states = np.asarray(actions), np.asarray(states)
+    defined = states != UNDEFINED
+    if not defined.any():
+        return float("nan")
+    return mutual_information_bits(actions[defined], states[defined], correction="miller-madow")
 
 
 def controller_class(config) -> type:
@@ -284,14 +312,18 @@ class SurrogateController(AgentController):
 
 
 def play_random(game: str, episodes: int, rng: np.random.Generator, sticky: bool = True,
-                env_seed: int = 0, max_episode_frames: int = 108_000) -> EpisodeLog:
-    """A uniformly random agent over the 18 actions, under the agent's settings."""
+                env_seed: int = 0, max_episode_frames: int = 108_000, record: list | None = None) -> EpisodeLog:
+    """A uniformly random agent over the 18 actions, under the agent's settings;
+    ``record``: a list that gets every (action, state variable) pair, as the agents' own."""
     env = make_env(game, sticky=sticky, max_episode_frames=max_episode_frames)
     log = EpisodeLog()
     env.reset(seed=int(env_seed))
     score, frames = 0.0, 0
     while len(log.scores) < episodes:
-        _, reward, terminated, truncated, _ = env.step(int(rng.integers(N_ACTIONS)))
+        action = int(rng.integers(N_ACTIONS))
+        if record is not None:
+            record.append((action, state_of(game, env)))
+        _, reward, terminated, truncated, _ = env.step(action)
         score += float(reward)
         frames += FRAME_SKIP
         if terminated or truncated:

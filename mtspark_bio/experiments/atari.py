@@ -175,25 +175,36 @@ class Runner:
 
     def evaluate(self, block: int, episodes: int | None = None) -> dict[str, np.ndarray]:
         """Episode scores (agents x games x episodes) after ``block`` (-1: untrained;
-        ``len(schedule)``: the final evaluation, on environments of its own)."""
+        ``len(schedule)``: the final evaluation, on environments of its own, which also
+        sets ``information``: per agent and game, I(action; state) in bits over its
+        steps, ``state_dependence``)."""
         from mtspark_bio.closed_loop import play_random
+        from mtspark_bio.closed_loop.controllers import action_state_bits
 
         cfg = self.plan.config
+        final = block >= len(self.plan.schedule)
         episodes = cfg["eval_episodes"] if episodes is None else episodes
         scores = {a: np.zeros((len(self.plan.games), episodes)) for a in cfg["agents"]}
+        self.information = {a: np.full(len(self.plan.games), np.nan) for a in cfg["agents"]}
         for game, name in enumerate(self.plan.games):
             env_seed = self.plan.seed(block, game, "eval_env")
             if self.loop is not None:
                 controllers = self._controllers(game, "evaluate", block, episodes=episodes,
                                                 epsilon=cfg["eval_epsilon"], env_seed=env_seed,
-                                                max_episode_frames=cfg["eval_max_frames"])
+                                                max_episode_frames=cfg["eval_max_frames"], record_actions=final)
                 self._play(controllers, game, f"{self._stage(block)} evaluation", episodes, "episodes")
                 for a, c in controllers.items():
                     scores[a][game] = c.log.scores[:episodes]
+                    if final:
+                        self.information[a][game] = c.action_state_information()
             if "random" in scores:
+                steps = [] if final else None
                 log = play_random(name, episodes, np.random.default_rng(self.plan.seed(block, game, "random_agent")),
-                                  sticky=cfg["sticky"], env_seed=env_seed, max_episode_frames=cfg["eval_max_frames"])
+                                  sticky=cfg["sticky"], env_seed=env_seed, max_episode_frames=cfg["eval_max_frames"],
+                                  record=steps)
                 scores["random"][game] = log.scores
+                if final:
+                    self.information["random"][game] = action_state_bits(*zip(*steps)) if steps else np.nan
         return scores
 
     def close(self):
@@ -213,6 +224,8 @@ class ResultFile(BlockRecord):
         # after the last block, final_eval_episodes per game on environments of their own
         self.final = {a: np.full((n_games, plan.config["final_eval_episodes"]), np.nan)
                       for a in plan.config["agents"]}
+        # per game, I(action; state) in bits over the final evaluation's steps
+        self.information = {a: np.full(n_games, np.nan) for a in plan.config["agents"]}
 
     @property
     def final_done(self) -> bool:
@@ -235,6 +248,8 @@ class ResultFile(BlockRecord):
             self.scores[a], self.baseline[a] = agent.episode_scores, agent.baseline_episode_scores
             if agent.final_scores is not None:
                 self.final[a] = agent.final_scores
+            if agent.action_state_bits is not None:
+                self.information[a] = agent.action_state_bits
             if runner is None:
                 continue
             if a in runner.training_scores:
@@ -278,6 +293,7 @@ class ResultFile(BlockRecord):
                                      if final else np.full(len(self.plan.games), np.nan))
                 group.create_dataset("final_episode_scores", data=self.final[a])
                 group.create_dataset("final_p_vs_random", data=self.p_vs_random(a))
+                group.create_dataset("final_action_state_bits", data=self.information[a])
                 state = runner.loop.state.get(a) if runner.loop is not None else None
                 if state is not None:
                     write_arrays(group.create_group("state"), state)
@@ -332,6 +348,14 @@ def format_table(result: ResultFile) -> str:
                 mine, rand = result.final[a][g], result.final["random"][g]
                 lines.append(f"  {a:<10} {game:<9} {mine.mean():7.1f} +- {mine.std():5.1f}  vs  "
                              f"{rand.mean():7.1f} +- {rand.std():5.1f}   p = {result.p_vs_random(a)[g]:.3g}")
+    if result.final_done and any(np.isfinite(bits).any() for bits in result.information.values()):
+        from mtspark_bio.state_dependence import STATE_VARIABLES
+
+        lines.append("\nstate dependence in the final evaluation: I(action; state) in bits (Miller-Madow), state per "
+                     "game: " + "; ".join(f"{g}: {STATE_VARIABLES[g].description}" for g in games if g in STATE_VARIABLES))
+        lines.append(f"  {'agent':<10} " + " ".join(f"{g:>9}" for g in games))
+        for a, bits in result.information.items():
+            lines.append(f"  {a:<10} " + " ".join(f"{b:9.3f}" for b in bits))
     lines.append("\npublished (game: MTSpark / random / human, Mnih et al. 2015 without sticky actions):")
     lines += [f"  {g}: {MTSPARK[g]} / {RANDOM_HUMAN[g][0]} / {RANDOM_HUMAN[g][1]}" for g in games]
     return "\n".join(lines)
