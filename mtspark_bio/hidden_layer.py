@@ -92,15 +92,19 @@ def feedback_inhibition(rng, cells, pool, g_to_pool, g_from_pool, p: float, name
     of their synapses."""
     to_pool = make_synapses(static_synapse("g_exc", g_to_pool), cells, pool, name("to_inh"))
     from_pool = make_synapses(static_synapse("g_inh", g_from_pool), pool, cells, name("from_inh"))
-    # drawn from our rng, not connect(p=...): Brian2 would draw from the device's
-    # generator, giving different wiring on each device and in each process
-    presynaptic = []
-    for syn, n_pre, n_post in ((to_pool, len(cells), len(pool)), (from_pool, len(pool), len(cells))):
-        pre, post = np.nonzero(rng.random((n_pre, n_post)) < p)
-        syn.connect(i=pre, j=post)
-        syn.w = 1.0
-        presynaptic.append(pre)
-    return [to_pool, from_pool], tuple(presynaptic)
+    presynaptic = tuple(connect_at_random(rng, syn, p) for syn in (to_pool, from_pool))
+    return [to_pool, from_pool], presynaptic
+
+
+def connect_at_random(rng, synapses, p: float) -> np.ndarray:
+    """Connect each (pre, post) pair of ``synapses`` with probability ``p``, weight 1;
+    returns each synapse's presynaptic index. Drawn from our rng, not connect(p=...):
+    Brian2 would draw from the device's generator, giving different wiring on each
+    device and in each process."""
+    pre, post = np.nonzero(rng.random((len(synapses.source), len(synapses.target))) < p)
+    synapses.connect(i=pre, j=post)
+    synapses.w = 1.0
+    return pre
 
 
 def feedforward_inhibition(rng, inputs, pool, g_from_input, p: float, name):
@@ -113,10 +117,7 @@ def feedforward_inhibition(rng, inputs, pool, g_from_input, p: float, name):
     2003, Cereb. Cortex 13:25; Pouille & Scanziani 2001, Science 293:1159); the inputs stay
     excitatory, so Dale's law holds. Returns the Synapses and each synapse's presynaptic index."""
     synapses = make_synapses(static_synapse("g_exc", g_from_input), inputs, pool, name("input_to_inh"))
-    pre, post = np.nonzero(rng.random((len(inputs), len(pool))) < p)
-    synapses.connect(i=pre, j=post)
-    synapses.w = 1.0
-    return synapses, pre
+    return synapses, connect_at_random(rng, synapses, p)
 
 
 def wire_context(rng, synapses, n_cells: int, n_segments: int, n_tasks: int, per_task: int,
