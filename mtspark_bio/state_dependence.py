@@ -148,16 +148,34 @@ STATE_VARIABLES: dict[str, StateVariable] = {
 }
 
 
+def state_of(game: str, env) -> int:
+    """``game``'s state variable read from a gymnasium ALE environment's RAM now."""
+    return STATE_VARIABLES[game](env.unwrapped.ale.getRAM())
+
+
+def defined_steps(actions, states) -> tuple[np.ndarray, np.ndarray]:
+    """The actions and states of the steps whose state is defined."""
+    actions, states = np.asarray(actions), np.asarray(states, dtype=np.int64)
+    defined = states != UNDEFINED
+    return actions[defined], states[defined]
+
+
+def action_state_bits(actions, states) -> float:
+    """I(action; state) in bits, Miller-Madow corrected, over the steps whose state is
+    defined (the Atari protocol's measure); NaN when none is."""
+    actions, states = defined_steps(actions, states)
+    return mutual_information_bits(actions, states, correction="miller-madow") if states.size else float("nan")
+
+
 def action_state_information(game: str, actions, rams, correction: str | None = None) -> dict:
     """I(action; state) in bits for ``game`` from actions and the RAM each was chosen
     on, over the steps where the state is defined; also that fraction of steps and the
     state's distribution."""
     variable = STATE_VARIABLES[game]
-    states = np.array([variable(r) for r in rams], dtype=np.int64)
-    actions = np.asarray(actions)
-    defined = states != UNDEFINED
-    counts = np.bincount(states[defined], minlength=variable.n_states)
-    return {"bits": mutual_information_bits(actions[defined], states[defined], correction),
+    all_states = np.array([variable(r) for r in rams], dtype=np.int64)
+    actions, states = defined_steps(actions, all_states)
+    counts = np.bincount(states, minlength=variable.n_states)
+    return {"bits": mutual_information_bits(actions, states, correction),
             "correction": correction, "state": variable.description, "labels": list(variable.labels),
-            "state_counts": counts.tolist(), "defined_fraction": float(defined.mean()) if defined.size else 0.0,
-            "steps": int(defined.sum())}
+            "state_counts": counts.tolist(),
+            "defined_fraction": states.size / all_states.size if all_states.size else 0.0, "steps": int(states.size)}

@@ -6,8 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from mtspark_bio.state_dependence import (STATE_VARIABLES, UNDEFINED, action_state_information,
-                                          enduro_road_offset, mutual_information_bits)
+from mtspark_bio.state_dependence import (STATE_VARIABLES, UNDEFINED, action_state_bits,
+                                          action_state_information, enduro_road_offset,
+                                          mutual_information_bits)
 
 
 def table_to_sequences(table):
@@ -103,11 +104,10 @@ def test_enduro_lane_byte_follows_the_steering():
 
 def test_the_protocols_recorder_reads_the_state_each_action_was_chosen_in():
     """The final evaluation's recorder (``closed_loop.play_random(record=...)``, the same
-    ``state_of`` the agents' controllers use) on real Breakout: every step gets the state
+    ``state_dependence.state_of`` the agents' controllers use) on real Breakout: every step gets the state
     variable of the RAM it acted on; a policy that copies the state carries its entropy,
     a constant one nothing."""
     from mtspark_bio.closed_loop import play_random
-    from mtspark_bio.closed_loop.controllers import action_state_bits
 
     steps = []
     play_random("breakout", 2, np.random.default_rng(0), sticky=False, env_seed=0, max_episode_frames=4000,

@@ -13,6 +13,7 @@ import numpy as np
 from mtspark_bio.atari import FRAME_SKIP, N_ACTIONS, Preprocessor, make_env
 from mtspark_bio.models.actor_critic import (AverageReward, DuelingParams, action_tag, broadcast, greedy_action,
                                              q_values, td_error)
+from mtspark_bio.state_dependence import action_state_bits, state_of
 
 
 class Exchange:
@@ -175,7 +176,7 @@ class AgentController:
         action = greedy_action(q, self.rng, self.epsilon(self.frames))
         if self.actions is not None:
             self.actions.append(action)
-            self.states.append(state_of(self.game, self.env))
+            self.states.append(state_of(self.game, self.env))  # the state the action was chosen in
         frame, reward, terminated, truncated, _ = self.env.step(action)
         self.steps += 1
         self.frames += FRAME_SKIP
@@ -202,25 +203,6 @@ class AgentController:
 
     def close(self):
         self.env.close()
-
-
-def state_of(game: str, env) -> int:
-    """The game's state variable (``state_dependence.STATE_VARIABLES``) read from the RAM now."""
-    from mtspark_bio.state_dependence import STATE_VARIABLES
-
-    return STATE_VARIABLES[game](env.unwrapped.ale.getRAM())
-
-
-def action_state_bits(actions, states) -> float:
-    """I(action; state) in bits, Miller-Madow corrected, over the steps whose state is
-    defined; NaN when none is."""
-    from mtspark_bio.state_dependence import UNDEFINED, mutual_information_bits
-
-    actions, states = np.asarray(actions), np.asarray(states)
-    defined = states != UNDEFINED
-    if not defined.any():
-        return float("nan")
-    return mutual_information_bits(actions[defined], states[defined], correction="miller-madow")
 
 
 def controller_class(config) -> type:

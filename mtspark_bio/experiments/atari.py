@@ -179,7 +179,7 @@ class Runner:
         sets ``information``: per agent and game, I(action; state) in bits over its
         steps, ``state_dependence``)."""
         from mtspark_bio.closed_loop import play_random
-        from mtspark_bio.closed_loop.controllers import action_state_bits
+        from mtspark_bio.state_dependence import action_state_bits
 
         cfg = self.plan.config
         final = block >= len(self.plan.schedule)
