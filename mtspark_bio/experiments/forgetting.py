@@ -261,6 +261,8 @@ class Runner:
             sl = slice(start, start + chunk)
             for name, pred in self._run_chunk(x[sl], y[sl], task[sl], False).items():
                 correct[name][sl] = pred == y[sl]
+                if tasks is not None:  # a partial evaluation measures accuracy only
+                    continue
                 counts = {population: c[:len(pred)] for population, c in
                           self.variants[name].population_counts(self.stimuli.n_presentations).items()}
                 np.add.at(hidden[name], task[sl], counts["hidden"])
