@@ -153,10 +153,20 @@ class SurrogateDuelingHead(AgentReadout):
     # (docs/results.md, "Measurements behind the defaults")
     head_init_scale: float = 10.0
     gamma: float = 0.99  # discount per agent step of the DQN target
-    dqn_updates_per_run: int = 100  # DQN updates on the block's transitions after each run
-    dqn_lr: float = 1e-3
+    # DQN as Mnih et al. 2015 / Hessel et al. 2018 set it up (the values of the
+    # feature DQN peer, benchmarks/dqn_features.py): one update of dqn_batch transitions
+    # every dqn_update_every agent steps once the game's memory holds learn_start, Adam
+    # (its moments kept), a target copy every dqn_target_update updates, n-step returns
+    dqn_update_every: int = 4  # agent steps per DQN update (0: the head does not learn)
+    dqn_lr: float = 1e-4
     dqn_batch: int = 32
-    dqn_target_update: int = 100  # updates between copies of the online head into the target
+    dqn_target_update: int = 2000  # updates between copies of the online head into the target
+    n_step: int = 3  # steps summed in each return before bootstrapping
+    replay_capacity: int = 100_000  # transitions per game
+    learn_start: int = 5000  # transitions in the game's memory before the first update
+    # "game": one memory per game, kept across blocks; "block": emptied at each block's
+    # start, so the head learns from its current block only (the readout before issue 29)
+    replay: str = "game"
 
     def n_out(self, n_actions):
         return 1 + n_actions
@@ -169,8 +179,12 @@ class SurrogateDuelingHead(AgentReadout):
 
     def problems(self):
         problems = []
-        if self.n_stream < 0 or self.dqn_updates_per_run < 0 or self.dqn_batch < 1 or self.dqn_target_update < 1:
-            problems.append("n_stream and dqn_updates_per_run must be >= 0, dqn_batch and dqn_target_update >= 1")
+        if self.n_stream < 0 or self.dqn_update_every < 0 or self.learn_start < 0:
+            problems.append("n_stream, dqn_update_every and learn_start must be >= 0")
+        if min(self.dqn_batch, self.dqn_target_update, self.n_step, self.replay_capacity) < 1:
+            problems.append("dqn_batch, dqn_target_update, n_step and replay_capacity must be >= 1")
+        if self.replay not in ("game", "block"):
+            problems.append(f"replay must be 'game' or 'block' (got {self.replay!r})")
         if not 0 <= self.gamma <= 1:
             problems.append(f"gamma must be in [0, 1] (got {self.gamma})")
         return problems

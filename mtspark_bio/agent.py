@@ -259,8 +259,9 @@ class AgentNetwork:
         self.output = self.head.output
         self.hidden_spikes = SpikeMonitor(self.hidden, name=self.name("hidden_spikes"))
         self.objects += [*self.head.objects, self.hidden_spikes]
-        # the head's weights always go in: the binary was built with zeros
-        self._state_in = lambda state: self.head.inputs(self.head_init if state is None else state)
+        # the head's weights always go in (the binary was built with zeros); the state is
+        # the head's learner (closed_loop.SurrogateController)
+        self._state_in = lambda state: self.head.inputs(self.head_init if state is None else state.params)
 
     def _build_inputs(self, name):
         """The frame's encoders (and their normalising pool, if any); ``observed`` is

@@ -22,10 +22,17 @@ games; sticky actions p = 0.25 unless ``--no-sticky``), as MTSpark does (Devkota
   non-spiking integrators) trained by backpropagation through time with a surrogate
   spike derivative (Neftci, Mostafa & Zenke 2019) as a DQN (Mnih et al. 2015: Huber
   loss, target network; double-DQN target, van Hasselt et al. 2016) on the hidden
-  layer's recorded spike trains. Per block it learns from that block's transitions
-  only (after every compiled run, on the transitions so far), and it acts inside the
-  network: the Brian2 head carries the trained weights (``mtspark_bio.surrogate``,
-  ``mtspark_bio.surrogate_brian2``).
+  layer's recorded spike trains, set up as standard DQN is (Hessel et al. 2018): one
+  replay memory of 100 000 n-step (n = 3) transitions per game kept across blocks,
+  one update of 32 transitions per 4 agent steps after 5 000 transitions of warm-up,
+  Adam (lr 1e-4) whose moments carry on, a target copy every 2 000 updates; the
+  updates are made after each compiled run, and the next run acts with the new
+  weights. The Brian2 head carries the trained weights (``mtspark_bio.surrogate``,
+  ``mtspark_bio.surrogate_brian2``). ``--agent '{"replay": "block"}'`` gives the
+  earlier set-up's memory: the current block's transitions only.
+* Exploration: epsilon falls linearly from ``--epsilon-start`` to ``--epsilon-end``
+  over the first ``--epsilon-decay`` of each game's training frames (DQN: 1, 0.01,
+  0.1; the defaults 0.3, 0.05, 0.5 are the R-STDP agent's).
 * Closed loop on compiled code: the cpp_standalone binary calls a C++ bridge from
   ``run_regularly`` once per agent step; the bridge exchanges spike counts and
   observations with this process over named pipes (``mtspark_bio.closed_loop``). The

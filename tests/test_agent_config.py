@@ -63,7 +63,7 @@ def test_the_rstdp_readout_is_the_dueling_readouts_mathematics():
     ({"gated_fraction": 0.0}, "gated_fraction must be in (0, 1]"),
     ({"step_ms": 1.1}, "must be a positive multiple of dt_ms"),
     ({"trace_lambda": 2.0}, "trace_lambda must be in [0, 1]"),
-    ({"readout": "surrogate", "dqn_batch": 0}, "dqn_batch and dqn_target_update >= 1"),
+    ({"readout": "surrogate", "dqn_batch": 0}, "dqn_batch, dqn_target_update, n_step and replay_capacity must be >= 1"),
 ])
 def test_a_bad_field_is_named(overrides, words):
     with pytest.raises(ValueError) as error:

@@ -13,6 +13,7 @@ import pytest
 from mtspark_bio.models.actor_critic import (DuelingParams, action_tag, broadcast, greedy_action, q_values,
                                              td_error)
 from mtspark_bio.front import cli
+from mtspark_bio.results import read_arrays
 from mtspark_bio.atari import CROPS, GAMES, N_ACTIONS, Preprocessor, make_env
 
 pytestmark = pytest.mark.filterwarnings("ignore:'parseAll' argument is deprecated")
@@ -370,7 +371,8 @@ def surrogate_rollout(device, tmp_path_factory):
     from mtspark_bio.agent import AgentConfig
     from mtspark_bio.closed_loop import ClosedLoop, SurrogateController
 
-    config = AgentConfig.from_overrides(n_features=512, n_games=3, readout="surrogate", dqn_updates_per_run=5, **SMALL).validate()
+    config = AgentConfig.from_overrides(n_features=512, n_games=3, readout="surrogate", dqn_update_every=4,
+                                        learn_start=1, **SMALL).validate()
     loop = ClosedLoop(config, ["dendritic", "point"], device=device, chunk_steps=ROLLOUT_STEPS // 2 + 1,
                       build_dir=tmp_path_factory.mktemp(f"surrogate_agent_{device}"))
     acted_with = {v: [] for v in loop.agents}
@@ -383,7 +385,8 @@ def surrogate_rollout(device, tmp_path_factory):
             learn = c.learn_from_run
 
             def spy(agent, state, n, learn=learn, v=v):
-                acted_with[v].append(agent.head_init if state is None else state)
+                acted_with[v].append(agent.head_init if state is None else
+                                     {k: w.copy() for k, w in state.params.items()})
                 return learn(agent, state, n)
             c.learn_from_run = spy
         loop.play(controllers, game=1)
@@ -440,6 +443,37 @@ def test_surrogate_transitions_link_each_step_to_the_next_across_runs(surrogate_
         run, sample = state
         assert following == ((run, sample + 1) if sample < acted - 1 else (run + 1, 0))
         assert action == taken and reward in (-1.0, 0.0, 1.0)
+
+
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_surrogate_replay_holds_the_runs_presentations_as_n_step_transitions(surrogate_compiled):
+    """The learner carried as the agent's state keeps the block's steps as 3-step
+    transitions between replay numbers, and a replayed presentation is the hidden
+    layer's recorded response to that step (its spike trains, event for event)."""
+    c = surrogate_compiled["controllers"]["dendritic"]
+    learner = surrogate_compiled["final"]["dendritic"]
+    replay = learner.replays["breakout"]
+    head = c.config.readout
+    # every step but the last (no next state) is stored once; the block's end cut the last n - 1
+    assert len(replay) == ROLLOUT_STEPS - 1
+    per_run = c.runs[0].n_samples
+    gamma = head.gamma
+    for k, (state, action, reward, done, following) in enumerate(c.transitions):
+        number = state[0] * per_run + state[1]
+        assert replay.state[k] == number and replay.action[k] == action
+        window = c.transitions[k:k + head.n_step]
+        ends = next((j for j, t in enumerate(window) if t[3]), None)
+        window = window if ends is None else window[:ends + 1]
+        assert replay.ret[k] == pytest.approx(sum(gamma ** j * t[2] for j, t in enumerate(window)))
+        last = window[-1][4]
+        assert replay.next_state[k] == last[0] * per_run + last[1]
+        assert replay.discount[k] == pytest.approx(0.0 if ends is not None else gamma ** len(window))
+    for run, trains in enumerate(c.runs):
+        numbers = np.arange(trains.n_samples) + run * per_run
+        np.testing.assert_array_equal(replay.store.trains(numbers).dense(), trains.dense())
+    # one update per dqn_update_every steps played (learn_start 1: from the first run on)
+    assert learner.updates == len(c.losses) == ROLLOUT_STEPS // head.dqn_update_every
 
 
 def test_cuda_closed_loop_is_refused_with_the_reason():
@@ -557,19 +591,21 @@ def test_protocol_resume_after_interruption_gives_the_same_result(tmp_path, monk
 
 @pytest.mark.runtime
 def test_protocol_with_the_surrogate_readout_resumes_exactly(tmp_path, monkeypatch):
-    """--readout surrogate end to end (runtime device): the head's weights are saved per
-    block and a resumed run equals an uninterrupted one."""
+    """--readout surrogate end to end (runtime device): the head's learner (weights,
+    target, Adam's moments, the replay memories) is saved per block and a resumed run
+    equals an uninterrupted one."""
     from mtspark_bio.experiments import atari
 
     # shorter than TINY: the runtime device runs ~10 agent steps per second
     args = TINY + ["--frames", "80", "--switch-every", "40", "--eval-max-frames", "40", "--readout", "surrogate",
-                   "--device", "runtime", "--agents", "dendritic"]
+                   "--device", "runtime", "--agents", "dendritic", "--agent",
+                   '{"n_hidden": 30, "n_inhibitory": 8, "context_per_game": 4, "learn_start": 4, "dqn_update_every": 2}']
     full = tmp_path / "full.h5"
     assert cli.main(["atari", "--out", str(full)] + args) == 0
     with h5py.File(full, "r") as f:
-        state = {k: f["agents/dendritic/state"][k][...] for k in f["agents/dendritic/state"]}
+        state = read_arrays(f["agents/dendritic/state"])
         assert f.attrs["complete"] and np.isfinite(f["agents/dendritic/score_matrix"][...]).all()
-    assert sorted(state) == ["W0", "W1", "b0", "b1"]
+    assert sorted(state) == ["adam", "head", "replay", "target", "updates"]
 
     interrupted = tmp_path / "interrupted.h5"
     original_train = atari.Runner.train
@@ -581,8 +617,18 @@ def test_protocol_with_the_surrogate_readout_resumes_exactly(tmp_path, monkeypat
     assert cli.main(["atari", "--out", str(interrupted), "--resume"] + args) == 0
     with h5py.File(full, "r") as a, h5py.File(interrupted, "r") as b:
         np.testing.assert_array_equal(a["agents/dendritic/episode_scores"][...], b["agents/dendritic/episode_scores"][...])
-        for k in state:
-            np.testing.assert_array_equal(state[k], b["agents/dendritic/state"][k][...])
+        stored = read_arrays(b["agents/dendritic/state"])
+        assert (stored["replay"]["breakout"]["action"].size > 0 and stored["updates"] > 0
+                and stored["adam"]["t"] == stored["updates"])
+
+        def same(x, y):
+            if isinstance(x, dict):
+                assert sorted(x) == sorted(y)
+                for key in x:
+                    same(x[key], y[key])
+            else:
+                np.testing.assert_array_equal(x, y)
+        same(read_arrays(a["agents/dendritic/state"]), stored)
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -595,6 +641,10 @@ def test_protocol_with_the_surrogate_readout_resumes_exactly(tmp_path, monkeypat
     (["--agent", "{not json"], "not valid JSON"),
     (["--agent", '{"readout": "surrogate"}'], "--readout"),
     (["--agent", '{"n_stream": -1}'], "n_stream"),
+    (["--readout", "surrogate", "--agent", '{"replay": "all"}'], "replay must be 'game' or 'block'"),
+    (["--readout", "surrogate", "--agent", '{"n_step": 0}'], "n_step and replay_capacity must be >= 1"),
+    (["--epsilon-start", "0.1", "--epsilon-end", "0.5"], "exploration needs 0 <= --epsilon-end <= --epsilon-start"),
+    (["--epsilon-decay", "0"], "0 < --epsilon-decay <= 1"),
     (["--agent", '{"motion": "optic-flow"}'], "motion must be one of change, on_off"),
     (["--agent", '{"trace_lambda": 2}'], "trace_lambda must be in [0, 1]"),
     (["--agent", '{"input_total_hz": -5}'], "input_total_hz must be >= 0"),

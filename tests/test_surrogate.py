@@ -243,3 +243,105 @@ def test_dueling_dqn_converges_to_the_analytic_q_values(n_stream):
     q = dueling_q(model.predict(params, pattern_trains(np.repeat([0, 1], 50), seed=3)))
     learned = np.array([q[:50].mean(axis=0), q[50:].mean(axis=0)])
     np.testing.assert_allclose(learned, [[0.9, 0.5], [1.0, 0.81]], atol=0.07)
+
+
+# ------------------------------------------------------------------ the DQN set-up of the Atari head (issue 29)
+
+def test_n_step_returns_sum_the_clipped_rewards_until_n_steps_or_the_episode_ends():
+    from mtspark_bio.surrogate.replay import NStepReturns
+
+    n_step = NStepReturns(3, gamma=0.5)
+    assert n_step.add(0, 1, 1.0, 1, False) == [] and n_step.add(1, 2, 0.0, 2, False) == []
+    assert n_step.add(2, 0, 1.0, 3, False) == [(0, 1, 1.0 + 0.25, 3, 0.125)]  # 1 + 0.5 * 0 + 0.25 * 1, gamma^3
+    # the episode terminates: every pending step is completed, nothing bootstrapped
+    assert n_step.add(3, 0, -1.0, 4, True) == [(1, 2, 0.5 - 0.25, 4, 0.0), (2, 0, 1.0 - 0.5, 4, 0.0),
+                                               (3, 0, -1.0, 4, 0.0)]
+    # cut (block end, frame cap): bootstrapped from the last state reached, gamma^k after k steps
+    n_step.add(5, 3, 1.0, 6, False)
+    n_step.add(6, 4, 1.0, 7, False)
+    assert n_step.cut() == [(5, 3, 1.5, 7, 0.25), (6, 4, 1.0, 7, 0.5)]
+    assert n_step.cut() == []
+
+
+def test_spike_replay_keeps_what_its_transitions_need_and_round_trips_through_arrays():
+    from mtspark_bio.surrogate.replay import SpikeReplay
+
+    runs = [random_trains(n_samples=4, n_steps=6, n_neurons=9, p=0.2, seed=s) for s in range(3)]
+    replay = SpikeReplay(capacity=5, n_steps=6, n_neurons=9)
+    bases = [replay.store.append(run) for run in runs]
+    assert bases == [0, 4, 8]
+    for number in range(11):
+        replay.add(number, number % 3, float(number), number + 1, 0.9)
+    assert len(replay) == 5  # the oldest six went, and the presentations only they used
+    assert replay.store.first == 6
+    kept = sorted(replay.state[:5])
+    assert kept == [6, 7, 8, 9, 10]
+    everything = SpikeTrains.concatenate(runs)
+    np.testing.assert_array_equal(replay.store.trains([10, 6, 11]).dense(), everything.subset([10, 6, 11]).dense())
+    with pytest.raises(IndexError, match="no longer"):
+        replay.store.trains([5])
+    states, actions, returns, next_states, discounts = replay.sample(np.random.default_rng(0), 7)
+    np.testing.assert_array_equal(actions, returns.astype(int) % 3)
+    np.testing.assert_array_equal(states.dense(), everything.subset(returns.astype(int)).dense())
+    np.testing.assert_array_equal(next_states.dense(), everything.subset(returns.astype(int) + 1).dense())
+    back = SpikeReplay.from_arrays(replay.to_arrays())
+    for name in SpikeReplay.ARRAYS:
+        np.testing.assert_array_equal(getattr(back, name)[:5], getattr(replay, name)[:5])
+    assert (back.cursor, back.store.first) == (replay.cursor, replay.store.first)
+    np.testing.assert_array_equal(back.store.trains(kept).dense(), replay.store.trains(kept).dense())
+
+
+def chain_learner(target_update, n_stream=4):
+    """The two-state chain of the test above as a replay memory of one-step transitions."""
+    from mtspark_bio.surrogate.dqn import DQNLearner
+    from mtspark_bio.surrogate.replay import SpikeReplay
+
+    table = {(0, 0): (0.0, 1, 0), (0, 1): (0.5, 0, 1), (1, 0): (1.0, 0, 1), (1, 1): (0.0, 0, 0)}
+    rng = np.random.default_rng(0)
+    s, a = rng.integers(0, 2, 200), rng.integers(0, 2, 200)
+    r, s2, done = (np.array([table[(x, y)][k] for x, y in zip(s, a)]) for k in range(3))
+    trains = pattern_trains(np.concatenate([s, s2]), seed=1)
+    model = dueling_readout(trains.n_neurons, 2, n_stream=n_stream, dt_ms=1.0)
+    learner = DQNLearner(model, model.init(0, 2.0), lr=1e-2, target_update=target_update)
+    replay = learner.replays["chain"] = SpikeReplay(1000, trains.n_steps, trains.n_neurons)
+    replay.store.append(trains)
+    for k in range(200):
+        replay.add(k, a[k], r[k], 200 + k, 0.9 * (1 - done[k]))
+    return learner
+
+
+def test_dqn_learner_keeps_its_target_between_copies_and_its_adam_state():
+    learner = chain_learner(target_update=5)
+    start = {k: v.copy() for k, v in learner.params.items()}
+    rng = np.random.default_rng(1)
+    for update in range(1, 5):
+        learner.update("chain", rng, 16)
+        assert all(np.array_equal(learner.target[k], start[k]) for k in start)  # not copied yet
+        assert learner.opt.t == update  # Adam's step count (and moments) carry on
+    learner.update("chain", rng, 16)
+    assert all(np.array_equal(learner.target[k], learner.params[k]) for k in start)
+    assert any(not np.array_equal(learner.params[k], start[k]) for k in start)
+
+
+def test_dqn_learner_restored_from_its_arrays_continues_identically():
+    from mtspark_bio.surrogate.dqn import DQNLearner
+
+    learner = chain_learner(target_update=3)
+    for _ in range(4):
+        learner.update("chain", np.random.default_rng(2), 16)
+    twin = DQNLearner.from_arrays(learner.to_arrays(), learner.model, lr=1e-2, target_update=3)
+    losses = [agent.update("chain", np.random.default_rng(3), 16) for agent in (learner, twin)]
+    assert losses[0] == losses[1]
+    for k in learner.params:
+        np.testing.assert_array_equal(learner.params[k], twin.params[k])
+        np.testing.assert_array_equal(learner.target[k], twin.target[k])
+
+
+def test_dqn_learner_converges_to_the_analytic_q_values_from_its_replay():
+    learner = chain_learner(target_update=50)
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        learner.update("chain", rng, 32)
+    q = dueling_q(learner.model.predict(learner.params, pattern_trains(np.repeat([0, 1], 50), seed=3)))
+    learned = np.array([q[:50].mean(axis=0), q[50:].mean(axis=0)])
+    np.testing.assert_allclose(learned, [[0.9, 0.5], [1.0, 0.81]], atol=0.07)

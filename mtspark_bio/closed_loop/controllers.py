@@ -155,7 +155,7 @@ class AgentController:
         """What this step's eligibility is marked with: V's, and the chosen action's."""
         return action_tag(action, self.params, N_ACTIONS)
 
-    def remember(self, value: float, action: int, reward: float, terminal: bool):
+    def remember(self, value: float, action: int, reward: float, terminal: bool, truncated: bool = False):
         """Keep what the next step's credit needs."""
         self._last = (value, reward, terminal)
 
@@ -163,6 +163,16 @@ class AgentController:
         """The agent's learned state after a training run of ``n_agent_steps`` steps
         (R-STDP: the weights, read from the network)."""
         return agent.read_state()
+
+    @staticmethod
+    def stored(state) -> dict:
+        """The learned state as the nested dict of arrays a result file keeps."""
+        return state
+
+    @staticmethod
+    def restore(arrays: dict, config):
+        """The learned state back from :meth:`stored`'s arrays (``--resume``)."""
+        return arrays
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -182,7 +192,7 @@ class AgentController:
         self.frames += FRAME_SKIP
         self._episode_frames += FRAME_SKIP
         self._episode_score += float(reward)
-        self.remember(value, action, float(reward), bool(terminated))
+        self.remember(value, action, float(reward), bool(terminated), bool(truncated))
         if terminated or truncated:
             self.log.scores.append(self._episode_score)
             self.log.lengths.append(self._episode_frames)
@@ -221,27 +231,63 @@ class SurrogateController(AgentController):
     Q = V + A - mean(A) (``mtspark_bio.surrogate.dueling_q``). The network gets no
     modulator and no exploratory drive.
 
-    Training (``mode="train"``): every transition (s, a, sign(r), s', done) of this
-    block is stored as indices of recorded hidden-layer presentations; after every run
-    the head is trained by DQN (``train_dqn``: target network, Huber loss, double-DQN
-    target) on the transitions stored so far in this block only, starting from the
-    weights it acted with, and the next run acts with the new weights. A transition
-    left pending at the end of a run is completed by the next run's first step, which
-    shows the same observation again.
+    Training (``mode="train"``), a standard DQN set-up (Mnih et al. 2015; Hessel et al.
+    2018) around the spiking head: every step (s, a, sign(r), s', done) is kept as
+    numbers of recorded hidden-layer presentations; after each run the run's
+    presentations go into the game's replay memory (``mtspark_bio.surrogate.replay``),
+    the steps into n-step transitions, and the head gets one DQN update
+    (``DQNLearner``: double-DQN target, Huber loss, target copy every few thousand
+    updates, Adam's moments kept) per ``dqn_update_every`` steps played; the next run
+    acts with the new weights. The learner, its memories included, is the agent's
+    state: it carries over to the next block and is saved for ``--resume``. A
+    transition left pending at the end of a run is completed by the next run's first
+    step, which shows the same observation again; an episode cut by the frame cap, and
+    the block's end, bootstrap the pending n-step returns from the last state reached.
     """
 
     def __init__(self, game: str, config, rng: np.random.Generator, mode: str, record_readout: bool = False,
                  **kwds):
+        from mtspark_bio.surrogate.replay import NStepReturns
+
         self.n_steps = config.steps_per_agent_step
-        self.model = config.surrogate_head() if mode == "train" else None
         self.dqn_rng = np.random.default_rng(rng.integers(2**31 - 1))  # minibatches; not the policy's stream
         # the head's integrators take no exploratory drive (and none is drawn from rng)
         super().__init__(game, config, rng, mode, **{**kwds, "drive_amp": 0.0})
+        head = config.readout
         self.runs: list = []  # this block's recorded hidden trains, one SpikeTrains per run
         self.transitions: list[tuple] = []  # ((run, sample), action, reward, done, (run, sample))
         self.losses: list[float] = []
         self.readouts: list[np.ndarray] | None = [] if record_readout else None
+        self.n_step = NStepReturns(head.n_step, head.gamma)
+        self._bases: dict[int, int] = {}  # run -> replay number of its first presentation
+        self._done = 0  # transitions passed to the replay memory
+        self._steps_learned = 0  # steps already paid for with DQN updates
         self._run, self._sample, self._pending = -1, -1, None
+
+    # the agent's state across runs and blocks: a DQNLearner (stored as arrays)
+
+    @staticmethod
+    def restore(arrays: dict, config):
+        from mtspark_bio.surrogate.dqn import DQNLearner
+
+        head = config.readout
+        return DQNLearner.from_arrays(arrays, config.surrogate_head(), head.dqn_lr, head.dqn_target_update)
+
+    @staticmethod
+    def stored(state) -> dict:
+        return state.to_arrays()
+
+    def learner(self, agent, state):
+        """The learner carried in ``state``, or a fresh one on the head's initial weights."""
+        from mtspark_bio.surrogate.dqn import DQNLearner
+        from mtspark_bio.surrogate.replay import SpikeReplay
+
+        head = self.config.readout
+        learner = state if state is not None else DQNLearner(agent.head_model, agent.head_init, head.dqn_lr,
+                                                             head.dqn_target_update)
+        if self.game not in learner.replays or (head.replay == "block" and not self.runs):
+            learner.replays[self.game] = SpikeReplay(head.replay_capacity, self.n_steps, self.config.hidden.n_hidden)
+        return learner
 
     def init_credit(self, readout):
         pass  # the head's credit is the DQN target, computed in learn_from_run
@@ -263,34 +309,52 @@ class SurrogateController(AgentController):
     def credit(self, value):
         if self._pending is not None:
             self.transitions.append((*self._pending, (self._run, self._sample)))
+            self._pending = None
         return np.zeros(self.n_out)
 
     def tag(self, action):
         return np.zeros(self.n_out)  # the head has no neuromodulated synapses
 
-    def remember(self, value, action, reward, terminal):
+    def remember(self, value, action, reward, terminal, truncated=False):
         if self.mode == "train":
-            self._pending = ((self._run, self._sample), action, float(np.sign(reward)), terminal)
+            # an episode cut by the frame cap has no presentation of its last state: its
+            # last step is dropped and the returns before it bootstrap (NStepReturns.cut)
+            self._pending = (None if truncated and not terminal
+                             else ((self._run, self._sample), action, float(np.sign(reward)), terminal))
+            if self._pending is None:
+                self.transitions.append(None)
+
+    def _to_replay(self, replay):
+        """Pass the completed steps on, as n-step transitions between replay numbers."""
+        number = lambda key: self._bases[key[0]] + key[1]  # noqa: E731
+        for step in self.transitions[self._done:]:
+            if step is None:
+                completed = self.n_step.cut()
+            else:
+                state, action, reward, done, following = step
+                completed = self.n_step.add(number(state), action, reward, number(following), done)
+            for transition in completed:
+                replay.add(*transition)
+        self._done = len(self.transitions)
+        if self.finished:
+            for transition in self.n_step.cut():
+                replay.add(*transition)
 
     def learn_from_run(self, agent, state, n_agent_steps):
-        from mtspark_bio.surrogate import DQNConfig, SpikeTrains, Transitions, train_dqn
-
-        self.runs.append(agent.hidden_trains(n_agent_steps))
-        params = agent.head_init if state is None else state
-        if not self.transitions or self.config.readout.dqn_updates_per_run == 0:
-            return params
-        trains = SpikeTrains.concatenate(self.runs)
-        per_run = self.runs[0].n_samples
-        index = lambda key: key[0] * per_run + key[1]  # noqa: E731
-        states, actions, rewards, dones, next_states = zip(*self.transitions)
-        batch = Transitions(trains.subset([index(k) for k in states]), actions, rewards,
-                            trains.subset([index(k) for k in next_states]), dones)
+        learner = self.learner(agent, state)
+        replay = learner.replays[self.game]
+        trains = agent.hidden_trains(n_agent_steps)
+        self.runs.append(trains)
+        self._bases[self._run] = replay.store.append(trains)
+        self._to_replay(replay)
         head = self.config.readout
-        dqn = DQNConfig(updates=head.dqn_updates_per_run, lr=head.dqn_lr, batch=head.dqn_batch, gamma=head.gamma,
-                        target_update=head.dqn_target_update, seed=int(self.dqn_rng.integers(2**31 - 1)))
-        params, history = train_dqn(self.model, batch, dqn, params=params)
-        self.losses += history
-        return params
+        if head.dqn_update_every > 0 and len(replay) >= max(head.learn_start, 1):
+            n_updates = (self.steps - self._steps_learned) // head.dqn_update_every
+            self._steps_learned += n_updates * head.dqn_update_every
+            self.losses += [learner.update(self.game, self.dqn_rng, head.dqn_batch) for _ in range(n_updates)]
+        else:
+            self._steps_learned = self.steps
+        return learner
 
 
 def play_random(game: str, episodes: int, rng: np.random.Generator, sticky: bool = True,

@@ -25,7 +25,7 @@ from mtspark_bio.models.agent_readouts import DEFAULT_AGENT_READOUT
 DEFAULTS = {
     "games": ["pong", "breakout", "enduro"], "frames": 20_000, "switch_every": 10_000,
     "eval_episodes": 1, "final_eval_episodes": 30, "eval_max_frames": 18_000, "eval_epsilon": 0.05,
-    "epsilon_start": 0.3, "epsilon_end": 0.05, "agents": ["dendritic", "random"],
+    "epsilon_start": 0.3, "epsilon_end": 0.05, "epsilon_decay": 0.5, "agents": ["dendritic", "random"],
     "device": "cpp", "threads": 1, "compiler_flags": "vectorising", "seed": 0, "sticky": True, "chunk_steps": 500, "agent": {}, "readout": DEFAULT_AGENT_READOUT.rule,
 }
 LEARNING_AGENTS = ("dendritic", "point")
@@ -77,6 +77,10 @@ class Plan:
         if "readout" in config["agent"]:
             problems.append(f"choose the readout with {option('readout')} and give its parameters flat, "
                             f"not as a readout entry of {option('agent')}")
+        if not 0 <= config["epsilon_end"] <= config["epsilon_start"] <= 1 or not 0 < config["epsilon_decay"] <= 1:
+            problems.append(f"exploration needs 0 <= {option('epsilon_end')} <= {option('epsilon_start')} <= 1 and "
+                            f"0 < {option('epsilon_decay')} <= 1 (got {config['epsilon_end']}, "
+                            f"{config['epsilon_start']}, {config['epsilon_decay']})")
         if int(config["final_eval_episodes"]) < 0:
             problems.append(f"{option('final_eval_episodes')} must be >= 0 (got {config['final_eval_episodes']})")
         if problems:
@@ -111,10 +115,10 @@ class Plan:
         return sum(self.block_frames(b) for b in range(block) if self.schedule[b] == game)
 
     def epsilon(self, block: int):
-        """Exploration: linear from epsilon_start to epsilon_end over each game's
-        first half of training frames, as a function of the frames played in this block."""
+        """Exploration: linear from epsilon_start to epsilon_end over each game's first
+        ``epsilon_decay`` of its training frames, as a function of the frames played in this block."""
         start, end = self.config["epsilon_start"], self.config["epsilon_end"]
-        horizon = max(1, self.config["frames"] // 2)
+        horizon = max(1, int(self.config["frames"] * self.config["epsilon_decay"]))
         before = self.frames_before(block)
         return lambda frames: end + (start - end) * max(0.0, 1 - (before + frames) / horizon)
 
@@ -132,20 +136,19 @@ class Runner:
     """The agents' network (compiled once) and the random agent."""
 
     def __init__(self, plan: Plan, build_dir=None, progress=None):
-        from mtspark_bio.closed_loop import ClosedLoop
+        from mtspark_bio.closed_loop import ClosedLoop, controller_class
 
         self.plan, self.progress = plan, progress
         self.loop = (ClosedLoop(plan.agent, plan.learners, device=plan.device_options(),
                                 chunk_steps=plan.config["chunk_steps"], build_dir=build_dir)
                      if plan.learners else None)
         self.training_scores = {a: [] for a in plan.learners}  # (block, score)
+        self.controller_class = controller_class(plan.agent)
 
     def _controllers(self, game: int, mode: str, block: int, **kwds) -> dict:
-        from mtspark_bio.closed_loop import controller_class
-
         cfg = self.plan.agent
         purpose = "agent_" + ("train" if mode == "train" else "eval")
-        controller = controller_class(cfg)
+        controller = self.controller_class
         return {a: controller(self.plan.games[game], cfg, np.random.default_rng(self.plan.seed(block, game, purpose, k)),
                               mode, sticky=self.plan.config["sticky"], **kwds)
                 for k, a in enumerate(self.plan.learners)}
@@ -255,7 +258,7 @@ class ResultFile(BlockRecord):
             if a in runner.training_scores:
                 runner.training_scores[a] = list(zip(agent.training_block.tolist(), agent.training_scores.tolist()))
             if agent.state and runner.loop is not None:
-                runner.loop.state[a] = agent.state
+                runner.loop.state[a] = runner.controller_class.restore(agent.state, self.plan.agent)
 
     def save(self, runner: Runner, final: bool = False):
         from mtspark_bio.atari import human_normalised
@@ -296,7 +299,7 @@ class ResultFile(BlockRecord):
                 group.create_dataset("final_action_state_bits", data=self.information[a])
                 state = runner.loop.state.get(a) if runner.loop is not None else None
                 if state is not None:
-                    write_arrays(group.create_group("state"), state)
+                    write_arrays(group.create_group("state"), runner.controller_class.stored(state))
 
     def p_vs_random(self, agent: str) -> np.ndarray:
         """Per game, the one-sided Mann-Whitney U p of the final evaluation, ``agent`` >

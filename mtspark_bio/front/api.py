@@ -142,6 +142,7 @@ class AtariConfig(_StoredForm):
     eval_epsilon: float
     epsilon_start: float
     epsilon_end: float
+    epsilon_decay: float
     agents: tuple[str, ...]
     device: str
     threads: int

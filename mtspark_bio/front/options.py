@@ -120,6 +120,10 @@ def add_atari_arguments(parser: argparse.ArgumentParser) -> None:
         help="episodes per game of the final evaluation after the last block (0: none)")
     add("--eval-max-frames", type=int, default=DEFAULTS["eval_max_frames"], help="frame cap of an evaluation episode")
     add("--agents", default=",".join(DEFAULTS["agents"]), help="comma list of dendritic,point,random")
+    add("--epsilon-start", type=float, default=DEFAULTS["epsilon_start"], help="training exploration at first")
+    add("--epsilon-end", type=float, default=DEFAULTS["epsilon_end"], help="training exploration after the decay")
+    add("--epsilon-decay", type=float, default=DEFAULTS["epsilon_decay"],
+        help="fraction of each game's training frames over which epsilon falls linearly from start to end")
     add("--no-sticky", action="store_true", help="no sticky actions (Mnih et al. 2015's setting)")
     _add_device_options(add, DEFAULTS)
     add("--seed", type=int, default=DEFAULTS["seed"])
@@ -137,7 +141,8 @@ def atari_config(args) -> dict:
     return {**DEFAULTS, "games": args.games.split(","), "frames": args.frames, "switch_every": args.switch_every,
             "eval_episodes": args.eval_episodes, "final_eval_episodes": args.final_eval_episodes,
             "eval_max_frames": args.eval_max_frames,
-            "agents": _names(args.agents), "device": args.device, "threads": args.threads,
+            "agents": _names(args.agents), "epsilon_start": args.epsilon_start, "epsilon_end": args.epsilon_end,
+            "epsilon_decay": args.epsilon_decay, "device": args.device, "threads": args.threads,
             "compiler_flags": args.compiler_flags,
             "seed": args.seed, "sticky": not args.no_sticky, "chunk_steps": args.chunk_steps,
             "agent": _json_object(args.agent, "agent", '{"n_hidden": 300}'), "readout": args.readout}

@@ -35,17 +35,24 @@ Pieces (one module each)
   for A; Q = V + A - mean(A) (Wang et al. 2016, ICML) from the integrators' mean membrane
   potential over the presentation; DQN on stored transitions (Mnih et al. 2015, Nature
   518:529): Huber loss, target network, discount gamma, double-DQN target optional (van
-  Hasselt et al. 2016), Adam (Kingma & Ba 2015, ``optimise``).
+  Hasselt et al. 2016), Adam (Kingma & Ba 2015, ``optimise``). :class:`DQNLearner`
+  keeps what a standard DQN keeps between updates (target, Adam's moments, a replay
+  memory per game) for the closed-loop agent.
+* ``replay`` — :class:`SpikeReplay`: transitions between recorded presentations, each
+  presentation stored once; :class:`NStepReturns` turns steps into n-step transitions.
 * ``gradient_check`` — BPTT against central finite differences of the smooth model.
 """
 
 from mtspark_bio.surrogate.classifier import TrainConfig, cross_entropy, train_classifier
-from mtspark_bio.surrogate.dqn import DQNConfig, Transitions, dueling_q, dueling_readout, huber, train_dqn
+from mtspark_bio.surrogate.dqn import (DQNConfig, DQNLearner, Transitions, dqn_step, dueling_q, dueling_readout, huber,
+                                      train_dqn)
 from mtspark_bio.surrogate.gradient_check import gradient_check
 from mtspark_bio.surrogate.lif import LIFReadout, surrogate_functions
 from mtspark_bio.surrogate.optimise import Adam, Optimisation
+from mtspark_bio.surrogate.replay import NStepReturns, PresentationStore, SpikeReplay
 from mtspark_bio.surrogate.spikes import SpikeTrains, record_spike_trains
 
-__all__ = ["Adam", "DQNConfig", "LIFReadout", "Optimisation", "SpikeTrains", "TrainConfig",
-           "Transitions", "cross_entropy", "dueling_q", "dueling_readout", "gradient_check",
-           "huber", "record_spike_trains", "surrogate_functions", "train_classifier", "train_dqn"]
+__all__ = ["Adam", "DQNConfig", "DQNLearner", "LIFReadout", "NStepReturns", "Optimisation", "PresentationStore",
+           "SpikeReplay", "SpikeTrains", "TrainConfig", "Transitions", "cross_entropy", "dqn_step", "dueling_q",
+           "dueling_readout", "gradient_check", "huber", "record_spike_trains", "surrogate_functions",
+           "train_classifier", "train_dqn"]

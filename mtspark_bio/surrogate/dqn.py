@@ -74,11 +74,31 @@ class DQNConfig(Optimisation):
     double: bool = True  # double-DQN target (van Hasselt et al. 2016), as SwitchMT
 
 
+def dqn_step(model: LIFReadout, params: dict, target: dict, opt: Adam, states: SpikeTrains, actions, returns,
+             next_states: SpikeTrains, discounts, huber_delta: float = 1.0, double: bool = True) -> float:
+    """One DQN update of ``params`` in place: minimise Huber(Q(s, a) - y) with
+    y = return + discount Q_target(s', a*), a* = argmax_a Q(s', a) (double DQN) or
+    argmax_a Q_target(s', a). ``discount`` is gamma^n for an n-step return, 0 after a
+    terminal. Returns the batch's mean loss."""
+    q_next_target = dueling_q(model.forward(target, next_states)["y"])
+    best = (dueling_q(model.forward(params, next_states)["y"]).argmax(axis=1) if double
+            else q_next_target.argmax(axis=1))
+    rows = np.arange(len(actions))
+    y_target = returns + discounts * q_next_target[rows, best]
+    cache = model.forward(params, states)
+    q = dueling_q(cache["y"])
+    loss, dloss = huber(q[rows, actions] - y_target, huber_delta)
+    grad_q = np.zeros_like(q)
+    grad_q[rows, actions] = dloss / len(rows)
+    opt.step(params, model.backward(params, cache, _dueling_q_backward(grad_q)))
+    return float(loss.mean())
+
+
 def train_dqn(model: LIFReadout, transitions: Transitions, config: DQNConfig | None = None,
               params: dict | None = None) -> tuple[dict, list[float]]:
-    """DQN on stored transitions: minimise Huber(Q(s, a) - target) with
-    target = r + gamma (1 - done) Q_target(s', a*), a* = argmax_a Q(s', a) (double DQN)
-    or argmax_a Q_target(s', a). Returns the parameters and the loss of every update."""
+    """DQN on stored one-step transitions (:func:`dqn_step`, discount gamma (1 - done)),
+    starting from ``params`` (or fresh weights) with a fresh target and Adam. Returns the
+    parameters and the loss of every update."""
     config = config or DQNConfig()
     if model.output != "membrane":
         raise ValueError("the Q readout is read from non-spiking integrators (output='membrane')")
@@ -91,18 +111,52 @@ def train_dqn(model: LIFReadout, transitions: Transitions, config: DQNConfig | N
         if update % config.target_update == 0:
             target = {key: value.copy() for key, value in params.items()}
         idx = rng.integers(0, len(transitions), size=config.batch)
-        q_next_target = dueling_q(model.forward(target, transitions.next_states.subset(idx))["y"])
-        if config.double:
-            best = dueling_q(model.forward(params, transitions.next_states.subset(idx))["y"]).argmax(axis=1)
-        else:
-            best = q_next_target.argmax(axis=1)
-        rows = np.arange(len(idx))
-        y_target = transitions.rewards[idx] + config.gamma * (1 - transitions.dones[idx]) * q_next_target[rows, best]
-        cache = model.forward(params, transitions.states.subset(idx))
-        q = dueling_q(cache["y"])
-        loss, dloss = huber(q[rows, transitions.actions[idx]] - y_target, config.huber_delta)
-        grad_q = np.zeros_like(q)
-        grad_q[rows, transitions.actions[idx]] = dloss / len(idx)
-        opt.step(params, model.backward(params, cache, _dueling_q_backward(grad_q)))
-        history.append(float(loss.mean()))
+        history.append(dqn_step(model, params, target, opt, transitions.states.subset(idx), transitions.actions[idx],
+                                transitions.rewards[idx], transitions.next_states.subset(idx),
+                                config.gamma * (1 - transitions.dones[idx]), config.huber_delta, config.double))
     return params, history
+
+
+class DQNLearner:
+    """The dueling head's learner as a standard DQN keeps it (Mnih et al. 2015; Hessel
+    et al. 2018): online weights, a target copy refreshed every ``target_update``
+    updates, Adam's moments and one replay memory per game, all kept across runs and
+    blocks. :meth:`update` draws a mini-batch of one game's n-step transitions."""
+
+    def __init__(self, model: LIFReadout, params: dict, lr: float, target_update: int, huber_delta: float = 1.0,
+                 double: bool = True):
+        if model.output != "membrane":
+            raise ValueError("the Q readout is read from non-spiking integrators (output='membrane')")
+        self.model, self.params = model, {k: np.array(v, dtype=float) for k, v in params.items()}
+        self.target = {k: v.copy() for k, v in self.params.items()}
+        self.opt = Adam(lr)
+        self.target_update, self.huber_delta, self.double = int(target_update), huber_delta, double
+        self.updates = 0
+        self.replays: dict = {}  # game -> SpikeReplay
+
+    def update(self, game: str, rng: np.random.Generator, batch: int) -> float:
+        loss = dqn_step(self.model, self.params, self.target, self.opt, *self.replays[game].sample(rng, batch),
+                        huber_delta=self.huber_delta, double=self.double)
+        self.updates += 1
+        if self.updates % self.target_update == 0:
+            self.target = {k: v.copy() for k, v in self.params.items()}
+        return loss
+
+    # -- the agent's saved state (``--resume``) ------------------------------------------
+
+    def to_arrays(self) -> dict:
+        return {"head": self.params, "target": self.target, "updates": np.int64(self.updates),
+                "adam": {"m": self.opt.m, "v": self.opt.v, "t": np.int64(self.opt.t)},
+                "replay": {game: replay.to_arrays() for game, replay in self.replays.items()}}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict, model: LIFReadout, lr: float, target_update: int, **kwds) -> "DQNLearner":
+        from mtspark_bio.surrogate.replay import SpikeReplay
+
+        learner = cls(model, arrays["head"], lr, target_update, **kwds)
+        learner.target = {k: np.array(v, dtype=float) for k, v in arrays["target"].items()}
+        learner.updates = int(arrays["updates"])
+        adam = arrays["adam"]
+        learner.opt.m, learner.opt.v, learner.opt.t = dict(adam.get("m", {})), dict(adam.get("v", {})), int(adam["t"])
+        learner.replays = {game: SpikeReplay.from_arrays(r) for game, r in arrays.get("replay", {}).items()}
+        return learner
