@@ -236,7 +236,7 @@ class ForgettingResult:
     blocks_done: int = -1        # finished blocks (-1: not even the baseline evaluation)
     complete: bool = False
     started_utc: str | None = None  # when the run began, kept across --resume
-    build_s: float = np.nan      # the last process's build (compile) time
+    build_s: float = np.nan      # build (compile) time, summed over every --resume
     elapsed_s: float = np.nan    # wall time of the blocks so far, over every --resume
     # --record-spikes all (recorded=True): {"clock": {dt_s, t_sample_s, t_rest_s,
     # run_duration_s}, "parts": [(block, {variant: {population: {step, i}}})]}

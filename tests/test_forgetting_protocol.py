@@ -46,8 +46,13 @@ def test_resume_after_interruption_gives_the_same_result(tmp_path, interrupt_tra
     assert np.isfinite(partial["dendritic"]["R"][0]).all() and np.isnan(partial["dendritic"]["R"][1]).all()
     assert not list(tmp_path.glob("*.tmp-*"))
 
+    with h5py.File(interrupted, "r") as f:
+        first_build = f.attrs["build_s"]
+
     interrupt_training(None)
     assert cli.main(["forgetting", "--out", str(interrupted), "--resume"] + args) == 0
+    with h5py.File(interrupted, "r") as f:  # both processes' builds are counted
+        assert f.attrs["build_s"] > first_build > 0
     a, b = read(full), read(interrupted)
     assert b["complete"]
     for v in ("dendritic", "point"):

@@ -384,8 +384,10 @@ class ResultFile(BlockRecord):
         self.activity = {v: dict.fromkeys(ACTIVITY, np.full(n_tasks, np.nan)) for v in plan.config["variants"]}
         # when the run began (UTC), kept across --resume: NWB's session_start_time
         self.started_utc = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-        # wall time of the blocks (after the build), summed over --resume's processes
+        # wall time of the blocks (after the build) and of the builds, each summed over
+        # --resume's processes
         self.elapsed_before, self.opened = 0.0, time.perf_counter()
+        self.builds_before = 0.0
 
     def per_block(self) -> dict:
         return self.R
@@ -398,6 +400,7 @@ class ResultFile(BlockRecord):
         self.blocks_done, self.runs = stored.blocks_done, stored.runs
         self.started_utc = stored.started_utc or self.started_utc
         self.elapsed_before = stored.elapsed_s if np.isfinite(stored.elapsed_s) else 0.0
+        self.builds_before = stored.build_s if np.isfinite(stored.build_s) and runner is not None else 0.0
         for v in self.R:
             variant = stored.variants[v]
             self.R[v], self.baseline[v], self.active_overlap[v] = variant.accuracy, variant.baseline, variant.overlap
@@ -419,7 +422,7 @@ class ResultFile(BlockRecord):
         with atomic_h5(self.path) as f:
             self.write_header(f, "forgetting", "circuit", self.plan.circuit, final)
             f.attrs["runs"] = self.runs
-            f.attrs["build_s"] = runner.sim.timings["build_s"]
+            f.attrs["build_s"] = self.builds_before + runner.sim.timings["build_s"]
             f.attrs["elapsed_s"] = self.elapsed_before + time.perf_counter() - self.opened
             f.attrs["started_utc"] = self.started_utc
             for v, R in self.R.items():
